@@ -1,0 +1,365 @@
+"""The embedded DuckDB store: units, indicators, origins, observations and their vintages.
+
+The store is a single DuckDB file under the user's data directory (``$DIGIMETER_HOME`` overrides it).
+On first use it is created from the bundled snapshot (``digimeter/data/snapshot/*.parquet``) as
+vintage 1. Every later change (a user import, a connector update, a newer bundled snapshot) adds a new
+vintage; nothing is ever overwritten or deleted, so any earlier state can be read back with
+``as_of_vintage``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .errors import DataError, NotFoundError
+
+UNIT_COLS = ["code", "name", "kind", "parent", "iso2", "un_region", "un_subregion", "wb_region",
+             "income_group", "un_member", "valid_from", "valid_to"]
+IND_COLS = ["code", "name", "unit", "higher_is_better", "min_value", "max_value", "source",
+            "source_code", "description"]
+ORIGIN_COLS = ["origin_id", "publisher", "dataset", "edition", "url", "repository", "licence",
+               "retrieved", "sha256", "note"]
+OBS_COLS = ["unit", "indicator", "year", "value", "origin_id", "vintage", "note"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS units (
+    code VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, kind VARCHAR NOT NULL, parent VARCHAR,
+    iso2 VARCHAR, un_region VARCHAR, un_subregion VARCHAR, wb_region VARCHAR, income_group VARCHAR,
+    un_member BOOLEAN, valid_from INTEGER, valid_to INTEGER);
+CREATE TABLE IF NOT EXISTS indicators (
+    code VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, unit VARCHAR, higher_is_better BOOLEAN NOT NULL,
+    min_value DOUBLE, max_value DOUBLE, source VARCHAR, source_code VARCHAR, description VARCHAR);
+CREATE TABLE IF NOT EXISTS origins (
+    origin_id VARCHAR PRIMARY KEY, publisher VARCHAR, dataset VARCHAR, edition VARCHAR, url VARCHAR,
+    repository VARCHAR, licence VARCHAR, retrieved VARCHAR, sha256 VARCHAR, note VARCHAR);
+CREATE TABLE IF NOT EXISTS vintages (
+    vintage INTEGER PRIMARY KEY, created TIMESTAMP NOT NULL, kind VARCHAR NOT NULL,
+    origin_id VARCHAR, note VARCHAR);
+CREATE TABLE IF NOT EXISTS observations (
+    unit VARCHAR NOT NULL, indicator VARCHAR NOT NULL, year INTEGER NOT NULL, value DOUBLE NOT NULL,
+    origin_id VARCHAR NOT NULL, vintage INTEGER NOT NULL, note VARCHAR,
+    PRIMARY KEY (unit, indicator, year, vintage));
+"""
+
+
+def default_home() -> Path:
+    """The folder holding the store: ``$DIGIMETER_HOME`` or the user's data directory."""
+    env = os.environ.get("DIGIMETER_HOME")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("digimeter", appauthor=False))
+
+
+def snapshot_dir() -> Path:
+    return Path(str(resources.files("digimeter") / "data" / "snapshot"))
+
+
+def snapshot_parts() -> dict[str, dict[str, Path]]:
+    """The bundled snapshot's parts: ``{part: {table: path}}``."""
+    parts: dict[str, dict[str, Path]] = {}
+    for p in sorted(snapshot_dir().glob("*.parquet")):
+        table, _, part = p.stem.partition("_")
+        parts.setdefault(part, {})[table] = p
+    return parts
+
+
+def snapshot_fingerprint() -> str:
+    h = hashlib.sha256()
+    for part, tables in sorted(snapshot_parts().items()):
+        for table, path in sorted(tables.items()):
+            h.update(f"{part}/{table}".encode())
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+@dataclass
+class ChangeReport:
+    """What a load into the store did."""
+
+    vintage: int | None
+    origin_id: str
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    skipped_blank: int = 0
+    new_indicators: list[str] = field(default_factory=list)
+    new_units: list[str] = field(default_factory=list)
+    source: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        v = f"vintage {self.vintage}" if self.vintage else "no new vintage (nothing changed)"
+        text = (f"{where}{self.new} new, {self.changed} changed (old values kept in earlier vintages), "
+                f"{self.unchanged} unchanged; {v}")
+        if self.skipped_blank:
+            text += f"; {self.skipped_blank} blank cells skipped"
+        if self.new_indicators:
+            text += f"; new indicators: {', '.join(self.new_indicators)}"
+        if self.new_units:
+            text += f"; new units: {', '.join(self.new_units)}"
+        return text
+
+
+class Store:
+    """The DuckDB store.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The database file. Default: ``default_home() / "digimeter.duckdb"``. ``":memory:"`` gives a
+        throw-away store (still filled from the bundled snapshot).
+    read_only : bool
+        Open without write access (several processes may then read at once). The file must exist.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False):
+        if path is None:
+            path = default_home() / "digimeter.duckdb"
+        self.path = path
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        self.con = duckdb.connect(str(path), read_only=read_only)
+        if not read_only:
+            self._ensure_schema()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self):
+        """All or nothing: any exception inside rolls every change back."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+
+    def _ensure_schema(self) -> None:
+        with self.transaction() as con:
+            con.execute(SCHEMA)
+        fp = snapshot_fingerprint()
+        row = self.con.execute("SELECT value FROM meta WHERE key = 'snapshot'").fetchone()
+        if row is None or row[0] != fp:
+            self.load_snapshot(fp)
+
+    def load_snapshot(self, fingerprint: str | None = None) -> list[ChangeReport]:
+        """Load the bundled snapshot (all parts) as one vintage, in one transaction."""
+        fingerprint = fingerprint or snapshot_fingerprint()
+        parts = snapshot_parts()
+        reports = []
+        with self.transaction():
+            for part, tables in parts.items():
+                if "units" in tables:
+                    self._upsert_units(pd.read_parquet(tables["units"]))
+                if "indicators" in tables:
+                    self._upsert_indicators(pd.read_parquet(tables["indicators"]))
+                if "origins" in tables:
+                    self._upsert_origins(pd.read_parquet(tables["origins"]))
+            obs = [pd.read_parquet(t["observations"]) for t in parts.values() if "observations" in t]
+            if obs:
+                allobs = pd.concat(obs, ignore_index=True)
+                reports.append(self._add_observations(allobs, kind="snapshot", origin_id=None,
+                                                      note=f"bundled snapshot {fingerprint[:12]}"))
+            self.con.execute("INSERT OR REPLACE INTO meta VALUES ('snapshot', ?)", [fingerprint])
+        return reports
+
+    # -- writes (callers hold a transaction) ---------------------------------------------
+    def _upsert(self, table: str, df: pd.DataFrame, cols: list[str], key: str) -> None:
+        df = df.reindex(columns=cols)
+        self.con.register("_incoming", df)
+        try:
+            self.con.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM _incoming)")
+            self.con.execute(f"INSERT INTO {table} SELECT {', '.join(cols)} FROM _incoming")
+        finally:
+            self.con.unregister("_incoming")
+
+    def _upsert_units(self, df: pd.DataFrame) -> None:
+        self._upsert("units", df, UNIT_COLS, "code")
+
+    def _upsert_indicators(self, df: pd.DataFrame) -> None:
+        self._upsert("indicators", df, IND_COLS, "code")
+
+    def _upsert_origins(self, df: pd.DataFrame) -> None:
+        self._upsert("origins", df, ORIGIN_COLS, "origin_id")
+
+    def _next_vintage(self) -> int:
+        return int(self.con.execute("SELECT coalesce(max(vintage), 0) + 1 FROM vintages").fetchone()[0])
+
+    def _add_observations(self, obs: pd.DataFrame, *, kind: str, origin_id: str | None,
+                          note: str | None = None, source: str | None = None) -> ChangeReport:
+        """Add rows as a new vintage where they are new or differ from the current value.
+
+        ``obs`` has columns unit, indicator, year, value, origin_id (or ``origin_id`` is given) and
+        optionally note. Unchanged values are not stored again, so loading the same data twice adds
+        nothing. The caller holds the transaction.
+        """
+        obs = obs.copy()
+        if origin_id is not None:
+            obs["origin_id"] = origin_id
+        if "note" not in obs:
+            obs["note"] = None
+        obs = obs[["unit", "indicator", "year", "value", "origin_id", "note"]]
+        obs["year"] = obs["year"].astype("int32")
+        obs["value"] = obs["value"].astype("float64")
+        self.con.register("_obs", obs)
+        try:
+            counts = self.con.execute("""
+                WITH cur AS (
+                    SELECT unit, indicator, year, arg_max(value, vintage) AS value
+                    FROM observations GROUP BY ALL)
+                SELECT
+                    count(*) FILTER (WHERE cur.value IS NULL),
+                    count(*) FILTER (WHERE cur.value IS NOT NULL AND cur.value IS DISTINCT FROM o.value),
+                    count(*) FILTER (WHERE cur.value IS NOT DISTINCT FROM o.value)
+                FROM _obs o LEFT JOIN cur USING (unit, indicator, year)""").fetchone()
+            new, changed, unchanged = (int(c) for c in counts)
+            vintage = None
+            if new or changed:
+                vintage = self._next_vintage()
+                self.con.execute("INSERT INTO vintages VALUES (?, ?, ?, ?, ?)",
+                                 [vintage, datetime.now(timezone.utc).replace(tzinfo=None), kind,
+                                  origin_id, note])
+                self.con.execute("""
+                    INSERT INTO observations
+                    WITH cur AS (
+                        SELECT unit, indicator, year, arg_max(value, vintage) AS value
+                        FROM observations GROUP BY ALL)
+                    SELECT o.unit, o.indicator, o.year, o.value, o.origin_id, ?, o.note
+                    FROM _obs o LEFT JOIN cur USING (unit, indicator, year)
+                    WHERE cur.value IS DISTINCT FROM o.value""", [vintage])
+        finally:
+            self.con.unregister("_obs")
+        return ChangeReport(vintage=vintage, origin_id=origin_id or "snapshot", new=new, changed=changed,
+                            unchanged=unchanged, source=source)
+
+    # -- reads ------------------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence | None = None) -> pd.DataFrame:
+        return self.con.execute(sql, params or []).df()
+
+    def units(self, kind: str | Iterable[str] | None = None, parent: str | None = None) -> pd.DataFrame:
+        """The units table (optionally of some kinds, or the children of ``parent``)."""
+        sql, params = "SELECT * FROM units WHERE 1=1", []
+        if kind is not None:
+            kinds = [kind] if isinstance(kind, str) else list(kind)
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            params += kinds
+        if parent is not None:
+            sql += " AND parent = ?"
+            params.append(parent)
+        return self.query(sql + " ORDER BY code", params)
+
+    def indicators(self) -> pd.DataFrame:
+        """The indicator catalogue with coverage (units, first and last year)."""
+        return self.query("""
+            SELECT i.*, c.n_units, c.first_year, c.last_year, c.n_obs
+            FROM indicators i LEFT JOIN (
+                SELECT indicator, count(DISTINCT unit) AS n_units, min(year) AS first_year,
+                       max(year) AS last_year, count(*) AS n_obs
+                FROM (SELECT DISTINCT unit, indicator, year FROM observations) GROUP BY indicator
+            ) c ON c.indicator = i.code
+            ORDER BY i.code""")
+
+    def origins(self) -> pd.DataFrame:
+        return self.query("SELECT * FROM origins ORDER BY origin_id")
+
+    def vintages(self) -> pd.DataFrame:
+        return self.query("SELECT * FROM vintages ORDER BY vintage")
+
+    def indicator(self, code: str) -> dict:
+        """One indicator's metadata, by digimeter code or the publisher's code (e.g. ``i99H``)."""
+        df = self.query("SELECT * FROM indicators WHERE code = ? OR source_code = ? "
+                        "ORDER BY code = ? DESC", [code, code, code])
+        if df.empty:
+            codes = self.query("SELECT code FROM indicators").code.tolist()
+            close = difflib.get_close_matches(code, codes, n=3)
+            hint = f"did you mean {', '.join(close)}?" if close else "see `digimeter data list`"
+            raise NotFoundError(f"unknown indicator '{code}'", field="indicator", value=code, fix=hint)
+        return df.iloc[0].to_dict()
+
+    def unit(self, code: str) -> dict:
+        df = self.query("SELECT * FROM units WHERE code = ?", [code.upper() if len(code) == 3 else code])
+        if df.empty:
+            df = self.query("SELECT * FROM units WHERE lower(name) = lower(?)", [code])
+        if df.empty:
+            codes = self.query("SELECT code FROM units").code.tolist()
+            close = difflib.get_close_matches(code.upper(), codes, n=3)
+            hint = f"did you mean {', '.join(close)}?" if close else "use an ISO 3166 alpha-3 code such as KAZ"
+            raise NotFoundError(f"unknown unit '{code}'", field="unit", value=code, fix=hint)
+        return df.iloc[0].to_dict()
+
+    def observations(self, indicators: Iterable[str] | str | None = None,
+                     units: Iterable[str] | str | None = None,
+                     years: Iterable[int] | int | None = None,
+                     as_of_vintage: int | None = None) -> pd.DataFrame:
+        """Current observations (the latest vintage of each key), optionally as of an earlier vintage.
+
+        Returns a DataFrame with columns unit, indicator, year, value, origin_id, vintage, note.
+        """
+        where, params = ["1=1"], []
+        for col, vals in (("indicator", indicators), ("unit", units), ("year", years)):
+            if vals is None:
+                continue
+            vals = [vals] if isinstance(vals, (str, int)) else list(vals)
+            where.append(f"{col} IN ({','.join('?' * len(vals))})")
+            params += vals
+        if as_of_vintage is not None:
+            where.append("vintage <= ?")
+            params.append(int(as_of_vintage))
+        sql = f"""
+            SELECT unit, indicator, year, arg_max(value, vintage) AS value,
+                   arg_max(origin_id, vintage) AS origin_id, max(vintage) AS vintage,
+                   arg_max(note, vintage) AS note
+            FROM observations WHERE {' AND '.join(where)}
+            GROUP BY unit, indicator, year ORDER BY indicator, unit, year"""
+        return self.query(sql, params)
+
+    def history(self, unit: str, indicator: str, year: int | None = None) -> pd.DataFrame:
+        """Every stored vintage of a series (the audit trail)."""
+        sql = ("SELECT o.*, v.created, v.kind FROM observations o JOIN vintages v USING (vintage) "
+               "WHERE unit = ? AND indicator = ?")
+        params: list = [unit, indicator]
+        if year is not None:
+            sql += " AND year = ?"
+            params.append(year)
+        return self.query(sql + " ORDER BY year, vintage", params)
+
+    def counts(self) -> dict[str, int]:
+        return {t: int(self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
+                for t in ("units", "indicators", "origins", "vintages", "observations")}
+
+    # -- imports ----------------------------------------------------------------------------
+    def import_file(self, path: str | Path, **kwargs) -> ChangeReport:
+        """Import a user's CSV or XLSX file atomically (see :func:`digimeter.sources.files.import_file`)."""
+        from .sources.files import import_file
+
+        return import_file(self, path, **kwargs)
+
+
+def open_store(path: str | Path | None = None, *, read_only: bool = False) -> Store:
+    """Open the store at ``path`` (default: under ``$DIGIMETER_HOME``), creating it if needed."""
+    return Store(path, read_only=read_only)
