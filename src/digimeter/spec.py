@@ -1,0 +1,287 @@
+"""Index specs: the YAML description of an index, validated with pydantic.
+
+A spec is a tree of nodes (index -> pillars -> sub-pillars -> indicators) of any depth, a weight per
+node, a direction and optional goalposts per indicator, one method per stage (screen, impute, treat,
+normalise, aggregate), the year and a ``year_window``. Every setting has an *address*
+(``normalise.method``, ``aggregate.method``, ``weights.connectivity``, ``year``) so that a variant or an
+uncertainty factor can change it.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import NotFoundError, Problem, SpecError
+
+STAGES = ("screen", "impute", "treat", "normalise", "aggregate")
+
+
+class Node(BaseModel):
+    """A point of the spec's tree: an aggregate (has ``children``) or an indicator (has ``indicator``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1)
+    name: str | None = None
+    weight: float = Field(default=1.0, ge=0)
+    indicator: str | None = None
+    direction: Literal[1, -1] | None = None
+    goalposts: tuple[float, float] | None = None
+    aggregate: str | None = None
+    description: str | None = None
+    source: str | None = None
+    children: list["Node"] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _leaf_or_branch(self) -> "Node":
+        if self.children and self.indicator:
+            raise ValueError(f"node '{self.code}' has both children and an indicator; "
+                             "an indicator node is a leaf, move the children to a pillar")
+        if not self.children and not self.indicator:
+            raise ValueError(f"node '{self.code}' has neither children nor an indicator; "
+                             f"add `indicator: <code>` or `children: [...]`")
+        if self.goalposts is not None and self.goalposts[0] == self.goalposts[1]:
+            raise ValueError(f"node '{self.code}' has equal goalposts {list(self.goalposts)}; "
+                             "give [lower, upper] with lower != upper")
+        return self
+
+    def walk(self, depth: int = 0, parent: str | None = None):
+        yield self, depth, parent
+        for c in self.children:
+            yield from c.walk(depth + 1, self.code)
+
+
+class UnitFilter(BaseModel):
+    """Which units take part in the index."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str | list[str] = "country"
+    parent: str | None = None
+    un_member: bool | None = None
+    include: list[str] | None = None
+    exclude: list[str] = Field(default_factory=list)
+
+
+class IndexSpec(BaseModel):
+    """A validated index spec. Load with :func:`load_spec`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    title: str | None = None
+    description: str | None = None
+    source: str | None = None
+    year: int = Field(ge=1900, le=2100)
+    year_window: int = Field(default=0, ge=0, le=50)
+    units: UnitFilter = Field(default_factory=UnitFilter)
+    screen: dict[str, Any] = Field(default_factory=lambda: {"min_availability": 0.0})
+    impute: dict[str, Any] = Field(default_factory=lambda: {"method": "none"})
+    treat: dict[str, Any] = Field(default_factory=lambda: {"method": "none"})
+    normalise: dict[str, Any] = Field(default_factory=lambda: {"method": "minmax", "range": [0, 100]})
+    aggregate: dict[str, Any] = Field(default_factory=lambda: {"method": "arithmetic"})
+    weights: dict[str, float] = Field(default_factory=dict)
+    published: dict[str, Any] | None = None
+    tree: list[Node] = Field(min_length=1)
+
+    @field_validator("impute", "treat", "normalise", "aggregate")
+    @classmethod
+    def _has_method(cls, v: dict[str, Any]) -> dict[str, Any]:
+        if "method" not in v:
+            raise ValueError("a stage needs a `method` (e.g. `normalise: {method: minmax}`)")
+        return v
+
+    @model_validator(mode="after")
+    def _check_tree(self) -> "IndexSpec":
+        seen: dict[str, int] = {}
+        for node, _, _ in self.walk():
+            seen[node.code] = seen.get(node.code, 0) + 1
+        dups = [c for c, n in seen.items() if n > 1]
+        if dups:
+            raise ValueError(f"node codes must be unique; repeated: {', '.join(dups)}")
+        if self.name in seen:
+            raise ValueError(f"the spec's name '{self.name}' is also a node code; rename one of them")
+        unknown = [k for k in self.weights if k not in seen]
+        if unknown:
+            raise ValueError(f"weights given for unknown nodes: {', '.join(unknown)}")
+        for k, w in self.weights.items():
+            if w < 0:
+                raise ValueError(f"weight of '{k}' is negative ({w}); weights must be >= 0")
+        return self
+
+    # -- tree access -------------------------------------------------------------------------
+    def walk(self):
+        """Yield ``(node, depth, parent_code)`` for every node below the root, depth-first."""
+        for n in self.tree:
+            yield from n.walk(1, self.name)
+
+    def nodes(self) -> dict[str, Node]:
+        return {n.code: n for n, _, _ in self.walk()}
+
+    def indicator_nodes(self) -> list[Node]:
+        return [n for n, _, _ in self.walk() if n.indicator]
+
+    def weight_of(self, code: str) -> float:
+        return float(self.weights.get(code, self.nodes()[code].weight))
+
+    def meta(self) -> pd.DataFrame:
+        """The tree as a table (see docs/CONTRACTS.md): one row per node, root included.
+
+        Levels count up from the indicators (1) as in COINr; depth counts down from the root (0).
+        """
+        rows = [{"code": self.name, "name": self.title or self.name, "parent": None, "depth": 0,
+                 "weight": 1.0, "direction": None, "kind": "aggregate", "indicator": None,
+                 "goalpost_lo": float("nan"), "goalpost_hi": float("nan")}]
+        for n, depth, parent in self.walk():
+            rows.append({"code": n.code, "name": n.name or n.code, "parent": parent, "depth": depth,
+                         "weight": self.weight_of(n.code), "direction": n.direction,
+                         "kind": "indicator" if n.indicator else "aggregate", "indicator": n.indicator,
+                         "goalpost_lo": n.goalposts[0] if n.goalposts else float("nan"),
+                         "goalpost_hi": n.goalposts[1] if n.goalposts else float("nan")})
+        df = pd.DataFrame(rows)
+        height: dict[str, int] = {}
+
+        def h(code: str) -> int:
+            if code not in height:
+                kids = df.code[df.parent == code].tolist()
+                height[code] = 1 if not kids else 1 + max(h(k) for k in kids)
+            return height[code]
+
+        df["level"] = [h(c) for c in df.code]
+        return df[["code", "name", "parent", "level", "depth", "weight", "direction", "kind",
+                   "indicator", "goalpost_lo", "goalpost_hi"]]
+
+    # -- addresses -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+
+    def get(self, address: str) -> Any:
+        """The value at an address such as ``normalise.method`` or ``weights.connectivity``."""
+        head, _, rest = address.partition(".")
+        if head == "weights" and rest:
+            if rest not in self.nodes():
+                raise SpecError(f"no node '{rest}' in spec '{self.name}'", field=address,
+                                fix=_suggest(rest, self.nodes()))
+            return self.weight_of(rest)
+        d: Any = self.to_dict()
+        for part in address.split("."):
+            if not isinstance(d, dict) or part not in d:
+                return None
+            d = d[part]
+        return d
+
+    def with_changes(self, changes: dict[str, Any] | None = None, **kw: Any) -> "IndexSpec":
+        """A new spec with settings changed by address (``{"normalise.method": "zscore"}``).
+
+        A whole stage can be replaced too (``{"normalise": {"method": "zscore"}}``).
+        """
+        changes = dict(changes or {}, **kw)
+        d = copy.deepcopy(self.to_dict())
+        for address, value in changes.items():
+            parts = address.split(".")
+            if parts[0] not in IndexSpec.model_fields:
+                raise SpecError(f"unknown setting '{address}'", field=address,
+                                fix=f"use one of: {', '.join(sorted(IndexSpec.model_fields))} "
+                                    "(with .key for stage options, e.g. normalise.method)")
+            if parts[0] == "weights" and len(parts) == 2 and parts[1] not in self.nodes():
+                raise SpecError(f"no node '{parts[1]}' in spec '{self.name}'", field=address,
+                                fix=_suggest(parts[1], self.nodes()))
+            target = d
+            for p in parts[:-1]:
+                target = target.setdefault(p, {})
+                if not isinstance(target, dict):
+                    raise SpecError(f"cannot set '{address}': '{p}' is not a mapping", field=address)
+            target[parts[-1]] = value
+        return parse_spec(d, source=f"{self.name} (variant)")
+
+
+def _suggest(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=3)
+    return f"did you mean {', '.join(close)}?" if close else f"choose one of: {', '.join(sorted(choices))}"
+
+
+def _loc_to_path(loc: tuple, data: dict) -> str:
+    """Turn pydantic's location into a readable path naming node codes: tree > connectivity > weight."""
+    parts: list[str] = []
+    cur: Any = data
+    for item in loc:
+        if isinstance(cur, list) and isinstance(item, int) and item < len(cur):
+            cur = cur[item]
+            code = cur.get("code") if isinstance(cur, dict) else None
+            parts.append(f"node '{code}'" if code else f"[{item}]")
+            continue
+        if isinstance(cur, dict) and item in cur:
+            cur = cur[item]
+        else:
+            cur = None
+        if item not in ("tree", "children"):
+            parts.append(str(item))
+    return " > ".join(parts) if parts else "(spec)"
+
+
+def parse_spec(data: Any, *, source: str = "<spec>") -> IndexSpec:
+    """Validate a spec given as a dict; raise :class:`SpecError` naming every culprit."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: a spec must be a YAML mapping with name, year and tree",
+                        file=source, fix="see src/digimeter/data/specs/egdi.yaml for an example")
+    try:
+        return IndexSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            path = _loc_to_path(tuple(e["loc"]), data)
+            msg = e["msg"].removeprefix("Value error, ")
+            fix = None
+            if e["type"] == "extra_forbidden":
+                allowed = (Node.model_fields if "node" in path else IndexSpec.model_fields)
+                fix = _suggest(str(e["loc"][-1]), allowed)
+                msg = f"unknown field '{e['loc'][-1]}'"
+            elif e["type"] == "missing":
+                fix = f"add `{e['loc'][-1]}:`"
+            problems.append(Problem(msg, file=source, field=path,
+                                    value=e.get("input") if e["type"] != "missing" and not isinstance(e.get("input"), (dict, list)) else None,
+                                    fix=fix))
+        raise SpecError(f"{source}: invalid spec ({len(problems)} problem(s))", problems=problems) from None
+
+
+def shipped_specs() -> dict[str, Path]:
+    """The specs bundled with digimeter, by name."""
+    folder = Path(str(resources.files("digimeter") / "data" / "specs"))
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def load_spec(name_or_path: str | Path) -> IndexSpec:
+    """Load a shipped spec by name (``egdi``, ``digital-nation``) or a YAML file by path."""
+    if isinstance(name_or_path, IndexSpec):
+        return name_or_path
+    p = Path(name_or_path)
+    shipped = shipped_specs()
+    if str(name_or_path) in shipped:
+        p = shipped[str(name_or_path)]
+    elif not p.exists():
+        raise NotFoundError(f"no spec named '{name_or_path}' and no such file",
+                            value=str(name_or_path),
+                            fix=f"use a shipped spec ({', '.join(shipped)}) or a path to a YAML file")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{p}: not UTF-8 text", file=str(p), fix="save the file as UTF-8") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise SpecError(f"{p}: not valid YAML ({getattr(exc, 'problem', exc)})", file=str(p),
+                        row=(mark.line + 1) if mark else None,
+                        fix="check indentation and colons near that line") from None
+    return parse_spec(data, source=str(p))
