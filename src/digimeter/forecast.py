@@ -1,0 +1,1331 @@
+"""Trajectory models with honest predictive intervals, and the target questions built on them.
+
+Everything here is a pure function on arrays: a series is a shared 1-D ``years`` axis (ints) and a
+``values`` array of shape ``(n_units, n_years)`` (NaN = missing); a 1-D ``values`` is one unit.
+No store access, no printing, no global random state.
+
+The pieces
+----------
+- **Models** (``MODELS[name] = (fit, predict)``): ``logistic``, ``gompertz`` (saturation fitted within
+  ``[max observed, cap]``), ``bass`` (Bass 1969 diffusion, market size within the same bounds),
+  ``linear`` trend, ``damped`` (Holt damped trend, Gardner & McKenzie 1985) and ``rw_drift`` (random
+  walk with drift, the baseline). ``fit(years, values, *, cap=None) -> params`` (a dict of arrays of
+  shape ``(n_units,)``), ``predict(params, years) -> (n_units, len(years))``. Every fit is vectorised
+  over units (curves: a grid over the saturation level plus batched Levenberg-Marquardt steps; Holt:
+  a batched grid over the smoothing parameters).
+- **Backtest** (:func:`backtest`): rolling-origin evaluation (Tashman 2000) of every model on each
+  series' own history, horizons 1..H, fitting only on data up to each origin.
+- **Method** (:func:`method_forecasts`): ``"mean"`` (equal-weight mean of clipped ``rw_drift``,
+  ``gompertz`` and ``damped``, the combination that beat the random walk in the project's reference
+  backtest), ``"inverse_mae"`` (weights proportional to 1/MAE of each series' own backtest) or
+  ``"select"`` (lowest own-backtest MAE). Weights used at a backtest origin only use errors whose
+  target year is at or before that origin (nested, so the method's own errors are honest).
+- **Intervals** (:func:`calibrate`): empirical quantiles of the *method's own* out-of-sample errors by
+  horizon, divided by each series' recent volatility (mean absolute annual change over the 5 years
+  before the origin, floored) and pooled over all units passed in; quantiles are computed separately
+  within bins of that volatility when a bin has enough errors (Mondrian-style conditional calibration).
+  Not confidence bands of a fitted curve, which cover far too little. A forecast's quantiles are
+  ``point + scale * Q_h(p)``, clipped to the valid range; samples share one uniform draw across the
+  years of a path (comonotone paths), so a path's quantile rank is stable over time.
+- **Target questions**: :func:`prob_reach`, :func:`crossing_year`, :func:`required_pace`,
+  :func:`achieved_pace`, :func:`fastest_pace_from_level`.
+
+References
+----------
+Bass, F. M. (1969). A new product growth for model consumer durables. Management Science 15(5),
+215-227. doi:10.1287/mnsc.15.5.215
+Gardner, E. S., & McKenzie, E. (1985). Forecasting trends in time series. Management Science 31(10),
+1237-1246. doi:10.1287/mnsc.31.10.1237
+Hyndman, R. J., & Koehler, A. B. (2006). Another look at measures of forecast accuracy. International
+Journal of Forecasting 22(4), 679-688. doi:10.1016/j.ijforecast.2006.03.001
+Tashman, L. J. (2000). Out-of-sample tests of forecasting accuracy: an analysis and review.
+International Journal of Forecasting 16(4), 437-450. doi:10.1016/S0169-2070(00)00065-0
+Vovk, V., Gammerman, A., & Shafer, G. (2005). Algorithmic Learning in a Random World (Mondrian
+conformal prediction, ch. 4). Springer. doi:10.1007/b106715
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from digimeter.errors import DataError
+
+__all__ = [
+    "MODELS", "DEFAULT_MODELS", "COMBO_MODELS", "QUANTILES",
+    "fit_logistic", "predict_logistic", "fit_gompertz", "predict_gompertz", "fit_bass", "predict_bass",
+    "fit_linear", "predict_linear", "fit_damped", "predict_damped", "fit_rw_drift", "predict_rw_drift",
+    "Backtest", "backtest", "method_forecasts", "Calibration", "calibrate", "recent_scale",
+    "PanelForecast", "ForecastResult", "forecast_panel", "forecast_series",
+    "prob_reach", "crossing_year", "required_pace", "achieved_pace", "fastest_pace_from_level",
+]
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: models fitted and backtested by default
+DEFAULT_MODELS = ("rw_drift", "linear", "damped", "logistic", "gompertz", "bass")
+#: the models averaged by the "mean" method (clipped random walk with drift, Gompertz, damped trend)
+COMBO_MODELS = ("rw_drift", "gompertz", "damped")
+#: fewest observations a model needs (below this its parameters are NaN and it predicts NaN)
+MIN_POINTS = {"rw_drift": 2, "linear": 3, "damped": 4, "logistic": 5, "gompertz": 5, "bass": 5}
+
+_PGRID = np.linspace(0.0025, 0.9975, 200)  # probability grid of calibrated error quantiles
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+
+def _prep(years, values):
+    years = np.asarray(years)
+    if years.ndim != 1:
+        raise DataError("years must be a 1-D array", field="years", value=years.shape)
+    v = np.asarray(values, dtype=float)
+    if v.ndim == 1:
+        v = v[None, :]
+    if v.ndim != 2 or v.shape[-1] != years.shape[0]:
+        raise DataError("values must have shape (n_units, n_years) matching years", field="values",
+                        value=v.shape, fix=f"pass an array with {years.shape[0]} columns")
+    return years.astype(float), v
+
+
+def _anchor(years, v):
+    """Last observed year and value per unit (NaN where a unit has no data)."""
+    ok = ~np.isnan(v)
+    n = v.shape[1]
+    last = n - 1 - np.argmax(ok[:, ::-1], axis=1)
+    has = ok.any(axis=1)
+    ty = np.where(has, years[last], np.nan)
+    yv = np.where(has, v[np.arange(v.shape[0]), last], np.nan)
+    return ty, yv
+
+
+def _cap_bounds(v, cap, n_obs, need):
+    ymax = np.nanmax(np.where(np.isnan(v), -np.inf, v), axis=1)
+    ymax = np.where(np.isfinite(ymax), ymax, np.nan)
+    kmin = ymax + 1e-6 * np.maximum(np.abs(ymax), 1.0)
+    if cap is None:
+        kmax = 2.0 * np.abs(ymax) + 1.0
+    else:
+        kmax = np.broadcast_to(np.asarray(cap, dtype=float), ymax.shape).copy()
+    kmax = np.maximum(kmax, kmin * (1 + 1e-9) + 1e-9)
+    bad = n_obs < need
+    return np.where(bad, np.nan, kmin), np.where(bad, np.nan, kmax)
+
+
+def _clip(x, lo, hi):
+    if lo is not None:
+        x = np.maximum(x, lo)
+    if hi is not None:
+        x = np.minimum(x, hi)
+    return x
+
+
+def _cap_of(params):
+    cap = params.get("cap")
+    return None if cap is None else cap[:, None]
+
+
+def _apply_cap(y, params):
+    cap = _cap_of(params)
+    if cap is not None:
+        y = np.where(np.isfinite(cap), np.minimum(y, np.where(np.isfinite(cap), cap, np.inf)), y)
+    return y
+
+
+def _cap_array(cap, n):
+    return np.full(n, np.nan) if cap is None else np.broadcast_to(np.asarray(cap, float), (n,)).copy()
+
+
+# --------------------------------------------------------------------------------------------
+# saturation curves: logistic and Gompertz
+# --------------------------------------------------------------------------------------------
+
+def _logistic_g(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _logistic_dg(z, g):
+    return g * (1.0 - g)
+
+
+def _logistic_ginv(p):
+    return np.log(p / (1.0 - p))
+
+
+def _gompertz_g(z):
+    return np.exp(-np.exp(-z))
+
+
+def _gompertz_dg(z, g):
+    return g * np.exp(-z)
+
+
+def _gompertz_ginv(p):
+    return -np.log(-np.log(p))
+
+
+_LINKS = {"logistic": (_logistic_g, _logistic_dg, _logistic_ginv),
+          "gompertz": (_gompertz_g, _gompertz_dg, _gompertz_ginv)}
+
+
+def _fit_curve(kind, years, values, cap, n_grid=16, n_iter=25):
+    """Least squares fit of ``y = K g(a + b (t - t_ref))`` with ``K`` in ``[max y, cap]``, batched.
+
+    A grid over K (each point: weighted linearised fit, then Gauss-Newton on a, b), then batched
+    Levenberg-Marquardt on (a, b, K) from the best grid point, K clipped to its bounds.
+    """
+    g, dg, ginv = _LINKS[kind]
+    t, v = _prep(years, values)
+    ok = ~np.isnan(v)
+    n_obs = ok.sum(axis=1)
+    kmin, kmax = _cap_bounds(v, cap, n_obs, MIN_POINTS[kind])
+    fit_ok = np.isfinite(kmin)
+    w = ok.astype(float)
+    y = np.where(ok, v, 0.0)
+    nw = np.maximum(w.sum(1), 1)
+    t_ref = np.where(n_obs > 0, (w * t).sum(1) / nw, 0.0)
+    tt = t[None, :] - t_ref[:, None]                                  # (U, T)
+    # grid over K
+    frac = np.concatenate([[0.0], np.geomspace(0.002, 1.0, n_grid - 1)])
+    km = np.where(fit_ok, kmin, 1.0)
+    kx = np.where(fit_ok, kmax, 2.0)
+    K = km[:, None] + (kx - km)[:, None] * frac[None, :]              # (U, G)
+    p = np.clip(y[:, None, :] / K[:, :, None], 1e-4, 1 - 1e-4)        # (U, G, T)
+    z = ginv(p)
+    gz = g(z)
+    ww = w[:, None, :] * (K[:, :, None] * dg(z, gz)) ** 2 + 1e-12 * w[:, None, :]
+    a, b = _wls_line(tt[:, None, :], z, ww)
+    T3 = tt[:, None, :]
+    for _ in range(4):  # Gauss-Newton on (a, b) with K fixed
+        zz = a[..., None] + b[..., None] * T3
+        gg = g(zz)
+        r = (y[:, None, :] - K[..., None] * gg) * w[:, None, :]
+        j = K[..., None] * dg(zz, gg) * w[:, None, :]
+        j1, j2 = j, j * T3
+        A11, A12, A22 = (j1 * j1).sum(-1), (j1 * j2).sum(-1), (j2 * j2).sum(-1)
+        g1, g2 = (j1 * r).sum(-1), (j2 * r).sum(-1)
+        lam = 1e-6 * (A11 + A22) + 1e-12
+        det = (A11 + lam) * (A22 + lam) - A12 ** 2
+        da = ((A22 + lam) * g1 - A12 * g2) / det
+        db = ((A11 + lam) * g2 - A12 * g1) / det
+        a_new, b_new = a + np.clip(da, -5, 5), b + np.clip(db, -1, 1)
+        sse_old = (r ** 2).sum(-1)
+        sse_new = (((y[:, None, :] - K[..., None] * g(a_new[..., None] + b_new[..., None] * T3))
+                    * w[:, None, :]) ** 2).sum(-1)
+        better = np.isfinite(sse_new) & (sse_new < sse_old)
+        a, b = np.where(better, a_new, a), np.where(better, b_new, b)
+    sse = (((y[:, None, :] - K[..., None] * g(a[..., None] + b[..., None] * T3)) * w[:, None, :]) ** 2).sum(-1)
+    sse = np.where(np.isfinite(sse), sse, np.inf)
+    best = np.argmin(sse, axis=1)
+    iu = np.arange(v.shape[0])
+    a, b, k = a[iu, best], b[iu, best], K[iu, best]
+    # Levenberg-Marquardt on (a, b, K)
+    lam = np.full(v.shape[0], 1e-3)
+
+    def sse_of(a_, b_, k_):
+        return (((y - k_[:, None] * g(a_[:, None] + b_[:, None] * tt)) * w) ** 2).sum(-1)
+
+    cur = sse_of(a, b, k)
+    for _ in range(n_iter):
+        zz = a[:, None] + b[:, None] * tt
+        gg = g(zz)
+        r = (y - k[:, None] * gg) * w
+        d = k[:, None] * dg(zz, gg) * w
+        J = np.stack([d, d * tt, gg * w], axis=-1)                   # (U, T, 3)
+        A = np.einsum("uti,utj->uij", J, J)
+        gr = np.einsum("uti,ut->ui", J, r)
+        diag = np.einsum("uii->ui", A)
+        Ad = A + (lam[:, None] * (diag + 1e-9))[:, :, None] * np.eye(3)[None]
+        try:
+            step = np.linalg.solve(Ad, gr[..., None])[..., 0]
+        except np.linalg.LinAlgError:  # pragma: no cover - singular batch member
+            step = np.zeros_like(gr)
+        step = np.where(np.isfinite(step), step, 0.0)
+        a_n = a + np.clip(step[:, 0], -5, 5)
+        b_n = b + np.clip(step[:, 1], -1, 1)
+        k_n = np.clip(k + step[:, 2], np.where(fit_ok, kmin, 1), np.where(fit_ok, kmax, 2))
+        new = sse_of(a_n, b_n, k_n)
+        better = np.isfinite(new) & (new < cur)
+        a, b, k = np.where(better, a_n, a), np.where(better, b_n, b), np.where(better, k_n, k)
+        cur = np.where(better, new, cur)
+        lam = np.where(better, lam / 3, lam * 4)
+    nan = np.where(fit_ok, 1.0, np.nan)
+    return {"a": a * nan, "b": b * nan, "K": k * nan, "t_ref": t_ref, "cap": _cap_array(cap, v.shape[0]),
+            "sse": cur * nan}
+
+
+def _wls_line(x, z, w):
+    sw = w.sum(-1) + 1e-300
+    xm = (w * x).sum(-1) / sw
+    zm = (w * z).sum(-1) / sw
+    sxx = (w * (x - xm[..., None]) ** 2).sum(-1)
+    sxz = (w * (x - xm[..., None]) * (z - zm[..., None])).sum(-1)
+    b = np.where(sxx > 0, sxz / np.where(sxx > 0, sxx, 1), 0.0)
+    return zm - b * xm, b
+
+
+def _predict_curve(kind, params, years):
+    g = _LINKS[kind][0]
+    t = np.asarray(years, dtype=float)[None, :] - params["t_ref"][:, None]
+    return params["K"][:, None] * g(params["a"][:, None] + params["b"][:, None] * t)
+
+
+def fit_logistic(years, values, *, cap=None):
+    """Fit a logistic curve ``y = K / (1 + exp(-(a + b (t - t_ref))))`` to each unit's series.
+
+    The saturation level ``K`` is bounded to ``[max observed, cap]`` (``cap=None``: ``2 max|y| + 1``).
+    Least squares on the level scale, batched over units: a 16-point grid over ``K`` (weighted
+    linearised fit and Gauss-Newton on ``a, b``) then Levenberg-Marquardt on ``(a, b, K)``.
+
+    Parameters
+    ----------
+    years : array of int, shape (n_years,)
+    values : array of float, shape (n_units, n_years) or (n_years,); NaN = missing
+    cap : float or array (n_units,), optional
+        Upper bound of the saturation level (100 for a percentage).
+
+    Returns
+    -------
+    dict of arrays (n_units,): ``a``, ``b``, ``K``, ``t_ref``, ``cap``, ``sse``; NaN for units with
+    fewer than 5 observations.
+
+    References
+    ----------
+    Verhulst, P.-F. (1838); for diffusion of technologies: Griliches, Z. (1957). Hybrid corn.
+    Econometrica 25(4), 501-522. doi:10.2307/1905380
+    """
+    return _fit_curve("logistic", years, values, cap)
+
+
+def predict_logistic(params, years):
+    """Logistic curve values at ``years``, shape (n_units, len(years))."""
+    return _predict_curve("logistic", params, years)
+
+
+def fit_gompertz(years, values, *, cap=None):
+    """Fit a Gompertz curve ``y = K exp(-exp(-(a + b (t - t_ref))))`` (saturation ``K`` in ``[max y, cap]``).
+
+    Same batched least-squares procedure as :func:`fit_logistic`. The Gompertz curve is asymmetric
+    (inflection at ``K/e``), a common choice for technology adoption.
+
+    References
+    ----------
+    Gompertz, B. (1825). Phil. Trans. R. Soc. 115, 513-583. doi:10.1098/rstl.1825.0026 ;
+    Franses, P. H. (1994). Fitting a Gompertz curve. J. Oper. Res. Soc. 45(1), 109-113.
+    doi:10.1057/jors.1994.11
+    """
+    return _fit_curve("gompertz", years, values, cap)
+
+
+def predict_gompertz(params, years):
+    """Gompertz curve values at ``years``, shape (n_units, len(years))."""
+    return _predict_curve("gompertz", params, years)
+
+
+# --------------------------------------------------------------------------------------------
+# Bass diffusion
+# --------------------------------------------------------------------------------------------
+
+def fit_bass(years, values, *, cap=None, n_grid=16):
+    """Fit the Bass (1969) diffusion model to each unit's cumulative-adoption series.
+
+    Bass's own discrete estimator: the yearly gain ``S_t = Y_t - Y_{t-1}`` is regressed on
+    ``(m - Y_{t-1})`` and ``Y_{t-1} (m - Y_{t-1}) / m``, whose coefficients are the innovation and
+    imitation rates ``p`` and ``q`` (non-negative least squares, no intercept). The market size ``m``
+    is chosen on a grid in ``[max observed, cap]`` by one-step squared error. Only consecutive
+    observed years enter the regression. The forecast is the continuous Bass curve with these
+    ``p, q, m``, placed in time so that it passes through the last observation.
+
+    Returns
+    -------
+    dict of arrays (n_units,): ``p``, ``q``, ``m``, ``anchor_year``, ``anchor_value``, ``cap``.
+
+    References
+    ----------
+    Bass, F. M. (1969). A new product growth for model consumer durables. Management Science 15(5),
+    215-227. doi:10.1287/mnsc.15.5.215
+    """
+    t, v = _prep(years, values)
+    ok = ~np.isnan(v)
+    n_obs = ok.sum(1)
+    kmin, kmax = _cap_bounds(v, cap, n_obs, MIN_POINTS["bass"])
+    fit_ok = np.isfinite(kmin)
+    prev, cur = v[:, :-1], v[:, 1:]
+    pair = ~np.isnan(prev) & ~np.isnan(cur) & (np.diff(t)[None, :] == 1)
+    S = np.where(pair, cur - prev, 0.0)
+    Y = np.where(pair, prev, 0.0)
+    w = pair.astype(float)
+    frac = np.concatenate([[0.0], np.geomspace(0.002, 1.0, n_grid - 1)])
+    km = np.where(fit_ok, kmin, 1.0)
+    m = km[:, None] + (np.where(fit_ok, kmax, 2.0) - km)[:, None] * frac[None, :]      # (U, G)
+    X1 = (m[..., None] - Y[:, None, :]) * w[:, None, :]
+    X2 = Y[:, None, :] * (m[..., None] - Y[:, None, :]) / m[..., None] * w[:, None, :]
+    Sx = S[:, None, :] * w[:, None, :]
+    a11, a12, a22 = (X1 * X1).sum(-1), (X1 * X2).sum(-1), (X2 * X2).sum(-1)
+    b1, b2 = (X1 * Sx).sum(-1), (X2 * Sx).sum(-1)
+    det = a11 * a22 - a12 ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = (a22 * b1 - a12 * b2) / det
+        q = (a11 * b2 - a12 * b1) / det
+        p_only = np.maximum(b1 / a11, 0.0)
+        q_only = np.maximum(b2 / a22, 0.0)
+    bad = ~(np.isfinite(p) & np.isfinite(q)) | (p < 0) | (q < 0)
+    # non-negative solution: best of the one-regressor fits where the joint one is infeasible
+    sse_p = ((Sx - p_only[..., None] * X1) ** 2).sum(-1)
+    sse_q = ((Sx - q_only[..., None] * X2) ** 2).sum(-1)
+    use_p = np.nan_to_num(sse_p, nan=np.inf) <= np.nan_to_num(sse_q, nan=np.inf)
+    p = np.where(bad, np.where(use_p, p_only, 0.0), p)
+    q = np.where(bad, np.where(use_p, 0.0, q_only), q)
+    p, q = np.nan_to_num(p), np.nan_to_num(q)
+    sse = ((Sx - p[..., None] * X1 - q[..., None] * X2) ** 2).sum(-1)
+    best = np.argmin(np.where(np.isfinite(sse), sse, np.inf), axis=1)
+    iu = np.arange(v.shape[0])
+    ty, yv = _anchor(t, v)
+    nan = np.where(fit_ok, 1.0, np.nan)
+    return {"p": np.maximum(p[iu, best], 1e-7) * nan, "q": q[iu, best] * nan, "m": m[iu, best] * nan,
+            "anchor_year": ty, "anchor_value": yv, "cap": _cap_array(cap, v.shape[0])}
+
+
+def predict_bass(params, years):
+    """Continuous Bass curve through the anchor observation, shape (n_units, len(years))."""
+    p, q, m = (params[k][:, None] for k in ("p", "q", "m"))
+    T, yT = params["anchor_year"][:, None], params["anchor_value"][:, None]
+    dt = np.asarray(years, dtype=float)[None, :] - T
+    F = np.clip(yT / m, 0.0, 1.0 - 1e-12)
+    r = q / p
+    xT = (1 - F) / (1 + F * r)
+    rxT = r * (1 - F) / (1 + F * r)
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(-(p + q) * dt)
+        Ft = (1 - xT * e) / (1 + rxT * e)
+    return m * np.clip(Ft, 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------------------------
+# trends and the random walk
+# --------------------------------------------------------------------------------------------
+
+def fit_linear(years, values, *, cap=None):
+    """Ordinary least squares linear trend ``y = a + b (t - t_ref)`` per unit (at least 3 points).
+
+    References
+    ----------
+    Hyndman, R. J., & Athanasopoulos, G. (2021). Forecasting: principles and practice, 3rd ed.,
+    section 7.1. https://otexts.com/fpp3/regression-intro.html
+    """
+    t, v = _prep(years, values)
+    ok = ~np.isnan(v)
+    n = ok.sum(1)
+    w = ok.astype(float)
+    x = np.broadcast_to(t, v.shape)
+    t_ref = np.where(n > 0, (w * x).sum(1) / np.maximum(n, 1), 0.0)
+    a, b = _wls_line(x - t_ref[:, None], np.where(ok, v, 0.0), w)
+    nan = np.where(n >= MIN_POINTS["linear"], 1.0, np.nan)
+    return {"a": a * nan, "b": b * nan, "t_ref": t_ref, "cap": _cap_array(cap, v.shape[0])}
+
+
+def predict_linear(params, years):
+    """Linear trend values, capped at ``cap``; shape (n_units, len(years))."""
+    t = np.asarray(years, dtype=float)[None, :] - params["t_ref"][:, None]
+    return _apply_cap(params["a"][:, None] + params["b"][:, None] * t, params)
+
+
+def fit_rw_drift(years, values, *, cap=None, window=5):
+    """Random walk with drift: last value plus the mean annual change over the last ``window`` years.
+
+    The drift is ``(y_T - y_s) / (T - s)`` where ``T`` is the last observed year and ``s`` the
+    earliest observed year in ``[T - window, T)``; without gaps this is the mean of the yearly
+    differences in the window. With ``window=None`` the whole history is used (the textbook drift,
+    the mean of all differences). The forecast is capped at ``cap``.
+
+    References
+    ----------
+    Hyndman, R. J., & Athanasopoulos, G. (2021). Forecasting: principles and practice, 3rd ed.,
+    section 5.2 (drift method). https://otexts.com/fpp3/simple-methods.html
+    """
+    t, v = _prep(years, values)
+    ok = ~np.isnan(v)
+    ty, yv = _anchor(t, v)
+    win = np.inf if window is None else window
+    inwin = ok & (t[None, :] >= ty[:, None] - win) & (t[None, :] < ty[:, None])
+    has = inwin.any(1)
+    s = np.argmax(inwin, axis=1)
+    ys, ts = v[np.arange(v.shape[0]), s], t[s]
+    d = np.where(has, (yv - ys) / np.where(has, ty - ts, 1.0), np.nan)
+    return {"anchor_year": ty, "anchor_value": yv, "drift": d, "cap": _cap_array(cap, v.shape[0])}
+
+
+def predict_rw_drift(params, years):
+    """Random walk with drift forecast ``y_T + (t - T) d``, capped at ``cap``."""
+    dt = np.asarray(years, dtype=float)[None, :] - params["anchor_year"][:, None]
+    return _apply_cap(params["anchor_value"][:, None] + dt * params["drift"][:, None], params)
+
+
+_HOLT_ALPHA = np.array([0.1, 0.3, 0.5, 0.7, 0.9, 1.0])
+_HOLT_BETA = np.array([0.02, 0.1, 0.3, 0.6])      # as a fraction of alpha
+_HOLT_PHI = np.array([0.8, 0.9, 0.95, 0.98])
+
+
+def fit_damped(years, values, *, cap=None):
+    """Holt's additive damped trend (Gardner & McKenzie 1985), batched over units.
+
+    Error-correction form: ``l_t = l_{t-1} + phi b_{t-1} + alpha e_t``, ``b_t = phi b_{t-1} +
+    alpha beta* e_t``, with ``(alpha, beta*, phi)`` chosen per unit on a grid
+    (alpha in 0.1..1, beta* in 0.02..0.6, phi in 0.8..0.98) by one-step squared error. Internal gaps
+    are filled by linear interpolation; the state starts at the first observation with the first
+    difference as trend. The h-step forecast is ``l_T + (phi + ... + phi^h) b_T``, capped at ``cap``.
+
+    References
+    ----------
+    Gardner, E. S., & McKenzie, E. (1985). Forecasting trends in time series. Management Science
+    31(10), 1237-1246. doi:10.1287/mnsc.31.10.1237
+    """
+    t, v = _prep(years, values)
+    U, n = v.shape
+    ok = ~np.isnan(v)
+    n_obs = ok.sum(1)
+    first = np.argmax(ok, axis=1)
+    last = n - 1 - np.argmax(ok[:, ::-1], axis=1)
+    yi = _interp_rows(t, v)
+    A, B, P = np.meshgrid(_HOLT_ALPHA, _HOLT_BETA, _HOLT_PHI, indexing="ij")
+    A, B, P = A.ravel()[None, :], (A * B).ravel()[None, :], P.ravel()[None, :]
+    iu = np.arange(U)
+    y0 = yi[iu, first]
+    y1 = yi[iu, np.minimum(first + 1, n - 1)]
+    lvl = np.repeat(y0[:, None], A.shape[1], axis=1)
+    tr = np.repeat(np.where(n_obs >= 2, y1 - y0, 0.0)[:, None], A.shape[1], axis=1)
+    sse = np.zeros_like(lvl)
+    for j in range(n):
+        act = ((j > first + 1) & (j <= last))[:, None] if n > 1 else np.zeros((U, 1), bool)
+        act1 = ((j == first + 1) & (j <= last))[:, None]
+        yj = yi[:, j][:, None]
+        fc = lvl + P * tr
+        e = yj - fc
+        e = np.where(np.isfinite(e), e, 0.0)
+        nl = fc + A * e
+        nt = P * tr + B * e
+        sse = sse + np.where(act, e ** 2, 0.0)
+        lvl = np.where(act, nl, np.where(act1, yj, lvl))
+        tr = np.where(act, nt, tr)
+    best = np.argmin(sse, axis=1)
+    nan = np.where(n_obs >= MIN_POINTS["damped"], 1.0, np.nan)
+    return {"level": lvl[iu, best] * nan, "trend": tr[iu, best] * nan, "alpha": A[0, best] * nan,
+            "beta": B[0, best] * nan, "phi": P[0, best] * nan,
+            "anchor_year": np.where(n_obs > 0, t[last], np.nan), "cap": _cap_array(cap, U)}
+
+
+def _interp_rows(t, v):
+    out = v.copy()
+    gappy = np.isnan(v).any(1) & ((~np.isnan(v)).sum(1) >= 2)
+    for i in np.flatnonzero(gappy):
+        ok = ~np.isnan(v[i])
+        lo_, hi_ = np.argmax(ok), len(ok) - 1 - np.argmax(ok[::-1])
+        seg = slice(lo_, hi_ + 1)
+        out[i, seg] = np.interp(t[seg], t[ok], v[i, ok])
+    return out
+
+
+def predict_damped(params, years):
+    """Damped trend forecast ``l_T + b_T sum_{i=1..h} phi^i``, capped at ``cap``."""
+    h = np.asarray(years, dtype=float)[None, :] - params["anchor_year"][:, None]
+    phi = params["phi"][:, None]
+    damp = np.where(h > 0, phi * (1 - phi ** np.maximum(h, 0)) / (1 - phi), h)
+    return _apply_cap(params["level"][:, None] + params["trend"][:, None] * damp, params)
+
+
+#: registry of trajectory models: name -> (fit, predict)
+MODELS: dict[str, tuple[Callable, Callable]] = {
+    "logistic": (fit_logistic, predict_logistic),
+    "gompertz": (fit_gompertz, predict_gompertz),
+    "bass": (fit_bass, predict_bass),
+    "linear": (fit_linear, predict_linear),
+    "damped": (fit_damped, predict_damped),
+    "rw_drift": (fit_rw_drift, predict_rw_drift),
+}
+
+
+def _check_models(models):
+    models = tuple(DEFAULT_MODELS if models is None else models)
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise DataError(f"unknown forecast model(s) {unknown}", field="models", value=unknown,
+                        fix=f"choose from {sorted(MODELS)}")
+    return models
+
+
+# --------------------------------------------------------------------------------------------
+# rolling-origin backtest
+# --------------------------------------------------------------------------------------------
+
+def recent_scale(years, values, *, window=5):
+    """Each unit's recent volatility: mean absolute annual change over the last ``window`` years.
+
+    ``sum |y_i - y_{i-1}| / (T - s)`` over consecutive observations in ``[T - window, T]`` (``T`` the
+    last observed year, ``s`` the earliest observed year in the window); NaN with fewer than two
+    points there. This is the in-sample naive-forecast MAE that scales MASE (Hyndman & Koehler 2006,
+    doi:10.1016/j.ijforecast.2006.03.001), restricted to recent years.
+    """
+    t, v = _prep(years, values)
+    ty, _ = _anchor(t, v)
+    inwin = ~np.isnan(v) & (t[None, :] >= ty[:, None] - window)
+    vv = np.where(inwin, v, np.nan)
+    # consecutive observed points: forward-fill within the window
+    total = np.zeros(v.shape[0])
+    prev = np.full(v.shape[0], np.nan)
+    first_t = np.full(v.shape[0], np.nan)
+    for j in range(v.shape[1]):
+        x = vv[:, j]
+        okj = ~np.isnan(x)
+        total = total + np.where(okj & ~np.isnan(prev), np.abs(x - prev), 0.0)
+        first_t = np.where(okj & np.isnan(first_t), t[j], first_t)
+        prev = np.where(okj, x, prev)
+    span = ty - first_t
+    return np.where(span > 0, total / np.where(span > 0, span, 1.0), np.nan)
+
+
+@dataclass
+class Backtest:
+    """Rolling-origin forecasts of every model (see :func:`backtest`).
+
+    Attributes
+    ----------
+    models : tuple of str
+    origins : array (n_origins,)  origin years
+    horizons : array (n_h,)  1..H
+    forecasts : array (n_models, n_units, n_origins, n_h)  clipped to [lo, hi]; NaN where not made
+    actual : array (n_units, n_origins, n_h)  held-out values (NaN where missing or beyond the data)
+    level : array (n_units, n_origins)  value at the origin
+    scale : array (n_units, n_origins)  :func:`recent_scale` at the origin
+    """
+
+    models: tuple
+    origins: np.ndarray
+    horizons: np.ndarray
+    forecasts: np.ndarray
+    actual: np.ndarray
+    level: np.ndarray
+    scale: np.ndarray
+
+    @property
+    def errors(self) -> np.ndarray:
+        """``actual - forecast``, shape (n_models, n_units, n_origins, n_h)."""
+        return self.actual[None] - self.forecasts
+
+    @property
+    def target_years(self) -> np.ndarray:
+        """Year forecast by each (origin, horizon), shape (n_origins, n_h)."""
+        return self.origins[:, None] + self.horizons[None, :]
+
+    def table(self, unit: int | None = None, *, upto: float | None = None) -> pd.DataFrame:
+        """Errors per model: ``n``, ``mae``, ``mase`` (errors over recent scale), ``bias`` (mean error).
+
+        ``unit``: one unit's own errors (default: pooled over all units); ``upto``: only targets in
+        years up to this one.
+        """
+        e = self.errors
+        s = self.scale[None, :, :, None]
+        mask = np.isfinite(e)
+        if upto is not None:
+            mask &= (self.target_years <= upto)[None, None]
+        if unit is not None:
+            e, s, mask = e[:, unit:unit + 1], s[:, unit:unit + 1], mask[:, unit:unit + 1]
+        rows = []
+        for i, m in enumerate(self.models):
+            ei = e[i][mask[i]]
+            si = np.broadcast_to(s[0], e[i].shape)[mask[i]]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                sc = np.abs(ei) / si
+            sc = sc[np.isfinite(sc)]
+            rows.append({"model": m, "n": int(ei.size),
+                         "mae": float(np.mean(np.abs(ei))) if ei.size else np.nan,
+                         "mase": float(np.mean(sc)) if sc.size else np.nan,
+                         "bias": float(np.mean(ei)) if ei.size else np.nan})
+        return pd.DataFrame(rows).set_index("model")
+
+
+def backtest(years, values, *, models=None, cap=None, lo=None, hi=None, horizons=8, min_obs=5,
+             origins=None, window=5) -> Backtest:
+    """Rolling-origin evaluation of every model on each series' own history (Tashman 2000).
+
+    At each origin year ``o`` every model is fitted on the data up to ``o`` only (later columns are
+    not passed to the fit at all), then forecasts ``o+1 .. o+H``; forecasts are clipped to
+    ``[lo, hi]``. A unit takes part at origin ``o`` if it has a value at ``o`` and at least
+    ``min_obs`` values up to ``o``.
+
+    Parameters
+    ----------
+    years : array of int (n_years,)  consecutive calendar years
+    values : array (n_units, n_years)
+    models : sequence of str, optional  names in :data:`MODELS` (default :data:`DEFAULT_MODELS`)
+    cap : float, optional  saturation bound for the curves and cap of every forecast
+    lo, hi : float, optional  valid range of the indicator
+    horizons : int  H, forecast 1..H years ahead
+    origins : sequence of int, optional  origin years (default: every year with enough history)
+
+    References
+    ----------
+    Tashman, L. J. (2000). Out-of-sample tests of forecasting accuracy: an analysis and review.
+    International Journal of Forecasting 16(4), 437-450. doi:10.1016/S0169-2070(00)00065-0
+    """
+    models = _check_models(models)
+    t, v = _prep(years, values)
+    if len(t) > 1 and np.any(np.diff(t) != 1):
+        raise DataError("years must be consecutive calendar years (use NaN for missing years)",
+                        field="years", value=list(t.astype(int)))
+    U = v.shape[0]
+    H = int(horizons)
+    if origins is None:
+        origins = t[min(min_obs, len(t)) - 1:-1] if len(t) > 1 else t[:0]
+    origins = np.asarray(origins, dtype=float)
+    hs = np.arange(1, H + 1)
+    M, O = len(models), len(origins)
+    fc = np.full((M, U, O, H), np.nan)
+    actual = np.full((U, O, H), np.nan)
+    level = np.full((U, O), np.nan)
+    scale = np.full((U, O), np.nan)
+    for k, o in enumerate(origins):
+        j = int(np.searchsorted(t, o))
+        if j >= len(t) or t[j] != o:
+            continue
+        sub = v[:, :j + 1]
+        elig = ~np.isnan(sub[:, -1]) & ((~np.isnan(sub)).sum(1) >= min_obs)
+        if not elig.any():
+            continue
+        idx = np.flatnonzero(elig)
+        fut = o + hs
+        pos = j + hs
+        inside = pos < len(t)
+        actual[idx[:, None], k, np.flatnonzero(inside)[None, :]] = v[idx][:, pos[inside]]
+        level[idx, k] = sub[idx, -1]
+        scale[idx, k] = recent_scale(t[:j + 1], sub[idx], window=window)
+        for i, m in enumerate(models):
+            fit, pred = MODELS[m]
+            p = fit(t[:j + 1], sub[idx], cap=cap)
+            fc[i, idx, k, :] = _clip(pred(p, fut), lo, hi)
+    return Backtest(models=models, origins=origins, horizons=hs, forecasts=fc, actual=actual,
+                    level=level, scale=scale)
+
+
+# --------------------------------------------------------------------------------------------
+# the method: combination or selection, with nested (honest) weights
+# --------------------------------------------------------------------------------------------
+
+METHODS = ("mean", "inverse_mae", "select")
+
+
+def _weights(bt: Backtest, method: str, upto: float, combo=COMBO_MODELS, min_errors=5):
+    """Model weights per unit from errors with target year <= ``upto``: (n_units, n_models)."""
+    M, U = len(bt.models), bt.actual.shape[0]
+    base = np.array([m in combo for m in bt.models], dtype=float)
+    if base.sum() == 0:
+        base = np.ones(M)
+    base = np.broadcast_to(base / base.sum(), (U, M)).copy()
+    if method == "mean":
+        return base
+    e = np.abs(bt.errors)                                          # (M, U, O, H)
+    mask = np.isfinite(e) & (bt.target_years <= upto)[None, None]
+    common = mask.all(axis=0)                                      # compare on the same errors
+    n = common.sum(axis=(1, 2))                                    # (U,)
+    mae = np.where(common[None], e, 0.0).sum(axis=(2, 3)) / np.maximum(n, 1)[None]   # (M, U)
+    mae = mae.T
+    enough = n >= min_errors
+    if method == "inverse_mae":
+        w = 1.0 / np.maximum(mae, 1e-6)
+    elif method == "select":
+        w = np.zeros_like(mae)
+        w[np.arange(U), np.argmin(mae, axis=1)] = 1.0
+    else:
+        raise DataError(f"unknown method {method!r}", field="method", value=method, fix=f"one of {METHODS}")
+    w = w / w.sum(1, keepdims=True)
+    return np.where(enough[:, None], w, base)
+
+
+def _combine(f, w):
+    """Weighted mean over models (axis 0 of f) dropping NaN forecasts; w (U, M) broadcast on f (M, U, ...)."""
+    ww = np.moveaxis(w, 1, 0).reshape(w.shape[1], w.shape[0], *([1] * (f.ndim - 2)))
+    ok = np.isfinite(f)
+    num = np.where(ok, f * ww, 0.0).sum(0)
+    den = np.where(ok, ww, 0.0).sum(0)
+    out = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    # a unit whose weighted models are all missing falls back to the plain mean of what exists
+    fb = np.where(ok, f, 0.0).sum(0) / np.maximum(ok.sum(0), 1)
+    return np.where(den > 0, out, np.where(ok.any(0), fb, np.nan))
+
+
+def method_forecasts(bt: Backtest, method="mean", *, combo=COMBO_MODELS, min_errors=5):
+    """The method's own backtest forecasts, shape (n_units, n_origins, n_h).
+
+    The weights used at origin ``o`` come only from errors whose target year is ``<= o``, so these
+    forecasts (and the intervals calibrated on their errors) are out-of-sample. Methods:
+
+    - ``"mean"``: equal-weight mean of ``combo`` (default clipped ``rw_drift``, ``gompertz``,
+      ``damped``), a forecast combination in the sense of Bates & Granger (1969),
+      doi:10.1057/jors.1969.103;
+    - ``"inverse_mae"``: weights proportional to 1/MAE of each model on the unit's own past
+      backtest errors (falls back to ``"mean"`` with fewer than ``min_errors`` errors);
+    - ``"select"``: the model with the lowest own-backtest MAE (same fallback).
+    """
+    out = np.full(bt.actual.shape, np.nan)
+    for k, o in enumerate(bt.origins):
+        w = _weights(bt, method, o, combo, min_errors)
+        out[:, k] = _combine(bt.forecasts[:, :, k], w)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# calibration of predictive intervals
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class Calibration:
+    """Empirical quantiles of scaled out-of-sample errors by horizon (and by volatility bin).
+
+    ``q[h-1, :]`` are quantiles at probabilities :attr:`probs` of ``error / scale`` at horizon ``h``,
+    pooled over every unit and origin the calibration saw; ``q_bin[b, h-1, :]`` the same within
+    volatility bin ``b`` (NaN where the bin had fewer than ``min_bin`` errors). ``n`` and ``n_bin``
+    count the errors; ``pooled_by_h`` is True when no horizon had ``min_n`` errors and errors of all
+    horizons were pooled as ``error / (scale * h)`` (the single-series case).
+    """
+
+    probs: np.ndarray
+    q: np.ndarray
+    q_bin: np.ndarray
+    bin_edges: np.ndarray
+    n: np.ndarray
+    n_bin: np.ndarray
+    scale_floor: float
+    pooled_by_h: bool = False
+    note: str = ""
+
+    @property
+    def horizons(self) -> np.ndarray:
+        return np.arange(1, self.q.shape[0] + 1)
+
+    def error_quantiles(self, h, scale):
+        """Quantiles of the error (in the indicator's units) for horizons ``h`` and scales ``scale``.
+
+        ``h`` and ``scale`` broadcast together; result has a trailing axis over :attr:`probs`.
+        Horizons beyond the calibrated ones are extrapolated linearly in ``h`` from the last one.
+        """
+        h = np.asarray(h, dtype=float)
+        s = np.maximum(np.nan_to_num(np.asarray(scale, dtype=float), nan=self.scale_floor), self.scale_floor)
+        h, s = np.broadcast_arrays(h, s)
+        Hc = self.q.shape[0]
+        hi_ = np.clip(np.round(h).astype(int), 1, Hc) - 1
+        stretch = np.where(h > Hc, h / Hc, 1.0)
+        b = np.searchsorted(self.bin_edges, s) if self.bin_edges.size else np.zeros(s.shape, int)
+        qb = self.q_bin[b, hi_] if self.q_bin.size else np.full(h.shape + self.probs.shape, np.nan)
+        qu = self.q[hi_]
+        use_b = np.isfinite(qb).all(-1, keepdims=True)
+        z = np.where(use_b, qb, qu)
+        return z * (stretch * s)[..., None]
+
+
+def calibrate(errors, scale, *, horizons=None, min_n=50, n_bins=5, min_bin=30, min_scale=0.05,
+              probs=None) -> Calibration:
+    """Calibrate predictive intervals on out-of-sample errors (pooled over units and origins).
+
+    Parameters
+    ----------
+    errors : array (n_units, n_origins, n_h)  ``actual - forecast`` of the method's own backtest
+    scale : array (n_units, n_origins)  each series' recent volatility at the origin
+        (:func:`recent_scale`); floored at ``max(min_scale, its 10th percentile)`` so flat series do
+        not produce 0/0.
+    min_n : int  fewest errors for a horizon's own quantiles; a horizon with fewer reuses the longest
+        horizon ``h0`` that has enough, scaled by ``h / h0``; with no such horizon every error is
+        pooled as ``error / (scale * h)`` and multiplied back by ``h``.
+    n_bins, min_bin : volatility bins (quantiles of ``scale``) and fewest errors per bin and
+        horizon for a bin's own quantiles (else the unbinned ones): conditional (Mondrian)
+        calibration, which keeps intervals of calm and volatile series each near nominal.
+
+    References
+    ----------
+    Williams, W. H., & Goodman, M. L. (1971). A simple method for the construction of empirical
+    confidence limits for economic forecasts. JASA 66(336), 752-754. doi:10.1080/01621459.1971.10482341 ;
+    Vovk, Gammerman & Shafer (2005), Algorithmic Learning in a Random World, doi:10.1007/b106715
+    """
+    probs = _PGRID if probs is None else np.asarray(probs, float)
+    e = np.asarray(errors, float)
+    s = np.asarray(scale, float)
+    H = e.shape[-1] if horizons is None else int(horizons)
+    e = e[..., :H]
+    has = np.isfinite(e).any(-1) & np.isfinite(s)
+    sv = s[has]
+    if sv.size == 0:
+        raise DataError("too few backtest errors to calibrate prediction intervals",
+                        fix="pass longer series (at least min_obs + 1 years) or a pooled calibration=")
+    floor = float(max(min_scale, np.percentile(sv, 10)))
+    sf = np.maximum(np.where(np.isfinite(s), s, floor), floor)
+    z = e / sf[..., None]
+    n = np.isfinite(z).reshape(-1, H).sum(0)
+    q = np.full((H, probs.size), np.nan)
+    for h in range(H):
+        if n[h] >= min_n:
+            zh = z[..., h]
+            q[h] = np.quantile(zh[np.isfinite(zh)], probs)
+    pooled = False
+    good = np.flatnonzero(n >= min_n)
+    if good.size:
+        h0 = good.max() + 1
+        for h in range(H):
+            if n[h] < min_n:
+                q[h] = q[h0 - 1] * (h + 1) / h0
+    else:
+        zz = (z / np.arange(1, H + 1)).ravel()
+        zz = zz[np.isfinite(zz)]
+        if zz.size < 5:
+            raise DataError(f"only {zz.size} backtest errors: too few to calibrate prediction intervals",
+                            fix="pass a longer series, or a calibration= made from a panel of units")
+        q = np.quantile(zz, probs)[None, :] * np.arange(1, H + 1)[:, None]
+        pooled = True
+    # volatility bins
+    edges = np.array([])
+    q_bin = np.full((1, H, probs.size), np.nan)
+    n_bin = np.zeros((1, H), int)
+    if n_bins > 1 and not pooled:
+        edges = np.unique(np.quantile(sv, np.linspace(0, 1, n_bins + 1)[1:-1]))
+        b = np.searchsorted(edges, sf)
+        q_bin = np.full((edges.size + 1, H, probs.size), np.nan)
+        n_bin = np.zeros((edges.size + 1, H), int)
+        for bi in range(edges.size + 1):
+            for h in range(H):
+                zh = z[..., h][(b == bi) & np.isfinite(z[..., h])]
+                n_bin[bi, h] = zh.size
+                if zh.size >= min_bin:
+                    q_bin[bi, h] = np.quantile(zh, probs)
+    note = (f"errors of all horizons pooled as error/(scale*h): {int(n.sum())} errors" if pooled else
+            f"{int(n.sum())} errors, per horizon {n.tolist()}, {q_bin.shape[0]} volatility bin(s)")
+    return Calibration(probs=probs, q=q, q_bin=q_bin, bin_edges=edges, n=n, n_bin=n_bin,
+                       scale_floor=floor, pooled_by_h=pooled, note=note)
+
+
+# --------------------------------------------------------------------------------------------
+# forecasts with predictive distributions
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class ForecastResult:
+    """One unit's forecast: the method, why it was chosen, quantiles and samples per future year.
+
+    Attributes
+    ----------
+    model : str  the chosen model, or ``"mean(...)"`` / ``"inverse_mae(...)"`` for a combination
+    why : str  one sentence on the choice, from the backtest table
+    weights : dict  model -> weight used for the final forecast
+    years : array (n_future,)  forecast years (after the last observation)
+    point : array (n_future,)  the method's point forecast (clipped)
+    quantiles : DataFrame  index = year, columns = :data:`QUANTILES`
+    samples : array (n_samples, n_future)  draws of the predictive distribution (comonotone paths)
+    backtest : DataFrame  the unit's own rolling-origin errors per model (and the method)
+    anchor_year, anchor_value : the last observation
+    notes : list of str  warnings (short series, stuck at the bound, self-calibrated intervals ...)
+    """
+
+    unit: str | None
+    model: str
+    why: str
+    weights: dict
+    years: np.ndarray
+    point: np.ndarray
+    quantiles: pd.DataFrame
+    samples: np.ndarray
+    backtest: pd.DataFrame
+    anchor_year: float
+    anchor_value: float
+    lo: float | None = None
+    hi: float | None = None
+    notes: list = field(default_factory=list)
+    calibration: Calibration | None = None
+
+
+@dataclass
+class PanelForecast:
+    """Forecasts of many units at once (arrays with units on axis 0); see :func:`forecast_panel`.
+
+    ``years`` is the common future axis (from the earliest unit's last observation + 1 to ``to_year``);
+    for a unit whose data reach further, years up to its own last observation hold that observation
+    (zero width) or NaN where it is missing. ``quantiles`` is (n_units, n_years, 5) for
+    :data:`QUANTILES`, ``samples`` (n_units, n_samples, n_years).
+    """
+
+    units: list
+    years: np.ndarray
+    point: np.ndarray
+    quantiles: np.ndarray
+    samples: np.ndarray
+    weights: np.ndarray
+    models: tuple
+    method: str
+    anchor_year: np.ndarray
+    anchor_value: np.ndarray
+    status: list
+    backtest: Backtest
+    method_backtest: np.ndarray
+    calibration: Calibration
+    lo: float | None = None
+    hi: float | None = None
+
+    def result(self, unit) -> ForecastResult:
+        """The :class:`ForecastResult` of one unit (by code or position)."""
+        i = self.units.index(unit) if not isinstance(unit, (int, np.integer)) else int(unit)
+        keep = self.years > self.anchor_year[i]
+        w = dict(zip(self.models, np.round(self.weights[i], 4).tolist()))
+        table = self.backtest.table(unit=i)
+        e = self.backtest.actual[i] - self.method_backtest[i]
+        e = e[np.isfinite(e)]
+        sc = np.broadcast_to(self.backtest.scale[i][:, None], self.method_backtest[i].shape)
+        zz = (self.backtest.actual[i] - self.method_backtest[i]) / sc
+        zz = zz[np.isfinite(zz)]
+        label = _method_label(self.method, self.models, self.weights[i])
+        table.loc[label] = {"n": int(e.size), "mae": float(np.mean(np.abs(e))) if e.size else np.nan,
+                            "mase": float(np.mean(np.abs(zz))) if zz.size else np.nan,
+                            "bias": float(np.mean(e)) if e.size else np.nan}
+        table["weight"] = [w.get(m, np.nan) for m in table.index[:-1]] + [1.0]
+        notes = [] if self.status[i] == "ok" else [self.status[i]]
+        if self.calibration.pooled_by_h:
+            notes.append("intervals calibrated on this series' own backtest errors only ("
+                         + self.calibration.note + "); pass calibration= from a panel for sturdier ones")
+        return ForecastResult(
+            unit=self.units[i], model=label, why=_why(table, label, self.method), weights=w,
+            years=self.years[keep].astype(int), point=self.point[i, keep],
+            quantiles=pd.DataFrame(self.quantiles[i, keep], index=pd.Index(self.years[keep].astype(int),
+                                   name="year"), columns=list(QUANTILES)),
+            samples=self.samples[i][:, keep], backtest=table, anchor_year=float(self.anchor_year[i]),
+            anchor_value=float(self.anchor_value[i]), lo=self.lo, hi=self.hi, notes=notes,
+            calibration=self.calibration)
+
+
+def _method_label(method, models, w):
+    if method == "select":
+        return models[int(np.argmax(w))]
+    used = [m for m, x in zip(models, w) if x > 0]
+    return f"{method}({', '.join(used)})"
+
+
+def _why(table, label, method):
+    singles = table.iloc[:-1].dropna(subset=["mae"])
+    own = table.loc[label]
+    if singles.empty or not np.isfinite(own["mae"]):
+        return f"{label}: too little history for a backtest; the default combination is used"
+    best = singles["mae"].idxmin()
+    base = singles["mae"].get("rw_drift", np.nan)
+    what = {"mean": "equal-weight mean of the models that won the reference backtest",
+            "inverse_mae": "models weighted by 1/MAE of their own past backtest errors",
+            "select": "the model with the lowest own-backtest MAE"}[method]
+    return (f"{label}: {what}; its own rolling-origin MAE is {own['mae']:.3g} over {int(own['n'])} "
+            f"out-of-sample forecasts (random walk with drift {base:.3g}, best single model "
+            f"{best} {singles.loc[best, 'mae']:.3g})")
+
+
+def _validate(t, v, lo, hi, units, min_obs):
+    problems = []
+    status = []
+    from digimeter.errors import Problem
+    for i in range(v.shape[0]):
+        name = units[i]
+        x = v[i][~np.isnan(v[i])]
+        bad = []
+        if lo is not None:
+            bad += [int(t[j]) for j in np.flatnonzero(v[i] < lo)]
+        if hi is not None:
+            bad += [int(t[j]) for j in np.flatnonzero(v[i] > hi)]
+        if bad:
+            problems.append(Problem(f"unit {name!r} has values outside the valid range [{lo}, {hi}] in "
+                                    f"years {sorted(bad)}", field="values", value=name,
+                                    fix="correct the data (corrections.yaml) or widen lo/hi"))
+        if x.size == 0:
+            status.append("no data")
+        elif x.size < min_obs:
+            status.append(f"too few observations ({x.size} < {min_obs}); forecast by the random walk "
+                          "with drift only" if x.size >= 2 else f"too few observations ({x.size})")
+        elif hi is not None and np.all(x[-min(3, x.size):] >= hi):
+            status.append(f"stuck at the upper bound {hi}: forecast stays there")
+        elif np.isnan(v[i, -1]) and x.size:
+            status.append("ok")
+        else:
+            status.append("ok")
+    if problems:
+        raise DataError(f"{len(problems)} series have values outside the valid range", problems=problems)
+    return status
+
+
+def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models=None, method="mean",
+                   horizons=8, seed=0, n_samples=2000, calibration: Calibration | None = None,
+                   units: Sequence | None = None, min_obs=5, window=5, combo=COMBO_MODELS) -> PanelForecast:
+    """Forecast many units' series to ``to_year`` with calibrated predictive distributions.
+
+    1. :func:`backtest` every model on every series' own history (rolling origins, horizons 1..H);
+    2. the method's own nested backtest forecasts (:func:`method_forecasts`) give its
+       out-of-sample errors, which :func:`calibrate` turns into error quantiles by horizon, pooled
+       over all the units passed (unless ``calibration`` is given, e.g. one made from a wider panel
+       with data only up to an origin);
+    3. the models are refitted on all data, combined with weights from all past errors, and the
+       predictive quantiles are ``point + scale * Q_h(p)`` clipped to ``[lo, hi]``.
+
+    Samples: one uniform draw per path, shared across years (comonotone), mapped through each year's
+    quantile function; ``seed`` makes them reproducible.
+
+    Parameters
+    ----------
+    years : array of int (n_years,)  consecutive years; values : array (n_units, n_years), NaN missing
+    to_year : int  last year to forecast
+    cap : float  saturation bound of the curves (defaults to ``hi``); lo, hi : valid range
+    method : "mean" | "inverse_mae" | "select"  see :func:`method_forecasts`
+    units : names of the units (default their positions)
+
+    Raises
+    ------
+    DataError  values outside ``[lo, hi]``, years not consecutive, nothing to forecast.
+    """
+    t, v = _prep(years, values)
+    models = _check_models(models)
+    if method not in METHODS:
+        raise DataError(f"unknown method {method!r}", field="method", value=method, fix=f"one of {METHODS}")
+    cap = hi if cap is None else cap
+    U = v.shape[0]
+    units = list(range(U)) if units is None else list(units)
+    status = _validate(t, v, lo, hi, units, min_obs)
+    ty, yv = _anchor(t, v)
+    if not np.isfinite(ty).any():
+        raise DataError("no observations to forecast from", field="values")
+    to_year = int(to_year)
+    if to_year <= np.nanmin(ty):
+        raise DataError(f"to_year {to_year} is not after the last observation ({int(np.nanmin(ty))})",
+                        field="to_year", value=to_year, fix="ask for a later year")
+    bt = backtest(t, v, models=models, cap=cap, lo=lo, hi=hi, horizons=horizons, min_obs=min_obs,
+                  window=window)
+    mb = method_forecasts(bt, method, combo=combo)
+    cal = calibration if calibration is not None else calibrate(bt.actual - mb, bt.scale)
+    # final fit on all data
+    fy = np.arange(int(np.nanmin(ty)) + 1, to_year + 1, dtype=float)
+    F = np.full((len(models), U, fy.size), np.nan)
+    for i, m in enumerate(models):
+        fit, pred = MODELS[m]
+        p = fit(t, v, cap=cap)
+        F[i] = _clip(pred(p, fy), lo, hi)
+    short = np.array([s.startswith("too few") for s in status])
+    w = _weights(bt, method, t[-1], combo)
+    if short.any():  # too short for anything but the random walk
+        w[short] = np.array([m == "rw_drift" for m in models], float)
+    point = _clip(_combine(F, w), lo, hi)
+    h = fy[None, :] - ty[:, None]
+    sc = recent_scale(t, v, window=window)
+    eq = cal.error_quantiles(np.maximum(h, 1), sc[:, None])              # (U, Y, P)
+    qfun = _clip(point[..., None] + eq, lo, hi)
+    # years up to a unit's own last observation: the observation itself
+    past = h <= 0
+    obs = np.full((U, fy.size), np.nan)
+    for j, yr in enumerate(fy):
+        k = np.searchsorted(t, yr)
+        if k < len(t) and t[k] == yr:
+            obs[:, j] = v[:, k]
+    point = np.where(past, obs, point)
+    qfun = np.where(past[..., None], obs[..., None], qfun)
+    qs = _interp_q(qfun, cal.probs, np.array(QUANTILES))
+    rng = np.random.default_rng(seed)
+    u = rng.random((U, n_samples))
+    samples = _interp_q_rows(qfun, cal.probs, u)                          # (U, S, Y)
+    nodata = ~np.isfinite(ty)
+    for arr in (point, qs, samples):
+        arr[nodata] = np.nan
+    return PanelForecast(units=units, years=fy.astype(int), point=point, quantiles=qs, samples=samples,
+                         weights=w, models=models, method=method, anchor_year=ty, anchor_value=yv,
+                         status=status, backtest=bt, method_backtest=mb, calibration=cal, lo=lo, hi=hi)
+
+
+def _interp_q(qfun, probs, at):
+    """Quantile function values at probabilities ``at`` (linear in p; flat beyond the grid)."""
+    pos = np.interp(at, probs, np.arange(probs.size))
+    i0 = np.floor(pos).astype(int)
+    i1 = np.minimum(i0 + 1, probs.size - 1)
+    f = pos - i0
+    return qfun[..., i0] * (1 - f) + qfun[..., i1] * f
+
+
+def _interp_q_rows(qfun, probs, u):
+    """Per-unit draws: qfun (U, Y, P), u (U, S) -> (U, S, Y)."""
+    pos = np.interp(u, probs, np.arange(probs.size))                     # (U, S)
+    i0 = np.floor(pos).astype(int)
+    i1 = np.minimum(i0 + 1, probs.size - 1)
+    f = (pos - i0)[:, :, None]
+    qt = np.swapaxes(qfun, 1, 2)                                         # (U, P, Y)
+    a = np.take_along_axis(qt, i0[:, :, None], axis=1)
+    b = np.take_along_axis(qt, i1[:, :, None], axis=1)
+    return a * (1 - f) + b * f
+
+
+def forecast_series(years, values, to_year, *, cap=None, lo=None, hi=None, models=None, seed=0,
+                    n_samples=2000, method="mean", calibration: Calibration | None = None, unit=None,
+                    horizons=8, min_obs=5) -> ForecastResult:
+    """Forecast one series to ``to_year``: chosen model, why, quantiles, samples and backtest table.
+
+    A single series has few backtest errors (about 5-15 per horizon), so without ``calibration``
+    its intervals come from its own errors pooled over horizons as ``error / (scale * h)`` (noted in
+    ``notes``). For honest intervals pass ``calibration=forecast_panel(...).calibration`` made from
+    many units' series of the same indicator (see :func:`forecast_panel`).
+
+    Raises
+    ------
+    DataError  fewer than ``min_obs`` observations, values out of ``[lo, hi]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> yrs = np.arange(2005, 2021)
+    >>> r = forecast_series(yrs, 90 / (1 + np.exp(-0.4 * (yrs - 2012))), 2025, lo=0, hi=100)
+    >>> bool(r.quantiles.loc[2025, 0.05] <= r.quantiles.loc[2025, 0.95] <= 100)
+    True
+    """
+    t, v = _prep(years, values)
+    if v.shape[0] != 1:
+        raise DataError("forecast_series takes one series; use forecast_panel for many", field="values",
+                        value=v.shape)
+    n = int(np.isfinite(v).sum())
+    if n < min_obs:
+        raise DataError(f"series {unit!r} has {n} observations; at least {min_obs} are needed",
+                        field="values", value=unit, fix="use a longer series or lower min_obs")
+    pf = forecast_panel(t, v, to_year, cap=cap, lo=lo, hi=hi, models=models, method=method,
+                        horizons=horizons, seed=seed, n_samples=n_samples, calibration=calibration,
+                        units=[unit], min_obs=min_obs)
+    return pf.result(0)
+
+
+# --------------------------------------------------------------------------------------------
+# target questions
+# --------------------------------------------------------------------------------------------
+
+_CMP = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
+
+
+def _cmp(comparator):
+    if comparator not in _CMP:
+        raise DataError(f"unknown comparator {comparator!r}", field="comparator", value=comparator,
+                        fix=f"one of {list(_CMP)}")
+    return _CMP[comparator]
+
+
+def _paths(forecast):
+    """(samples (..., S, Y), years (Y,), anchor_year (...), anchor_value (...))."""
+    if isinstance(forecast, ForecastResult):
+        return (forecast.samples, np.asarray(forecast.years), np.asarray(forecast.anchor_year),
+                np.asarray(forecast.anchor_value))
+    if isinstance(forecast, PanelForecast):
+        return forecast.samples, forecast.years, forecast.anchor_year, forecast.anchor_value
+    raise DataError("forecast must be a ForecastResult or PanelForecast", value=type(forecast).__name__)
+
+
+def prob_reach(forecast, threshold, deadline, comparator=">=", *, mode="at"):
+    """Probability that the target ``value <comparator> threshold`` is met by ``deadline``.
+
+    ``mode="at"``: the value in the deadline year meets it (the usual reading of "by 2027");
+    ``mode="any"``: it is met in any year up to the deadline (including the last observation).
+    The share of predictive samples, so in [0, 1] and monotone in ``threshold``. A deadline at or
+    before the last observation is answered from the last observation (0 or 1).
+
+    Returns a float for a :class:`ForecastResult`, an array (n_units,) for a :class:`PanelForecast`.
+    """
+    f = _cmp(comparator)
+    S, yrs, ay, av = _paths(forecast)
+    deadline = int(deadline)
+    if deadline > yrs[-1]:
+        raise DataError(f"deadline {deadline} is beyond the forecast horizon ({int(yrs[-1])})",
+                        field="deadline", value=deadline, fix=f"forecast to {deadline} or later")
+    now = f(av, threshold).astype(float)
+    if deadline < yrs[0]:
+        out = now
+    else:
+        sel = yrs <= deadline
+        if mode == "at":
+            hit = f(S[..., sel][..., -1], threshold)
+        elif mode == "any":
+            hit = f(S[..., sel], threshold).any(-1) | f(av, threshold)[..., None]
+        else:
+            raise DataError(f"unknown mode {mode!r}", field="mode", value=mode, fix="'at' or 'any'")
+        with np.errstate(invalid="ignore"):
+            out = np.where(np.isnan(S[..., sel][..., -1]).all(-1), np.nan, hit.mean(-1))
+        out = np.where(ay >= deadline, now, out)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def crossing_year(forecast, threshold, comparator=">=", *, q=0.5):
+    """The median (``q``-quantile) year in which ``value <comparator> threshold`` is first met.
+
+    The first year each predictive path meets the target (the last observed year if it is already
+    met); the ``q``-quantile over paths, with paths that never meet it counted as "later than the
+    horizon". Returns an int, or None when that quantile is beyond the forecast horizon ("not by
+    horizon"); an object array for a :class:`PanelForecast`.
+    """
+    f = _cmp(comparator)
+    S, yrs, ay, av = _paths(forecast)
+    hit = f(S, threshold)
+    first = np.where(hit.any(-1), yrs[np.argmax(hit, axis=-1)], np.inf)
+    first = np.where(f(av, threshold)[..., None], ay[..., None], first)
+    qv = np.quantile(first, q, axis=-1, method="inverted_cdf")
+    conv = np.vectorize(lambda x: None if not np.isfinite(x) else int(x), otypes=[object])
+    out = conv(qv)
+    return out.item() if np.ndim(out) == 0 else out
+
+
+def required_pace(current, threshold, years_left):
+    """Change per year needed to go from ``current`` to ``threshold`` in ``years_left`` years.
+
+    ``(threshold - current) / years_left``; NaN where ``years_left <= 0``. Broadcasts.
+    """
+    c, th, yl = (np.asarray(x, dtype=float) for x in (current, threshold, years_left))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(yl > 0, (th - c) / np.where(yl > 0, yl, 1.0), np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
+def achieved_pace(series, years=5):
+    """Mean change per year over the last ``years`` years: ``(y_T - y_s) / (T - s)``.
+
+    ``T`` is the last observed year, ``s`` the earliest observed year in ``[T - years, T)``.
+    ``series``: a pandas Series indexed by year (returns a float), a DataFrame with one row per unit
+    and years as columns (returns a Series per unit), or a ``(years, values)`` pair.
+    """
+    if isinstance(series, pd.DataFrame):
+        yrs = np.asarray(series.columns, dtype=float)
+        p = fit_rw_drift(yrs, series.to_numpy(dtype=float), window=years)
+        return pd.Series(p["drift"], index=series.index, name="pace")
+    if isinstance(series, pd.Series):
+        s = series.dropna()
+        yrs, vals = np.asarray(s.index, dtype=float), s.to_numpy(dtype=float)
+    else:
+        yrs, vals = (np.asarray(x, dtype=float) for x in series)
+    return float(fit_rw_drift(yrs, vals, window=years)["drift"][0])
+
+
+def fastest_pace_from_level(panel: pd.DataFrame, level, window=5, *, tol=5.0, unit="unit", year="year",
+                            value="value") -> pd.DataFrame:
+    """The fastest per-year gains units achieved over ``window`` years, starting near ``level``.
+
+    Every episode ``(unit, s)`` with ``|value_s - level| <= tol`` and an observation at ``s + window``
+    is scored by ``(value_{s+window} - value_s) / window``; each unit keeps its best episode.
+
+    Parameters
+    ----------
+    panel : long DataFrame with columns ``unit, year, value`` (names configurable)
+    level : float  the starting level (e.g. the country's current value)
+    window : int  years of the episode; tol : float  how close to ``level`` a start must be
+
+    Returns
+    -------
+    DataFrame sorted by ``pace`` (fastest first), one row per unit: ``unit, start_year,
+    start_value, end_year, end_value, pace``; the first row is the fastest any unit achieved.
+    """
+    d = panel[[unit, year, value]].dropna()
+    d = d.rename(columns={unit: "unit", year: "year", value: "value"})
+    start = d[(d["value"] - level).abs() <= tol]
+    end = d.assign(year=d["year"] - window)
+    m = start.merge(end, on=["unit", "year"], suffixes=("_start", "_end"))
+    cols = ["unit", "start_year", "start_value", "end_year", "end_value", "pace"]
+    if m.empty:
+        return pd.DataFrame(columns=cols)
+    m = m.assign(start_year=m["year"], end_year=m["year"] + window, start_value=m["value_start"],
+                 end_value=m["value_end"], pace=(m["value_end"] - m["value_start"]) / window)
+    m = m.sort_values("pace", ascending=False).drop_duplicates("unit")
+    return m[cols].reset_index(drop=True)
