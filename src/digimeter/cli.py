@@ -46,8 +46,12 @@ def store_ctx():
     return open_store()
 
 
-def df_table(df: pd.DataFrame, title: str | None = None, *, floatfmt: str = "{:.4f}",
+def df_table(df: pd.DataFrame, title: str | None = None, *, floatfmt: str | None = None,
              highlight: str | None = None, index: bool = True) -> Table:
+    if floatfmt is None:  # 0-1 indices get 4 decimals, 0-100 scores 1
+        num = df.select_dtypes("number")
+        big = bool(len(num.columns)) and float(num.abs().max().max() or 0) > 1.5
+        floatfmt = "{:.1f}" if big else "{:.4f}"
     t = Table(title=title, header_style="bold", show_lines=False)
     cols = ([df.index.name or ""] if index else []) + [str(c) for c in df.columns]
     for c in cols:
@@ -202,7 +206,7 @@ def _notes(ix) -> None:
     lag = ix.panel.lagged()
     if len(lag):
         err.print(f"note: {len(lag)} values are older than {ix.year} (latest within {ix.spec.year_window} years), "
-                  f"e.g. {', '.join(f'{r.unit}/{r.indicator}={r.year_used}' for r in lag.head(3).itertuples())}")
+                  f"e.g. {', '.join(f'{r.unit}/{r.indicator}={int(r.year_used)}' for r in lag.head(3).itertuples())}")
     if len(ix.excluded):
         err.print(f"note: {len(ix.excluded)} units left out for lack of data (availability < "
                   f"{ix.spec.screen.get('min_availability', 0)})")

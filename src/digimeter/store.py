@@ -171,13 +171,26 @@ class Store:
         """Load the bundled snapshot (all parts) as one vintage, in one transaction."""
         fingerprint = fingerprint or snapshot_fingerprint()
         parts = snapshot_parts()
+        # the country part defines shared indicators (internet_users_pct, population ...); a later
+        # part (regions) only adds indicator codes not defined before it
+        order = sorted(parts, key=lambda p: (p != "countries", p))
         reports = []
+        defined: set[str] = set()
         with self.transaction():
-            for part, tables in parts.items():
+            for part in order:
+                tables = parts[part]
                 if "units" in tables:
                     self._upsert_units(pd.read_parquet(tables["units"]))
                 if "indicators" in tables:
-                    self._upsert_indicators(pd.read_parquet(tables["indicators"]))
+                    ind = pd.read_parquet(tables["indicators"])
+                    ind = ind[~ind.code.isin(defined)]
+                    bad = ind[ind.higher_is_better.isna()]
+                    if len(bad):
+                        raise DataError(f"bundled snapshot part '{part}': indicators without a direction: "
+                                        f"{', '.join(bad.code)}", file=str(tables["indicators"]),
+                                        field="higher_is_better", fix="set higher_is_better in the snapshot script")
+                    defined |= set(ind.code)
+                    self._upsert_indicators(ind)
                 if "origins" in tables:
                     self._upsert_origins(pd.read_parquet(tables["origins"]))
             obs = [pd.read_parquet(t["observations"]) for t in parts.values() if "observations" in t]
