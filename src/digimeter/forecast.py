@@ -335,7 +335,8 @@ def fit_bass(years, values, *, cap=None, n_grid=16):
     Bass's own discrete estimator: the yearly gain ``S_t = Y_t - Y_{t-1}`` is regressed on
     ``(m - Y_{t-1})`` and ``Y_{t-1} (m - Y_{t-1}) / m``, whose coefficients are the innovation and
     imitation rates ``p`` and ``q`` (non-negative least squares, no intercept). The market size ``m``
-    is chosen on a grid in ``[max observed, cap]`` by one-step squared error. Only consecutive
+    is chosen on a grid in ``[max observed, cap]`` by the squared error, over all observed years, of
+    the continuous Bass curve with those ``p, q`` passed through the last observation. Only consecutive
     observed years enter the regression. The forecast is the continuous Bass curve with these
     ``p, q, m``, placed in time so that it passes through the last observation.
 
@@ -380,10 +381,16 @@ def fit_bass(years, values, *, cap=None, n_grid=16):
     p = np.where(bad, np.where(use_p, p_only, 0.0), p)
     q = np.where(bad, np.where(use_p, 0.0, q_only), q)
     p, q = np.nan_to_num(p), np.nan_to_num(q)
-    sse = ((Sx - p[..., None] * X1 - q[..., None] * X2) ** 2).sum(-1)
+    ty, yv = _anchor(t, v)
+    # choose m by the level error of the continuous curve through the last observation
+    G = m.shape[1]
+    grid = {"p": np.maximum(p, 1e-7).ravel(), "q": q.ravel(), "m": m.ravel(),
+            "anchor_year": np.repeat(ty, G), "anchor_value": np.repeat(yv, G)}
+    with np.errstate(invalid="ignore", over="ignore"):
+        curve = predict_bass(grid, t).reshape(v.shape[0], G, -1)
+    sse = np.where(ok[:, None, :], (curve - v[:, None, :]) ** 2, 0.0).sum(-1)
     best = np.argmin(np.where(np.isfinite(sse), sse, np.inf), axis=1)
     iu = np.arange(v.shape[0])
-    ty, yv = _anchor(t, v)
     nan = np.where(fit_ok, 1.0, np.nan)
     return {"p": np.maximum(p[iu, best], 1e-7) * nan, "q": q[iu, best] * nan, "m": m[iu, best] * nan,
             "anchor_year": ty, "anchor_value": yv, "cap": _cap_array(cap, v.shape[0])}
@@ -814,7 +821,7 @@ class Calibration:
         s = np.maximum(np.nan_to_num(np.asarray(scale, dtype=float), nan=self.scale_floor), self.scale_floor)
         h, s = np.broadcast_arrays(h, s)
         Hc = self.q.shape[0]
-        hi_ = np.clip(np.round(h).astype(int), 1, Hc) - 1
+        hi_ = np.clip(np.round(np.nan_to_num(h, nan=1.0)).astype(int), 1, Hc) - 1
         stretch = np.where(h > Hc, h / Hc, 1.0)
         b = np.searchsorted(self.bin_edges, s) if self.bin_edges.size else np.zeros(s.shape, int)
         qb = self.q_bin[b, hi_] if self.q_bin.size else np.full(h.shape + self.probs.shape, np.nan)
@@ -1111,6 +1118,8 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
     if short.any():  # too short for anything but the random walk
         w[short] = np.array([m == "rw_drift" for m in models], float)
     point = _clip(_combine(F, w), lo, hi)
+    stuck = np.array([s.startswith("stuck") for s in status])
+    point[stuck] = hi if hi is not None else point[stuck]
     h = fy[None, :] - ty[:, None]
     sc = recent_scale(t, v, window=window)
     eq = cal.error_quantiles(np.maximum(h, 1), sc[:, None])              # (U, Y, P)

@@ -1,0 +1,304 @@
+"""Tests of digimeter.forecast: analytic cases, honesty of the backtest, calibration on real ITU data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from digimeter import forecast as F
+from digimeter.errors import DataError
+
+DATA = Path(__file__).parent / "data" / "forecast" / "itu_internet_users_pct.csv"
+
+
+@pytest.fixture(scope="module")
+def itu():
+    d = pd.read_csv(DATA)
+    w = d.pivot(index="iso3", columns="year", values="internet_users_pct")
+    return w.columns.to_numpy(), w.to_numpy(), list(w.index), d
+
+
+@pytest.fixture(scope="module")
+def panel_2030(itu):
+    yrs, v, units, _ = itu
+    return F.forecast_panel(yrs, v, 2030, lo=0, hi=100, units=units, seed=1, n_samples=1000)
+
+
+@pytest.fixture(scope="module")
+def kaz(itu, panel_2030):
+    yrs, v, units, _ = itu
+    i = units.index("KAZ")
+    r = F.forecast_series(yrs, v[i], 2030, lo=0, hi=100, unit="KAZ", calibration=panel_2030.calibration,
+                          n_samples=1000, seed=1)
+    # one series with the panel's calibration gives the same distribution as the panel forecast
+    np.testing.assert_allclose(r.quantiles.to_numpy(), panel_2030.result("KAZ").quantiles.to_numpy())
+    return r
+
+
+# ------------------------------------------------------------------ analytic / textbook checks
+
+def test_logistic_recovers_known_parameters():
+    yrs = np.arange(2000, 2021)
+    K, a, b = 85.0, 0.3, 0.35
+    y = K / (1 + np.exp(-(a + b * (yrs - 2010))))
+    p = F.fit_logistic(yrs, y, cap=100)
+    assert p["K"][0] == pytest.approx(K, rel=1e-4)
+    assert p["b"][0] == pytest.approx(b, rel=1e-3)
+    assert F.predict_logistic(p, [2030])[0, 0] == pytest.approx(K / (1 + np.exp(-(a + b * 20))), rel=1e-4)
+
+
+def test_gompertz_recovers_known_parameters_batched():
+    yrs = np.arange(2000, 2024)
+    truth = [(70.0, -0.5, 0.3), (98.0, 0.2, 0.25)]
+    v = np.array([K * np.exp(-np.exp(-(a + b * (yrs - yrs.mean())))) for K, a, b in truth])
+    v[0, 3] = np.nan  # a gap must not hurt
+    p = F.fit_gompertz(yrs, v, cap=100)
+    np.testing.assert_allclose(p["K"], [70.0, 98.0], rtol=1e-3)
+    np.testing.assert_allclose(p["b"], [0.3, 0.25], rtol=1e-2)
+
+
+def test_saturation_bounded_by_cap_and_max_observed():
+    yrs = np.arange(2005, 2020)
+    y = np.linspace(10, 95, yrs.size)  # a straight line would run past the cap
+    for fit in (F.fit_logistic, F.fit_gompertz, F.fit_bass):
+        p = fit(yrs, y, cap=100)
+        k = p.get("K", p.get("m"))[0]
+        assert 95 <= k <= 100
+
+
+def test_rw_drift_equals_mean_of_differences():
+    rng = np.random.default_rng(3)
+    yrs = np.arange(2000, 2015)
+    y = np.cumsum(rng.normal(1, 2, yrs.size))
+    p = F.fit_rw_drift(yrs, y, window=None)
+    assert p["drift"][0] == pytest.approx(np.mean(np.diff(y)))
+    p5 = F.fit_rw_drift(yrs, y, window=5)
+    assert p5["drift"][0] == pytest.approx(np.mean(np.diff(y[-6:])))
+    assert F.predict_rw_drift(p5, [2016])[0, 0] == pytest.approx(y[-1] + 2 * np.mean(np.diff(y[-6:])))
+
+
+def test_linear_and_damped_on_a_straight_line():
+    yrs = np.arange(2000, 2012)
+    y = 3.0 + 2.0 * (yrs - 2000)
+    pl = F.fit_linear(yrs, y)
+    assert F.predict_linear(pl, [2015])[0, 0] == pytest.approx(33.0)
+    pd_ = F.fit_damped(yrs, y + np.sin(yrs))
+    a, b, phi = pd_["alpha"][0], pd_["beta"][0], pd_["phi"][0]
+    # the textbook error-correction recursion (Gardner & McKenzie 1985), written out for one series
+    z = y + np.sin(yrs)
+    lvl, tr = z[1], z[1] - z[0]
+    for x in z[2:]:
+        e = x - (lvl + phi * tr)
+        lvl, tr = lvl + phi * tr + a * e, phi * tr + b * e
+    assert pd_["level"][0] == pytest.approx(lvl)
+    assert pd_["trend"][0] == pytest.approx(tr)
+    h = 4
+    assert F.predict_damped(pd_, [2011 + h])[0, 0] == pytest.approx(lvl + tr * sum(phi ** i for i in range(1, h + 1)))
+    # statsmodels' damped Holt with the same smoothing parameters and initial state agrees
+    from statsmodels.tsa.holtwinters import Holt
+    m = Holt(z[1:], damped_trend=True, initialization_method="known", initial_level=z[1] - phi * (z[1] - z[0]),
+             initial_trend=(z[1] - z[0]) / phi).fit(smoothing_level=a, smoothing_trend=b / a, damping_trend=phi,
+                                                    optimized=False)
+    assert m.forecast(h)[-1] == pytest.approx(F.predict_damped(pd_, [2011 + h])[0, 0], rel=1e-6)
+
+
+def test_bass_recovers_a_bass_curve():
+    p, q, m = 0.01, 0.4, 90.0
+    t = np.arange(0, 25.0)
+    Fc = (1 - np.exp(-(p + q) * t)) / (1 + q / p * np.exp(-(p + q) * t))
+    yrs = (2000 + t).astype(int)
+    y = m * Fc
+    par = F.fit_bass(yrs[:15], y[:15], cap=100)
+    assert par["q"][0] == pytest.approx(q, rel=0.25)
+    pred = F.predict_bass(par, yrs[15:])[0]
+    np.testing.assert_allclose(pred, y[15:], atol=3.0)
+
+
+def test_models_are_nan_for_too_short_series():
+    yrs = np.arange(2000, 2010)
+    v = np.full((2, yrs.size), np.nan)
+    v[0] = np.linspace(1, 50, yrs.size)
+    v[1, -3:] = [10, 12, 15]
+    for name, (fit, pred) in F.MODELS.items():
+        out = pred(fit(yrs, v, cap=100), [2011])
+        assert np.isfinite(out[0, 0]), name
+        assert np.isnan(out[1, 0]) == (F.MIN_POINTS[name] > 3), name
+
+
+# ------------------------------------------------------------------ honesty of the backtest
+
+def test_backtest_excludes_future_data(itu):
+    yrs, v, units, _ = itu
+    sub = v[:40]
+    bt = F.backtest(yrs, sub, cap=100, lo=0, hi=100, origins=[2010, 2014])
+    v2 = sub.copy()
+    later = yrs > 2014
+    v2[:, later] = np.clip(v2[:, later] * 0.5 + 7.0, 0, 100)
+    bt2 = F.backtest(yrs, v2, cap=100, lo=0, hi=100, origins=[2010, 2014])
+    np.testing.assert_array_equal(bt.forecasts, bt2.forecasts)
+    assert not np.array_equal(np.nan_to_num(bt.actual), np.nan_to_num(bt2.actual))
+    # the method's nested weights use only errors whose target year is before the origin
+    m1 = F.method_forecasts(bt, "inverse_mae")
+    m2 = F.method_forecasts(bt2, "inverse_mae")
+    np.testing.assert_array_equal(m1[:, 0], m2[:, 0])
+
+
+def test_forecast_ignores_values_after_the_origin(itu):
+    yrs, v, units, _ = itu
+    keep = yrs <= 2015
+    a = F.forecast_panel(yrs[keep], v[:30, keep], 2018, lo=0, hi=100, n_samples=50)
+    v2 = v[:30].copy()
+    v2[:, ~keep] = 1.0
+    b = F.forecast_panel(yrs[keep], v2[:, keep], 2018, lo=0, hi=100, n_samples=50)
+    np.testing.assert_array_equal(a.quantiles, b.quantiles)
+
+
+# ------------------------------------------------------------------ calibration on held-out real data
+
+def _heldout(yrs, v, T, last=2023):
+    keep = yrs <= T
+    vt = v[:, keep]
+    ok = ~np.isnan(vt[:, -1]) & ((~np.isnan(vt)).sum(1) >= 5)
+    pf = F.forecast_panel(yrs[keep], vt[ok], min(T + 8, last), lo=0, hi=100, n_samples=200)
+    act = v[ok][:, ~keep][:, :pf.years.size]
+    h = pf.years[None, :] - pf.anchor_year[:, None]
+    sc = F.recent_scale(yrs[keep], vt[ok])
+    eq = pf.calibration.error_quantiles(np.maximum(h, 1), sc[:, None])
+    q = np.clip(pf.point[..., None] + F._interp_q(eq, pf.calibration.probs, np.array([0.1, 0.9, 0.025, 0.975])),
+                0, 100)
+    rw = np.clip(F.predict_rw_drift(F.fit_rw_drift(yrs[keep], vt[ok]), pf.years), 0, 100)
+    rw_unclipped = F.predict_rw_drift(F.fit_rw_drift(yrs[keep], vt[ok]), pf.years)
+    return pf, act, h, q, rw, rw_unclipped
+
+
+@pytest.mark.parametrize("T", [2012, 2015, 2018])
+def test_intervals_cover_heldout_internet_use_near_nominal(itu, T):
+    """Origins as in the reference backtest; every fit and the calibration only see data <= T."""
+    yrs, v, units, _ = itu
+    pf, act, h, q, rw, rwu = _heldout(yrs, v, T)
+    assert pf.point.shape[0] > 150  # countries
+    m = np.isfinite(act)
+    a = act[m]
+    cov80 = np.mean((a >= q[..., 0][m]) & (a <= q[..., 1][m]))
+    cov95 = np.mean((a >= q[..., 2][m]) & (a <= q[..., 3][m]))
+    # measured: 0.822/0.952 (2012), 0.797/0.959 (2015), 0.786/0.963 (2018)
+    assert 0.70 <= cov80 <= 0.90
+    assert 0.88 <= cov95 <= 0.98
+    # the 90 % interval (5th-95th percentiles) on 3-year-ahead points
+    m3 = m & (h == 3)
+    a3 = act[m3]
+    cov90_h3 = np.mean((a3 >= pf.quantiles[..., 0][m3]) & (a3 <= pf.quantiles[..., 4][m3]))
+    assert m3.sum() > 100
+    assert 0.80 <= cov90_h3 <= 0.97  # measured 0.926, 0.925, 0.904
+    # point accuracy: beats the random walk with drift (5-year drift, unclipped as in issue 5)
+    mae = np.mean(np.abs(a - pf.point[m]))
+    assert mae < np.mean(np.abs(a - rwu[m]))
+    assert mae < 1.05 * np.mean(np.abs(a - rw[m]))  # and no worse than the clipped walk
+
+
+# ------------------------------------------------------------------ forecast results and target questions
+
+def test_forecast_series_kaz(kaz):
+    assert kaz.unit == "KAZ" and kaz.anchor_year == 2023
+    q = kaz.quantiles.to_numpy()
+    assert np.all(np.diff(q, axis=1) >= -1e-9)
+    assert np.all((q >= 0) & (q <= 100))
+    assert kaz.samples.shape == (1000, kaz.years.size)
+    assert {"rw_drift", "gompertz", "damped", "mean(rw_drift, damped, gompertz)"} <= set(kaz.backtest.index)
+    assert "MAE" in kaz.why
+    assert np.all(kaz.samples >= 0) and np.all(kaz.samples <= 100)
+    # the sample quantiles agree with the reported quantiles
+    np.testing.assert_allclose(np.quantile(kaz.samples[:, -1], 0.5), kaz.quantiles.iloc[-1][0.5], atol=1.5)
+
+
+def test_forecast_series_self_calibrated_notes(itu):
+    yrs, v, units, _ = itu
+    r = F.forecast_series(yrs, v[units.index("KAZ")], 2027, lo=0, hi=100, unit="KAZ", n_samples=100)
+    assert any("own backtest errors" in n for n in r.notes)
+    assert r.quantiles.shape == (4, 5)
+
+
+def test_same_seed_same_result(itu):
+    yrs, v, units, _ = itu
+    a = F.forecast_panel(yrs[-12:], v[:20, -12:], 2027, lo=0, hi=100, seed=7, n_samples=300)
+    b = F.forecast_panel(yrs[-12:], v[:20, -12:], 2027, lo=0, hi=100, seed=7, n_samples=300)
+    c = F.forecast_panel(yrs[-12:], v[:20, -12:], 2027, lo=0, hi=100, seed=8, n_samples=300)
+    np.testing.assert_array_equal(a.samples, b.samples)
+    np.testing.assert_array_equal(a.quantiles, b.quantiles)
+    assert not np.array_equal(np.nan_to_num(a.samples), np.nan_to_num(c.samples))
+
+
+@settings(max_examples=60, deadline=None)
+@given(t1=st.floats(-10, 110), t2=st.floats(-10, 110), deadline=st.integers(2024, 2030),
+       cmp=st.sampled_from([">=", ">", "<=", "<"]), mode=st.sampled_from(["at", "any"]))
+def test_prob_reach_is_a_probability_monotone_in_threshold(kaz, t1, t2, deadline, cmp, mode):
+    lo_, hi_ = min(t1, t2), max(t1, t2)
+    p_lo = F.prob_reach(kaz, lo_, deadline, cmp, mode=mode)
+    p_hi = F.prob_reach(kaz, hi_, deadline, cmp, mode=mode)
+    assert 0.0 <= p_lo <= 1.0 and 0.0 <= p_hi <= 1.0
+    if cmp in (">=", ">"):
+        assert p_hi <= p_lo
+    else:
+        assert p_hi >= p_lo
+
+
+def test_target_questions_on_kaz(kaz, panel_2030, itu):
+    assert F.prob_reach(kaz, 50, 2027) == 1.0
+    assert F.prob_reach(kaz, 101, 2030) == 0.0
+    assert F.prob_reach(kaz, 90, 2020) == 1.0  # answered from the last observation (92.9 in 2023)
+    with pytest.raises(DataError):
+        F.prob_reach(kaz, 95, 2035)
+    cy = F.crossing_year(kaz, 95)
+    assert cy is None or 2024 <= cy <= 2030
+    assert F.crossing_year(kaz, 90) == 2023  # already met
+    assert F.crossing_year(kaz, 100.5) is None
+    # panel versions are vectorised
+    p = F.prob_reach(panel_2030, 95, 2027)
+    assert p.shape == (len(panel_2030.units),)
+    assert p[panel_2030.units.index("KAZ")] == pytest.approx(F.prob_reach(panel_2030.result("KAZ"), 95, 2027))
+
+
+def test_paces(itu):
+    yrs, v, units, d = itu
+    assert F.required_pace(92.88, 95, 3) == pytest.approx((95 - 92.88) / 3)
+    assert np.isnan(F.required_pace(92.88, 95, 0))
+    kaz = pd.Series(v[units.index("KAZ")], index=yrs)
+    assert F.achieved_pace(kaz, years=5) == pytest.approx((92.8785 - 78.9039) / 5)
+    wide = pd.DataFrame(v, index=units, columns=yrs)
+    per_unit = F.achieved_pace(wide)
+    assert per_unit["KAZ"] == pytest.approx((92.8785 - 78.9039) / 5)
+    long = d.rename(columns={"iso3": "unit", "internet_users_pct": "value"})
+    best = F.fastest_pace_from_level(long, 30.0, window=5, tol=5.0)
+    assert list(best.columns) == ["unit", "start_year", "start_value", "end_year", "end_value", "pace"]
+    assert best["pace"].is_monotonic_decreasing and best["unit"].is_unique
+    assert (best["start_value"].sub(30).abs() <= 5).all()
+    top = best.iloc[0]
+    # recompute the winner's episode from the raw data
+    raw = long.set_index(["unit", "year"])["value"]
+    assert top["pace"] == pytest.approx((raw[(top["unit"], top["end_year"])] - raw[(top["unit"], top["start_year"])]) / 5)
+    assert top["pace"] > 5  # somebody gained more than 5 points a year from ~30 %
+
+
+def test_clear_messages_for_bad_series():
+    yrs = np.arange(2010, 2020)
+    with pytest.raises(DataError, match="at least 5"):
+        F.forecast_series(yrs, [np.nan] * 7 + [10, 11, 12], 2025, lo=0, hi=100)
+    with pytest.raises(DataError, match="outside the valid range"):
+        F.forecast_series(yrs, np.linspace(50, 120, 10), 2025, lo=0, hi=100)
+    with pytest.raises(DataError, match="consecutive"):
+        F.backtest([2000, 2001, 2005], [1.0, 2.0, 3.0])
+    with pytest.raises(DataError, match="unknown forecast model"):
+        F.backtest(yrs, np.arange(10.0), models=["prophet"])
+    # stuck at 100: a note, and a forecast that stays at 100
+    rng = np.random.default_rng(0)
+    v = np.vstack([np.clip(np.linspace(40, 90, 10) + rng.normal(0, 2, 10), 0, 100) for _ in range(30)]
+                  + [np.r_[np.linspace(80, 100, 6), [100] * 4]])
+    pf = F.forecast_panel(yrs, v, 2023, lo=0, hi=100, n_samples=100)
+    assert "stuck" in pf.status[-1]
+    assert np.all(pf.point[-1] == 100) and np.all(pf.quantiles[-1, :, 2:] == 100)
+    assert np.all(pf.quantiles[-1] <= 100)  # it may still slip (revisions), within its calibrated interval
