@@ -249,7 +249,7 @@ class Store:
                     count(*) FILTER (WHERE cur.value IS NULL),
                     count(*) FILTER (WHERE cur.value IS NOT NULL AND cur.value IS DISTINCT FROM o.value),
                     count(*) FILTER (WHERE cur.value IS NOT DISTINCT FROM o.value)
-                FROM _obs o LEFT JOIN cur USING (unit, indicator, year)""").fetchone()
+                FROM _obs o LEFT JOIN cur USING (unit, indicator, year)""").fetchall()[0]
             new, changed, unchanged = (int(c) for c in counts)
             vintage = None
             if new or changed:
