@@ -144,7 +144,8 @@ def _cap_array(cap, n):
 # --------------------------------------------------------------------------------------------
 
 def _logistic_g(z):
-    return 1.0 / (1.0 + np.exp(-z))
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
 
 
 def _logistic_dg(z, g):
@@ -156,11 +157,13 @@ def _logistic_ginv(p):
 
 
 def _gompertz_g(z):
-    return np.exp(-np.exp(-z))
+    with np.errstate(over="ignore"):
+        return np.exp(-np.exp(-z))
 
 
 def _gompertz_dg(z, g):
-    return g * np.exp(-z)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return g * np.exp(-z)
 
 
 def _gompertz_ginv(p):
