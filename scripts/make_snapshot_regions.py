@@ -116,12 +116,12 @@ def sdg_map() -> dict[tuple[str, str], dict]:
         "fixed_broadband_subs_thousand", "Fixed broadband subscriptions (all speeds)", subs, True, 0, None, BNS,
         "SDG 17.6.2", "Fixed (wired) broadband Internet subscribers; national only (regions publish speed bands)")
     for b, suf, lab, hib in [("speed=10Mbps_and_above", "10mbps_plus", ">= 10 Mbit/s", True),
-                             ("speed=2_to_10Mbps", "2_10mbps", "2-10 Mbit/s", None),
-                             ("speed=256kbps_to_2Mbps", "256kbps_2mbps", "256 kbit/s - 2 Mbit/s", None)]:
+                             ("speed=2_to_10Mbps", "2_10mbps", "2-10 Mbit/s", False),
+                             ("speed=256kbps_to_2Mbps", "256kbps_2mbps", "256 kbit/s - 2 Mbit/s", False)]:
         m["fixed_broadband_subscribers_thousand", b] = ind(
             f"fixed_broadband_subs_{suf}_thousand", f"Fixed broadband subscriptions, {lab}", subs, hib, 0, None,
             BNS, f"SDG 17.6.2 ({b})", "Fixed (wired) broadband Internet subscribers by speed band (report on "
-            "communication services); higher_is_better unset for slow bands (more can mean less upgrading)")
+            "communication services); slow bands count as lower-is-better (subscribers left on slow lines), as the country catalogue does for rural_population_pct")
     for b, suf, lab in [("facility=intnt", "", ""), ("area=urban;facility=intnt", "_urban", ", urban"),
                         ("area=rural;facility=intnt", "_rural", ", rural")]:
         m["schools_with_facility_pct", b] = ind(
@@ -382,10 +382,10 @@ def main() -> None:
                              "note": None}))
     pmap = {"total": ("population", "Population (1 January)", "people", True, "population total"),
             "area=urban": ("population_urban", "Urban population (1 January)", "people", True, "urban"),
-            "area=rural": ("population_rural", "Rural population (1 January)", "people", True, "rural")}
+            "area=rural": ("population_rural", "Rural population (1 January)", "people", False, "rural")}
     p = pop[pop.breakdown.isin(pmap)]
     for b, (code, name, unit, hib, lab) in pmap.items():
-        indicators[code] = ind(code, name, unit, None if code != "population" else hib, 0, None, BNS,
+        indicators[code] = ind(code, name, unit, hib, 0, None, BNS,
                                "SP.POP.TOTL" if code == "population" else f"BNS population by region ({b})",
                                f"Resident population on 1 January of the year ({lab}); the country-level "
                                "'population' (SP.POP.TOTL) is the mid-year estimate")
