@@ -127,8 +127,8 @@ def register(app: typer.Typer) -> None:
                 _emit(fmt, out, {"gap": g, **{k: v for k, v in g.attrs.items()}}, "gap")
                 return
             a = g.attrs
-            show = g[["node", "name", "level", "parent", "unit_score", "reference_score", "contribution",
-                      "share", "cumulative", "raw", "raw_reference"]].copy()
+            show = g[["name", "unit_score", "reference_score", "contribution", "share", "cumulative", "raw",
+                      "raw_reference"]].copy()
             show["name"] = ["  " * (d - 1 if d > 0 else 0) + str(n) for n, d in zip(g.name, g.depth)]
             console.print(df_table(show, f"{ix.spec.title or ix.name} {ix.year}: gap of {a['unit']} to the "
                                          f"{a['reference']}", index=False, floatfmt="{:,.3f}"))
