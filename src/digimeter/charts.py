@@ -1,0 +1,300 @@
+"""Charts: data in, an altair (Vega-Lite) chart out. No I/O here.
+
+One consistent, accessible style for the report and the dashboard:
+
+* the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies), with the unit
+  of interest always in vermillion and everything else in blue or grey;
+* axes labelled with the unit of measure;
+* the source of the numbers under every chart (``source=`` is required).
+
+Okabe, M. & Ito, K. (2008). *Color Universal Design (CUD): how to make figures and presentations that
+are friendly to colorblind people*. https://jfly.uni-koeln.de/color/
+
+Rendering to SVG/PNG (vl-convert) happens in :mod:`digimeter.report`; the dashboard renders the same
+specs in the browser with the locally served Vega bundle.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping, Sequence
+
+import altair as alt
+import pandas as pd
+
+#: Okabe-Ito palette (black last).
+OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
+HIGHLIGHT = "#D55E00"   # vermillion: the unit of interest
+BASE = "#0072B2"        # blue: everything else
+MUTED = "#9E9E9E"       # grey: background population
+FAN = "#56B4E9"         # sky blue: prediction intervals
+
+WIDTH = 560
+FONT = "DejaVu Sans, Arial, Helvetica, sans-serif"
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-safe rows (NaN -> None, numpy scalars -> Python)."""
+    out = []
+    for row in df.to_dict(orient="records"):
+        r = {}
+        for k, v in row.items():
+            if v is None:
+                r[str(k)] = None
+            elif isinstance(v, float) and math.isnan(v):
+                r[str(k)] = None
+            elif hasattr(v, "item"):
+                r[str(k)] = v.item()
+            elif v is pd.NA or (not isinstance(v, (str, list, dict)) and pd.isna(v)):
+                r[str(k)] = None
+            else:
+                r[str(k)] = v
+        out.append(r)
+    return out
+
+
+def _data(df: pd.DataFrame) -> alt.Data:
+    return alt.Data(values=_records(df))
+
+
+def wrap(text: str, width: int = 110) -> list[str]:
+    """Split a long caption into lines of at most ``width`` characters (at spaces)."""
+    import textwrap
+
+    return textwrap.wrap(" ".join(str(text).split()), width=width) or [""]
+
+
+def _ring_area(ring: Sequence[Sequence[float]]) -> float:
+    return 0.5 * sum(x0 * y1 - x1 * y0 for (x0, y0, *_), (x1, y1, *_) in zip(ring, list(ring[1:]) + [ring[0]]))
+
+
+def rewind(geometry: Mapping[str, Any]) -> dict[str, Any]:
+    """Polygons wound as d3-geo (Vega) expects: exterior rings clockwise, holes anticlockwise.
+
+    RFC 7946 GeoJSON winds the other way; drawn as is, d3's spherical geometry takes a polygon for its
+    complement (the whole globe but the region), which shows as a filled rectangle.
+    """
+    def fix(poly):
+        out = []
+        for i, ring in enumerate(poly):
+            a = _ring_area(ring)
+            want_cw = i == 0
+            out.append(list(reversed(ring)) if (a > 0) == want_cw else list(ring))
+        return out
+
+    t = geometry.get("type")
+    if t == "Polygon":
+        return {"type": t, "coordinates": fix(geometry["coordinates"])}
+    if t == "MultiPolygon":
+        return {"type": t, "coordinates": [fix(p) for p in geometry["coordinates"]]}
+    return dict(geometry)
+
+
+def style(chart: alt.TopLevelMixin, *, source: str, note: str | None = None) -> alt.TopLevelMixin:
+    """Put ``source`` (and an optional note) under a chart and apply the house style."""
+    if not source:
+        raise ValueError("every chart needs its source")
+    lines = wrap(source) + (wrap(note) if note else [])
+    wrapped = alt.vconcat(chart).properties(
+        title=alt.TitleParams(text=lines, orient="bottom", anchor="start", fontSize=10,
+                              fontWeight="normal", color="#444444", offset=8))
+    return wrapped.configure(font=FONT).configure_axis(
+        labelFontSize=11, titleFontSize=12, gridColor="#e6e6e6").configure_view(
+        strokeWidth=0).configure_legend(labelFontSize=11, titleFontSize=11, orient="bottom")
+
+
+def score_strip(table: pd.DataFrame, *, score: str, unit: str, x_title: str, source: str,
+                label: str = "name", title: str | None = None, domain: Sequence[float] | None = None
+                ) -> alt.TopLevelMixin:
+    """Every unit's score as a tick along one axis, the unit of interest marked and labelled.
+
+    ``table`` has columns ``unit``, ``label`` (a display name), ``score`` and ``rank``.
+    """
+    df = table[["unit", label, score, "rank"]].rename(columns={label: "label", score: "score"}).copy()
+    df["is_unit"] = df["unit"] == unit
+    scale = alt.Scale(domain=list(domain)) if domain is not None else alt.Scale(zero=False)
+    base = alt.Chart(_data(df)).encode(
+        x=alt.X("score:Q", title=x_title, scale=scale),
+        tooltip=[alt.Tooltip("label:N", title="unit"), alt.Tooltip("rank:Q"), alt.Tooltip("score:Q", format=".3~f")])
+    ticks = base.transform_filter("!datum.is_unit").mark_tick(color=MUTED, thickness=1.5, size=22)
+    me = base.transform_filter("datum.is_unit").mark_tick(color=HIGHLIGHT, thickness=4, size=34)
+    lab = base.transform_filter("datum.is_unit").mark_text(
+        dy=-24, color=HIGHLIGHT, fontWeight="bold", fontSize=12).encode(
+        text=alt.Text("label:N"))
+    ch = alt.layer(ticks, me, lab).properties(width=WIDTH, height=60)
+    if title:
+        ch = ch.properties(title=alt.TitleParams(title, anchor="start", fontSize=13))
+    return style(ch, source=source)
+
+
+def rank_dots(df: pd.DataFrame, *, unit: str, x_title: str, source: str,
+              title: str | None = None) -> alt.TopLevelMixin:
+    """Ranks of a unit and its peers on several indices, one row per index (rank 1 on the left).
+
+    ``df`` has columns ``index`` (display name), ``unit``, ``label``, ``rank`` and ``n``.
+    """
+    d = df.copy()
+    d["is_unit"] = d["unit"] == unit
+    base = alt.Chart(_data(d)).encode(
+        y=alt.Y("index:N", title=None, sort=None),
+        x=alt.X("rank:Q", title=x_title, scale=alt.Scale(domain=[1, max(float(d["n"].max()), 2)])),
+        tooltip=[alt.Tooltip("label:N", title="unit"), "index:N", "rank:Q", "n:Q"])
+    others = base.transform_filter("!datum.is_unit").mark_circle(size=70, color=BASE, opacity=0.55)
+    olabels = base.transform_filter("!datum.is_unit").mark_text(dy=-10, fontSize=9, color="#333333").encode(
+        text="label:N")
+    me = base.transform_filter("datum.is_unit").mark_point(size=200, color=HIGHLIGHT, filled=True, shape="diamond")
+    mlab = base.transform_filter("datum.is_unit").mark_text(dy=16, fontSize=11, fontWeight="bold",
+                                                              color=HIGHLIGHT).encode(text="label:N")
+    ch = alt.layer(others, olabels, me, mlab).properties(width=WIDTH, height=alt.Step(56))
+    if title:
+        ch = ch.properties(title=alt.TitleParams(title, anchor="start", fontSize=13))
+    return style(ch, source=source)
+
+
+def pillar_profile(df: pd.DataFrame, *, x_title: str, source: str, title: str | None = None,
+                   order: Sequence[str] | None = None, domain: Sequence[float] = (0, 100)
+                   ) -> alt.TopLevelMixin:
+    """Pillar scores of a unit against comparison series (leader, top-10 mean, peers), a dot plot.
+
+    ``df`` has columns ``pillar`` (display name), ``series`` (display name) and ``score``; the
+    first series is the unit of interest (drawn in vermillion, larger).
+    """
+    series = list(dict.fromkeys(df["series"]))
+    colours = [HIGHLIGHT] + [c for c in (BASE, OKABE_ITO[2], OKABE_ITO[0], OKABE_ITO[6], "#000000")][: len(series) - 1]
+    shapes = ["diamond", "circle", "square", "triangle-up", "cross", "triangle-down"][: len(series)]
+    sort = list(order) if order is not None else list(dict.fromkeys(df["pillar"]))
+    rule = alt.Chart(_data(df)).mark_rule(color="#dddddd").encode(
+        y=alt.Y("pillar:N", sort=sort, title=None), x=alt.X("min(score):Q"), x2="max(score):Q")
+    pts = alt.Chart(_data(df)).mark_point(filled=True, size=110, opacity=0.9).encode(
+        y=alt.Y("pillar:N", sort=sort, title=None),
+        x=alt.X("score:Q", title=x_title, scale=alt.Scale(domain=list(domain))),
+        color=alt.Color("series:N", title=None, scale=alt.Scale(domain=series, range=colours)),
+        shape=alt.Shape("series:N", title=None, scale=alt.Scale(domain=series, range=shapes)),
+        tooltip=["pillar:N", "series:N", alt.Tooltip("score:Q", format=".1f")])
+    ch = alt.layer(rule, pts).properties(width=WIDTH, height=alt.Step(34))
+    if title:
+        ch = ch.properties(title=alt.TitleParams(title, anchor="start", fontSize=13))
+    return style(ch, source=source)
+
+
+def gap_bars(df: pd.DataFrame, *, x_title: str, source: str, title: str | None = None
+             ) -> alt.TopLevelMixin:
+    """Horizontal bars of a gap per item (``label``, ``gap``); negative gaps to the left."""
+    ch = alt.Chart(_data(df)).mark_bar(color=BASE).encode(
+        y=alt.Y("label:N", sort=None, title=None),
+        x=alt.X("gap:Q", title=x_title),
+        color=alt.condition("datum.gap < 0", alt.value(HIGHLIGHT), alt.value(BASE)),
+        tooltip=["label:N", alt.Tooltip("gap:Q", format=".2f")]).properties(width=WIDTH, height=alt.Step(22))
+    if title:
+        ch = ch.properties(title=alt.TitleParams(title, anchor="start", fontSize=13))
+    return style(ch, source=source)
+
+
+def fan_chart(history: pd.DataFrame, quantiles: pd.DataFrame, *, y_title: str, source: str,
+              title: str | None = None, target: float | None = None, deadline: int | None = None,
+              domain: Sequence[float] | None = None, labels: Mapping[str, str] | None = None
+              ) -> alt.TopLevelMixin:
+    """Observed series and its forecast with prediction intervals (a fan chart).
+
+    ``history``: columns ``year``, ``value``. ``quantiles``: columns ``year``, ``lo90``, ``lo50``,
+    ``median``, ``hi50``, ``hi90``. An optional ``target`` (horizontal rule) and ``deadline`` (vertical).
+    """
+    labels = dict(labels or {})
+    yscale = alt.Scale(domain=list(domain)) if domain is not None else alt.Scale(zero=False)
+    q = quantiles.copy()
+    x = alt.X("year:Q", title=labels.get("year", "year"), axis=alt.Axis(format="d"))
+    band90 = alt.Chart(_data(q)).mark_area(color=FAN, opacity=0.25).encode(
+        x=x, y=alt.Y("lo90:Q", title=y_title, scale=yscale), y2="hi90:Q")
+    band50 = alt.Chart(_data(q)).mark_area(color=FAN, opacity=0.5).encode(x=x, y="lo50:Q", y2="hi50:Q")
+    med = alt.Chart(_data(q)).mark_line(color=BASE, strokeDash=[5, 3]).encode(
+        x=x, y="median:Q", tooltip=["year:Q", alt.Tooltip("median:Q", format=".1f"),
+                                    alt.Tooltip("lo90:Q", format=".1f"), alt.Tooltip("hi90:Q", format=".1f")])
+    obs = alt.Chart(_data(history)).mark_line(color="#000000", point=alt.OverlayMarkDef(size=18, color="#000000")).encode(
+        x=x, y=alt.Y("value:Q", scale=yscale), tooltip=["year:Q", alt.Tooltip("value:Q", format=".1f")])
+    layers = [band90, band50, med, obs]
+    if target is not None:
+        layers.append(alt.Chart(alt.Data(values=[{"t": float(target)}])).mark_rule(
+            color=HIGHLIGHT, strokeDash=[2, 2]).encode(y="t:Q"))
+    if deadline is not None:
+        layers.append(alt.Chart(alt.Data(values=[{"d": int(deadline)}])).mark_rule(
+            color=HIGHLIGHT, opacity=0.6).encode(x="d:Q"))
+    ch = alt.layer(*layers).properties(width=WIDTH, height=220)
+    if title:
+        ch = ch.properties(title=alt.TitleParams(title, anchor="start", fontSize=13))
+    return style(ch, source=source, note=labels.get("note"))
+
+
+def choropleth(fc: Mapping[str, Any], *, value_title: str, source: str, title: str | None = None,
+               name_field: str = "name", value_field: str = "value", domain: Sequence[float] | None = None
+               ) -> alt.TopLevelMixin:
+    """A map of regions coloured by value (viridis, colour-blind safe); regions without data in grey.
+
+    ``fc`` is a GeoJSON FeatureCollection whose features carry ``properties[value_field]`` and
+    ``properties[name_field]`` (see :func:`digimeter.regions.choropleth`).
+    """
+    feats = [{"type": "Feature", "geometry": rewind(f["geometry"]), "properties": f.get("properties", {})}
+             for f in fc["features"]]
+    data = alt.Data(values=feats, format=alt.DataFormat(type="json"))
+    scale = alt.Scale(scheme="viridis", domain=list(domain)) if domain is not None else alt.Scale(scheme="viridis")
+    shapes = alt.Chart(data).mark_geoshape(stroke="white", strokeWidth=0.7).encode(
+        color=alt.condition(f"isValid(datum.properties.{value_field})",
+                            alt.Color(f"properties.{value_field}:Q", title=value_title, scale=scale,
+                                      legend=alt.Legend(orient="right", gradientLength=160)),
+                            alt.value("#d9d9d9")),
+        tooltip=[alt.Tooltip(f"properties.{name_field}:N", title="region"),
+                 alt.Tooltip(f"properties.{value_field}:Q", title=value_title, format=".1f")]
+    ).project(type="mercator").properties(width=WIDTH, height=300)
+    ch = shapes
+    if title:
+        ch = ch.properties(title=alt.TitleParams(title, anchor="start", fontSize=13))
+    return style(ch, source=source)
+
+
+def lines(df: pd.DataFrame, *, y_title: str, source: str, title: str | None = None,
+          series: str = "series", x_title: str = "year") -> alt.TopLevelMixin:
+    """One line per series over years (``year``, ``value``, ``series``)."""
+    n = df[series].nunique()
+    ch = alt.Chart(_data(df)).mark_line(point=True).encode(
+        x=alt.X("year:Q", title=x_title, axis=alt.Axis(format="d")),
+        y=alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False)),
+        color=alt.Color(f"{series}:N", title=None, scale=alt.Scale(range=[BASE, HIGHLIGHT] + OKABE_ITO[:max(n - 2, 0)])),
+        tooltip=["year:Q", f"{series}:N", alt.Tooltip("value:Q", format=".3f")]).properties(width=WIDTH, height=200)
+    if title:
+        ch = ch.properties(title=alt.TitleParams(title, anchor="start", fontSize=13))
+    return style(ch, source=source)
+
+
+def bars(df: pd.DataFrame, *, x_title: str, source: str, title: str | None = None,
+         highlight: Iterable[str] = (), label: str = "label", value: str = "value",
+         domain: Sequence[float] | None = None) -> alt.TopLevelMixin:
+    """Sorted horizontal bars (``label``, ``value``); labels in ``highlight`` in vermillion."""
+    d = df[[label, value]].rename(columns={label: "label", value: "value"}).copy()
+    hl = set(highlight)
+    d["hl"] = d["label"].isin(hl)
+    scale = alt.Scale(domain=list(domain)) if domain is not None else alt.Scale()
+    ch = alt.Chart(_data(d)).mark_bar().encode(
+        y=alt.Y("label:N", sort="-x", title=None),
+        x=alt.X("value:Q", title=x_title, scale=scale),
+        color=alt.condition("datum.hl", alt.value(HIGHLIGHT), alt.value(BASE)),
+        tooltip=["label:N", alt.Tooltip("value:Q", format=".3~f")]).properties(width=WIDTH, height=alt.Step(16))
+    if title:
+        ch = ch.properties(title=alt.TitleParams(title, anchor="start", fontSize=13))
+    return style(ch, source=source)
+
+
+def intervals(df: pd.DataFrame, *, unit: str, x_title: str, source: str, title: str | None = None
+              ) -> alt.TopLevelMixin:
+    """Rank (or score) intervals per unit: ``label``, ``unit``, ``lo``, ``mid``, ``hi``."""
+    d = df.copy()
+    d["is_unit"] = d["unit"] == unit
+    base = alt.Chart(_data(d)).encode(y=alt.Y("label:N", sort=alt.EncodingSortField("mid"), title=None))
+    rule = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("lo:Q", title=x_title), x2="hi:Q",
+        color=alt.condition("datum.is_unit", alt.value(HIGHLIGHT), alt.value(BASE)))
+    pt = base.mark_point(filled=True, size=50).encode(
+        x="mid:Q", color=alt.condition("datum.is_unit", alt.value(HIGHLIGHT), alt.value("#000000")),
+        tooltip=["label:N", "lo:Q", "mid:Q", "hi:Q"])
+    ch = alt.layer(rule, pt).properties(width=WIDTH, height=alt.Step(16))
+    if title:
+        ch = ch.properties(title=alt.TitleParams(title, anchor="start", fontSize=13))
+    return style(ch, source=source)

@@ -1,0 +1,1016 @@
+"""The report: how digital a country is, what holds it back, and whether it can reach its targets.
+
+:func:`make_report` computes every section from the library (build, regions, forecast, and the
+benchmark/targets/uncertainty modules when they are installed) and returns a :class:`Report`:
+plain data (sentences, tables, altair charts, key numbers) with no HTML in it. :func:`render_html`
+turns it into one self-contained HTML file (styles and charts inlined as SVG; nothing loads from the
+network), and :func:`write_report` writes that file with PNG/SVG figures and CSV/XLSX tables.
+The dashboard (:mod:`digimeter.web`) shows the same sections, so the numbers agree everywhere.
+
+A section whose module is not installed yet says so plainly; nothing is ever made up.
+
+Languages: every interface string goes through gettext catalogs under ``digimeter/data/locale``
+(``en``, ``ru``, ``kk``); unit names come from the data.
+"""
+
+from __future__ import annotations
+
+import gettext
+import hashlib
+import html
+import importlib
+import io
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .errors import DigimeterError, NotFoundError
+
+LANGS = ("en", "ru", "kk")
+DOMAIN = "digimeter"
+#: Indices shown side by side (besides the chosen spec).
+BASE_SPECS = ("egdi", "digital-nation")
+#: Indicators whose trajectories the targets section shows when the targets module is not there.
+FORECAST_INDICATORS = ("internet_users_pct", "households_internet_pct", "fixed_broadband_per100")
+#: Regional indicators, in order of preference, for the regions section.
+REGION_INDICATORS = ("internet_users_pct", "mobile_phone_users_pct", "digital_literacy_pct")
+SECTION_IDS = ("headline", "rankings", "profile", "gaps", "regions", "targets", "robustness", "methods")
+
+
+# --------------------------------------------------------------------------------------------------
+# languages
+# --------------------------------------------------------------------------------------------------
+
+def locale_dir() -> Path:
+    return Path(str(resources.files("digimeter") / "data" / "locale"))
+
+
+@lru_cache(maxsize=None)
+def translations(lang: str = "en") -> gettext.NullTranslations:
+    """The message catalog of ``lang`` (read from its ``.po`` file with Babel; English is the source)."""
+    if lang not in LANGS:
+        raise NotFoundError(f"unknown language '{lang}'", field="lang", value=lang,
+                            fix=f"use one of: {', '.join(LANGS)}")
+    if lang == "en":
+        return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    po = locale_dir() / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=lang, domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
+def gettext_for(lang: str) -> Callable[[str], str]:
+    t = translations(lang)
+    return t.gettext
+
+
+def ordinal(n: int, lang: str = "en") -> str:
+    """24 -> '24th' (en), '24-е' (ru), '24-ші' (kk)."""
+    n = int(n)
+    if lang == "ru":
+        return f"{n}-е"
+    if lang == "kk":
+        last, tens = n % 10, (n // 10) % 10
+        if last:
+            back = last in (6, 9)            # алтыншы, тоғызыншы
+        elif tens:
+            back = tens in (1, 2, 3, 4, 6, 9)  # оныншы, жиырмасыншы ... тоқсаныншы
+        else:
+            back = False                     # жүзінші, мыңыншы is rare enough
+        return f"{n}-{'шы' if back else 'ші'}"
+    if 10 <= n % 100 <= 20:
+        suf = "th"
+    else:
+        suf = {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suf}"
+
+
+def fmt_num(x: Any, lang: str = "en", digits: int = 1) -> str:
+    """A number in the language's style (Babel), '–' for missing."""
+    if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
+        return "–"
+    from babel.numbers import format_decimal
+
+    fmt = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return format_decimal(float(x), format=fmt, locale={"en": "en_GB", "ru": "ru_RU", "kk": "kk_KZ"}[lang])
+
+
+# --------------------------------------------------------------------------------------------------
+# the report as data
+# --------------------------------------------------------------------------------------------------
+
+@dataclass
+class Section:
+    """One section of the report: sentences, tables, charts and key numbers; no HTML."""
+
+    id: str
+    title: str
+    available: bool = True
+    paragraphs: list[str] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    table_titles: dict[str, str] = field(default_factory=dict)
+    charts: dict[str, Any] = field(default_factory=dict)
+    chart_titles: dict[str, str] = field(default_factory=dict)
+    key_numbers: dict[str, Any] = field(default_factory=dict)
+    blocks: dict[str, str] = field(default_factory=dict)   # preformatted text (the spec YAML)
+    missing: list[str] = field(default_factory=list)      # analyses not yet available
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (the dashboard's API twin): tables as records, charts as Vega-Lite specs."""
+        return {"id": self.id, "title": self.title, "available": self.available,
+                "paragraphs": self.paragraphs, "missing": self.missing,
+                "key_numbers": _jsonable(self.key_numbers),
+                "tables": {k: {"title": self.table_titles.get(k, k), "rows": _records(v)}
+                           for k, v in self.tables.items()},
+                "charts": {k: {"title": self.chart_titles.get(k, k), "spec": v.to_dict()}
+                           for k, v in self.charts.items()},
+                "blocks": self.blocks}
+
+
+@dataclass
+class Report:
+    unit: str
+    unit_name: str
+    lang: str
+    spec: str
+    scenario: str | None
+    sections: list[Section]
+    meta: dict[str, Any] = field(default_factory=dict)
+    indices: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def section(self, sid: str) -> Section:
+        for s in self.sections:
+            if s.id == sid:
+                return s
+        raise NotFoundError(f"no section '{sid}' in the report", field="section", value=sid,
+                            fix=f"one of: {', '.join(s.id for s in self.sections)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": True, "unit": self.unit, "unit_name": self.unit_name, "lang": self.lang,
+                "spec": self.spec, "scenario": self.scenario, "meta": _jsonable(self.meta),
+                "sections": [s.to_dict() for s in self.sections]}
+
+    def skeleton(self) -> str:
+        """The report's text skeleton: section headings and key numbers (for golden tests)."""
+        lines = [f"# {self.meta.get('title', '')}"]
+        for s in self.sections:
+            lines.append(f"## {s.id}: {s.title} [{'available' if s.available else 'not yet available'}]")
+            for k, v in s.key_numbers.items():
+                if isinstance(v, float):
+                    v = f"{v:.4g}"
+                lines.append(f"- {k}: {v}")
+            for m in s.missing:
+                lines.append(f"- missing: {m}")
+        return "\n".join(lines) + "\n"
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating, float)):
+        return None if math.isnan(float(x)) else float(x)
+    if x is pd.NA:
+        return None
+    return x
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    d = df.reset_index() if df.index.name else df
+    return [_jsonable(r) for r in d.astype(object).where(d.notna(), None).to_dict(orient="records")]
+
+
+class _Ctx:
+    """What the section builders share: the unit, the language, the store, the built indices."""
+
+    def __init__(self, unit: str, spec: str, scenario: str | None, lang: str, store):
+        self.unit = unit
+        self.spec = spec
+        self.scenario = scenario
+        self.lang = lang
+        self.store = store
+        self._ = gettext_for(lang)
+        self.indices: dict[str, Any] = {}
+        self.units = store.units()
+        self.unit_row = store.unit(unit)
+        self.unit_name = self.unit_row["name"]
+        self.origins = store.origins().set_index("origin_id")
+        self.used_origins: set[str] = set()
+        self.errors: dict[str, str] = {}
+
+    def name_of(self, code: str) -> str:
+        if not hasattr(self, "_names"):
+            self._names = dict(zip(self.units.code, self.units.name))
+        return str(self._names.get(code, code))
+
+    def node_name(self, ix, code: str) -> str:
+        m = ix.meta().set_index("code")
+        return self._(str(m.loc[code, "name"])) if code in m.index else code
+
+    def index_title(self, ix) -> str:
+        return self._(ix.spec.title or ix.name)
+
+    def origin_label(self, ids) -> str:
+        parts = []
+        for oid in sorted({i for i in ids if isinstance(i, str)}):
+            for o in oid.split(";"):
+                if o in self.origins.index:
+                    r = self.origins.loc[o]
+                    parts.append(f"{r.publisher}, {r.dataset} ({r.edition})")
+                    self.used_origins.add(o)
+        parts = list(dict.fromkeys(parts))
+        return self._("Source: {sources}").format(sources="; ".join(parts) if parts else "digimeter")
+
+    def index_source(self, ix) -> str:
+        ids = pd.unique(ix.panel.origins.to_numpy().ravel())
+        return self.origin_label([i for i in ids if isinstance(i, str)]) + " " + \
+            self._("Computed by digimeter {version}.").format(version=__version__)
+
+
+def _optional(module: str):
+    """Import ``digimeter.<module>`` if it exists; None if it is not there yet."""
+    try:
+        return importlib.import_module(f"digimeter.{module}")
+    except ModuleNotFoundError as e:
+        if e.name in (f"digimeter.{module}",):
+            return None
+        raise
+
+
+def make_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: str | None = None,
+                lang: str = "en", store=None, progress: Callable[[str], None] | None = None) -> Report:
+    """Compute every section of the report for ``unit``.
+
+    Parameters
+    ----------
+    unit : str
+        The country (ISO3).
+    spec : str
+        The main index (a shipped spec name or a YAML path); the UN EGDI and digital-nation are
+        always shown beside it.
+    scenario : str, optional
+        A target scenario (``fully-digital-kz``) for the feasibility section (needs the targets module).
+    lang : {"en", "ru", "kk"}
+    store : Store, optional
+        Default: the user's store.
+    progress : callable, optional
+        Called with a short label before each step (the CLI drives a progress bar with it).
+    """
+    from .store import open_store
+
+    translations(lang)  # fail early on an unknown language
+    own = store is None
+    store = store or open_store()
+    step = progress or (lambda label: None)
+    try:
+        code = store.unit(unit)["code"]
+        ctx = _Ctx(code, spec, scenario, lang, store)
+        _ = ctx._
+        from .build import build
+
+        specs = list(dict.fromkeys([*BASE_SPECS, spec]))
+        for s in specs:
+            step(_("Building {spec}").format(spec=s))
+            ctx.indices[s] = build(s, store)
+        builders = [("headline", _headline), ("rankings", _rankings), ("profile", _profile),
+                    ("gaps", _gaps), ("regions", _regions), ("targets", _targets),
+                    ("robustness", _robustness), ("methods", _methods)]
+        sections = []
+        for sid, fn in builders:
+            step(_("Section: {name}").format(name=sid))
+            sections.append(fn(ctx))
+        main = ctx.indices[spec]
+        meta = {"title": _("How digital is {unit}?").format(unit=ctx.unit_name),
+                "generated": date.today().isoformat(), "version": __version__,
+                "main_index": main.name, "main_year": main.year,
+                "fingerprints": {k: ix.fingerprints for k, ix in ctx.indices.items()}}
+        return Report(unit=code, unit_name=ctx.unit_name, lang=lang, spec=spec, scenario=scenario,
+                      sections=sections, meta=meta, indices=ctx.indices)
+    finally:
+        if own:
+            store.close()
+
+
+def _unavailable(sid: str, title: str, ctx: _Ctx, module: str, what: str) -> Section:
+    _ = ctx._
+    msg = _("This analysis is not yet available: it needs the {module} module, which is not "
+            "installed in this version of digimeter.").format(module=f"digimeter.{module}")
+    return Section(sid, title, available=False, paragraphs=[msg], missing=[what])
+
+
+# --------------------------------------------------------------------------------------------------
+# sections
+# --------------------------------------------------------------------------------------------------
+
+def _rank_of(ix, unit: str) -> tuple[int | None, int]:
+    t = ix.table()
+    n = int(t["rank"].notna().sum())
+    if unit not in t.index or pd.isna(t.loc[unit, "rank"]):
+        return None, n
+    return int(t.loc[unit, "rank"]), n
+
+
+def _pillars(ix) -> list[str]:
+    m = ix.meta()
+    return m.code[m.depth == 1].tolist()
+
+
+def _headline(ctx: _Ctx) -> Section:
+    _ = ctx._
+    sec = Section("headline", _("The answer in brief"))
+    phrases = []
+    for name, ix in ctx.indices.items():
+        r, n = _rank_of(ix, ctx.unit)
+        title = ctx.index_title(ix)
+        if r is None:
+            why = ix.excluded.reason.get(ctx.unit, _("not among its units")) if ctx.unit in ix.excluded.index \
+                else _("not among its units")
+            phrases.append(_("is not ranked on the {index} {year} ({why})").format(index=title, year=ix.year, why=why))
+            continue
+        phrases.append(_("ranks {ordinal} of {n} on the {index} {year}").format(
+            ordinal=ordinal(r, ctx.lang), n=n, index=title, year=ix.year))
+        sec.key_numbers[f"{name}.rank"] = r
+        sec.key_numbers[f"{name}.n"] = n
+        sec.key_numbers[f"{name}.score"] = round(float(ix.score[ctx.unit]), 4)
+    first = ctx.unit_name + " " + _("; and ").join(phrases) if len(phrases) <= 2 else \
+        ctx.unit_name + " " + "; ".join(phrases[:-1]) + _("; and ") + phrases[-1]
+    main = ctx.indices[ctx.spec]
+    pil = _pillars(main)
+    sc = main.scores.loc[ctx.unit, pil].astype(float) if ctx.unit in main.scores.index else None
+    sentences = [first + "."]
+    if sc is not None and sc.notna().any():
+        weak, strong = sc.idxmin(), sc.idxmax()
+        sec.key_numbers["weakest_pillar"] = weak
+        sec.key_numbers["weakest_score"] = round(float(sc[weak]), 1)
+        sec.key_numbers["strongest_pillar"] = strong
+        lead = main.table().iloc[0]
+        leader = main.table().index[0]
+        sentences.append(_("On {index}, its weakest pillar is {weak} ({wscore} of 100) and its strongest is "
+                           "{strong} ({sscore}); the leader, {leader}, scores {lscore} overall against "
+                           "{uscore}.").format(
+            index=ctx.index_title(main), weak=ctx.node_name(main, weak), wscore=fmt_num(sc[weak], ctx.lang),
+            strong=ctx.node_name(main, strong), sscore=fmt_num(sc[strong], ctx.lang), leader=ctx.name_of(leader),
+            lscore=fmt_num(lead[main.name], ctx.lang), uscore=fmt_num(main.score[ctx.unit], ctx.lang)))
+        # the weakest indicators, from the audit's strengths and weaknesses
+        try:
+            from .audit import strengths_weaknesses
+
+            norm = main.stages["normalised"]
+            _s, w = strengths_weaknesses(norm, ctx.unit, top=3, bottom=3, meta=main.meta())
+            if len(w):
+                names = [ctx.node_name(main, c) for c in w.sort_values("rank", ascending=False).code]
+                sentences.append(_("What holds it back most, relative to other countries: {items}.").format(
+                    items=", ".join(names)))
+                sec.key_numbers["weakest_indicators"] = ", ".join(w.sort_values("rank", ascending=False).code)
+        except DigimeterError:
+            pass
+    sec.paragraphs = sentences
+    return sec
+
+
+def _peers(ctx: _Ctx, ix) -> list[str]:
+    """Peers of the unit: the countries of its UN sub-region that the index ranks."""
+    sub = ctx.unit_row.get("un_subregion")
+    u = ctx.units
+    cand = u.code[(u.un_subregion == sub) & (u.code != ctx.unit)].tolist() if sub else []
+    return [c for c in cand if c in ix.scores.index and pd.notna(ix.rank.get(c))]
+
+
+def _rankings(ctx: _Ctx) -> Section:
+    _ = ctx._
+    sec = Section("rankings", _("Rankings side by side"))
+    bench = _optional("benchmark")
+    rows = []
+    main = ctx.indices[ctx.spec]
+    peers = _peers(ctx, main)
+    leaders = main.table().index[:3].tolist()
+    shown = list(dict.fromkeys([ctx.unit, *peers, *leaders]))
+    for name, ix in ctx.indices.items():
+        t = ix.table()
+        n = int(t["rank"].notna().sum())
+        for u in shown:
+            if u in t.index and pd.notna(t.loc[u, "rank"]):
+                rows.append({"index": f"{ctx.index_title(ix)} {ix.year}", "unit": u, "label": ctx.name_of(u),
+                             "rank": int(t.loc[u, "rank"]), "n": n, "score": float(t.loc[u, ix.name])})
+    long = pd.DataFrame(rows)
+    wide = long.pivot_table(index=["unit", "label"], columns="index", values="rank", aggfunc="first")
+    wide = wide.reindex([x for x in shown if x in wide.index.get_level_values(0)], level=0)
+    wide = wide.reset_index().rename(columns={"unit": _("code"), "label": _("unit")})
+    for c in wide.columns[2:]:
+        wide[c] = wide[c].astype("Int64")
+    sec.tables["ranks"] = wide
+    sec.table_titles["ranks"] = _("Rank on each index (1 = best): {unit}, its peers ({region}) and the leaders").format(
+        unit=ctx.unit_name, region=ctx.unit_row.get("un_subregion") or "–")
+    from . import charts
+
+    sec.charts["rank_dots"] = charts.rank_dots(long, unit=ctx.unit, x_title=_("rank (1 = best)"),
+                                               source=ctx.index_source(main))
+    sec.chart_titles["rank_dots"] = _("Where {unit} and its peers stand on each index").format(unit=ctx.unit_name)
+    for name, ix in ctx.indices.items():
+        t = ix.table().reset_index().rename(columns={"unit": "unit"})
+        t["name"] = t["unit"].map(ctx.name_of)
+        t = t[t["rank"].notna()]
+        dom = (0, 100) if float(t[ix.name].max()) > 1.5 else (0, 1)
+        key = f"strip_{name}"
+        sec.charts[key] = charts.score_strip(t, score=ix.name, unit=ctx.unit,
+                                             x_title=_("{index} score").format(index=ctx.index_title(ix)) +
+                                             (" (0-100)" if dom[1] == 100 else " (0-1)"),
+                                             source=ctx.index_source(ix), domain=dom)
+        sec.chart_titles[key] = _("{unit} among all {n} ranked countries, {index} {year}").format(
+            unit=ctx.unit_name, n=len(t), index=ctx.index_title(ix), year=ix.year)
+    sec.paragraphs.append(_("Peers are the other countries of {unit}'s UN sub-region ({region}); leaders are "
+                            "the top three of {index}.").format(unit=ctx.unit_name,
+                                                                 region=ctx.unit_row.get("un_subregion") or "–",
+                                                                 index=ctx.index_title(main)))
+    if bench is not None:
+        sec.paragraphs.extend(_benchmark_rankings(ctx, bench))
+    # published EGDI rank, when the spec names it, checks the rebuilt index against the UN's table
+    eg = ctx.indices.get("egdi")
+    if eg is not None and eg.spec.published and eg.spec.published.get("rank"):
+        obs = ctx.store.observations(indicators=eg.spec.published["rank"], units=ctx.unit, years=eg.year)
+        if len(obs):
+            pub = int(obs.value.iloc[0])
+            r, _n = _rank_of(eg, ctx.unit)
+            sec.key_numbers["egdi.published_rank"] = pub
+            sec.paragraphs.append(_("The UN publishes rank {pub} for {unit} in the E-Government Survey {year}; "
+                                    "digimeter's rebuild of the index gives {r}.").format(
+                pub=pub, unit=ctx.unit_name, year=eg.year, r=r))
+    for name, ix in ctx.indices.items():
+        r, n = _rank_of(ix, ctx.unit)
+        sec.key_numbers[f"{name}.rank"] = r
+    return sec
+
+
+def _benchmark_rankings(ctx: _Ctx, bench) -> list[str]:
+    return []
+
+
+def _profile(ctx: _Ctx) -> Section:
+    _ = ctx._
+    main = ctx.indices[ctx.spec]
+    sec = Section("profile", _("Pillar profile against leaders and peers"))
+    pil = _pillars(main)
+    t = main.table()
+    ranked = t[t["rank"].notna()]
+    if ctx.unit not in ranked.index:
+        sec.available = False
+        sec.paragraphs.append(_("{unit} is not ranked on {index}.").format(unit=ctx.unit_name, index=ctx.index_title(main)))
+        return sec
+    peers = _peers(ctx, main)
+    leader = ranked.index[0]
+    series = {ctx.unit_name: main.scores.loc[ctx.unit, pil],
+              _("leader ({name})").format(name=ctx.name_of(leader)): main.scores.loc[leader, pil],
+              _("top-10 mean"): main.scores.loc[ranked.index[:10], pil].mean()}
+    if peers:
+        series[_("peers' mean ({region})").format(region=ctx.unit_row.get("un_subregion"))] = \
+            main.scores.loc[peers, pil].mean()
+    rows = []
+    for sname, s in series.items():
+        for p in pil:
+            rows.append({"pillar": ctx.node_name(main, p), "series": sname, "score": float(s[p])})
+    df = pd.DataFrame(rows)
+    from . import charts
+
+    big = float(ranked[main.name].max()) > 1.5
+    dom = (0, 100) if big else (0, 1)
+    sec.charts["pillars"] = charts.pillar_profile(df, x_title=_("pillar score") + (" (0-100)" if big else " (0-1)"),
+                                                  source=ctx.index_source(main), domain=dom)
+    sec.chart_titles["pillars"] = _("{unit}'s pillars on {index} {year}").format(
+        unit=ctx.unit_name, index=ctx.index_title(main), year=main.year)
+    tab = df.pivot_table(index="pillar", columns="series", values="score", sort=False)[list(series)]
+    ranks = main.ranks.loc[ctx.unit, pil]
+    tab.insert(1, _("rank of {unit}").format(unit=ctx.unit_name), [int(ranks[p]) if pd.notna(ranks[p]) else None for p in pil])
+    tab[_("gap to leader")] = tab[list(series)[1]] - tab[list(series)[0]]
+    sec.tables["pillars"] = tab.reset_index().rename(columns={"pillar": _("pillar")})
+    sec.table_titles["pillars"] = _("Pillar scores and ranks")
+    # indicator detail
+    m = main.meta().set_index("code")
+    ind = [c for c in m.index if m.loc[c, "kind"] == "indicator"]
+    raw = main.stages["raw"]
+    det = pd.DataFrame({
+        _("indicator"): [ctx.node_name(main, c) for c in ind],
+        _("pillar"): [ctx.node_name(main, m.loc[c, "parent"]) for c in ind],
+        _("value"): [raw.loc[ctx.unit, c] if ctx.unit in raw.index else np.nan for c in ind],
+        _("year"): [main.panel.years.loc[ctx.unit, m.loc[c, "indicator"]] if ctx.unit in main.panel.years.index else None for c in ind],
+        _("score"): [main.scores.loc[ctx.unit, c] for c in ind],
+        _("rank"): [main.ranks.loc[ctx.unit, c] for c in ind],
+    })
+    det[_("rank")] = det[_("rank")].astype("Int64")
+    sec.tables["indicators"] = det
+    sec.table_titles["indicators"] = _("Every indicator of {index}: {unit}'s value, score and rank").format(
+        index=ctx.index_title(main), unit=ctx.unit_name)
+    for p in pil:
+        sec.key_numbers[f"{p}.score"] = round(float(main.scores.loc[ctx.unit, p]), 1)
+        sec.key_numbers[f"{p}.rank"] = int(ranks[p]) if pd.notna(ranks[p]) else None
+    worst = tab[_("gap to leader")].idxmax()
+    sec.paragraphs.append(_("The widest gap to the leader is in {pillar}: {gap} points.").format(
+        pillar=worst, gap=fmt_num(tab.loc[worst, _("gap to leader")], ctx.lang)))
+    return sec
+
+
+def _gaps(ctx: _Ctx) -> Section:
+    _ = ctx._
+    title = _("Gaps and what it would take")
+    bench = _optional("benchmark")
+    if bench is None:
+        return _unavailable("gaps", title, ctx, "benchmark", "gap decomposition and what-it-takes")
+    return _benchmark_section(ctx, bench, title)
+
+
+def _benchmark_section(ctx: _Ctx, bench, title: str) -> Section:
+    """Integrates digimeter.benchmark (gap decomposition, what it takes) when it is present."""
+    _ = ctx._
+    sec = Section("gaps", title)
+    main = ctx.indices[ctx.spec]
+    fns = {n: getattr(bench, n) for n in dir(bench) if not n.startswith("_") and callable(getattr(bench, n))}
+    done = False
+    if "gap_decomposition" in fns:
+        try:
+            leader = main.table().index[0]
+            g = fns["gap_decomposition"](main, ctx.unit, leader)
+            df = g if isinstance(g, pd.DataFrame) else pd.DataFrame(g)
+            sec.tables["gap"] = df
+            sec.table_titles["gap"] = _("Gap to the leader by indicator")
+            done = True
+        except Exception as e:  # an unfinished module must not break the report
+            ctx.errors["benchmark.gap_decomposition"] = str(e)
+    if "what_it_takes" in fns:
+        try:
+            w = fns["what_it_takes"](main, ctx.unit, target_rank=max((_rank_of(main, ctx.unit)[0] or 2) - 10, 1))
+            df = w if isinstance(w, pd.DataFrame) else pd.DataFrame(w)
+            sec.tables["what_it_takes"] = df
+            sec.table_titles["what_it_takes"] = _("What it would take")
+            done = True
+        except Exception as e:
+            ctx.errors["benchmark.what_it_takes"] = str(e)
+    if not done:
+        sec.available = False
+        sec.missing.append("gap decomposition and what-it-takes")
+        sec.paragraphs.append(_("The benchmark module is present but could not produce this analysis yet."))
+    return sec
+
+
+def _regional_obs(ctx: _Ctx) -> tuple[pd.DataFrame, pd.DataFrame]:
+    regs = ctx.store.units(kind="region", parent=ctx.unit)
+    if regs.empty:
+        return regs, pd.DataFrame()
+    obs = ctx.store.observations(indicators=list(REGION_INDICATORS) + ["population"], units=regs.code.tolist())
+    return regs, obs
+
+
+def _regions(ctx: _Ctx) -> Section:
+    _ = ctx._
+    title = _("Regions")
+    rmod = _optional("regions")
+    if rmod is None:
+        return _unavailable("regions", title, ctx, "regions", "regional map and divide measures")
+    sec = Section("regions", title)
+    regs, obs = _regional_obs(ctx)
+    if regs.empty or obs.empty:
+        sec.available = False
+        sec.paragraphs.append(_("No regional data for {unit} in the store.").format(unit=ctx.unit_name))
+        sec.missing.append("regional data")
+        return sec
+    ind = next((i for i in REGION_INDICATORS if (obs.indicator == i).any()), None)
+    meta = ctx.store.indicator(ind)
+    cw = rmod.load_crosswalk("kz")
+    layouts = rmod.load_layouts("kz")
+    layout = str(layouts.sort_values("first_year").layout.iloc[-1])
+    conv = rmod.to_layout(obs, cw, layout, layouts=layouts)
+    latest_year = int(conv[conv.indicator == ind].year.max())
+    cur = conv[(conv.indicator == ind) & (conv.year == latest_year)]
+    geo = rmod.load_geojson(layout)
+    name_key = f"name_{ctx.lang}"
+    names = {f["properties"]["unit"]: f["properties"].get(name_key) or f["properties"].get("name_en")
+             or ctx.name_of(f["properties"]["unit"]) for f in geo["features"]}
+    fc = rmod.choropleth(geo, cur[["unit", "value"]], name="value",
+                         extra={u: {"name": n} for u, n in names.items()})
+    from . import charts
+
+    src = ctx.origin_label(cur.origin_id.tolist() if "origin_id" in cur else [])
+    ylabel = f"{_(meta['name'])} ({meta['unit']})"
+    sec.charts["map"] = charts.choropleth(fc, value_title=_(meta["name"]) if len(meta["name"]) < 30 else "%",
+                                          source=src, domain=None)
+    sec.chart_titles["map"] = _("{indicator}, {year}, by region").format(indicator=ylabel, year=latest_year)
+    bars = cur.assign(label=cur.unit.map(names))[["label", "value"]]
+    sec.charts["bars"] = charts.bars(bars, x_title=ylabel, source=src)
+    sec.chart_titles["bars"] = _("Regions ranked, {year}").format(year=latest_year)
+    national = ctx.store.observations(indicators=ind, units=ctx.unit)
+    nat = dict(zip(national.year.astype(int), national.value.astype(float)))
+    div = rmod.divide(conv, ind, population="population", national=nat,
+                      higher_is_better=bool(meta["higher_is_better"]))
+    if not div.empty:
+        keep = [c for c in ("n", "mean_weighted", "national", "gini", "theil", "cv_weighted", "best", "worst", "gap")
+                if c in div.columns]
+        d = div[keep].copy()
+        d["best"] = d["best"].map(lambda u: names.get(u, u))
+        d["worst"] = d["worst"].map(lambda u: names.get(u, u))
+        labels = {"n": _("regions"), "mean_weighted": _("population-weighted mean"), "national": _("national figure"),
+                  "gini": _("Gini"), "theil": _("Theil"), "cv_weighted": _("coefficient of variation"),
+                  "best": _("best region"), "worst": _("worst region"), "gap": _("best-worst gap")}
+        sec.tables["divide"] = d.reset_index().rename(columns={"year": _("year"), **labels})
+        sec.table_titles["divide"] = _("The regional divide in {indicator}, year by year").format(indicator=ylabel)
+        tr = div.reset_index()[["year", "gini"]].rename(columns={"gini": "value"}).assign(series=_("Gini"))
+        if "cv_weighted" in div:
+            tr = pd.concat([tr, div.reset_index()[["year", "cv_weighted"]].rename(
+                columns={"cv_weighted": "value"}).assign(series=_("coefficient of variation"))])
+        sec.charts["divide"] = charts.lines(tr, y_title=_("inequality between regions (0 = none)"), source=src,
+                                            x_title=_("year"))
+        sec.chart_titles["divide"] = _("Is the divide closing?")
+        last = div.iloc[-1]
+        first = div.iloc[0]
+        sec.key_numbers.update({"regions.indicator": ind, "regions.year": latest_year, "regions.n": int(last["n"]),
+                                "regions.gini": round(float(last["gini"]), 4),
+                                "regions.gap": round(float(last["gap"]), 1)})
+        sec.paragraphs.append(_("In {year}, {indicator} ranged from {worst_v} in {worst} to {best_v} in {best} "
+                                "(a gap of {gap} points); the population-weighted Gini between regions was {gini} "
+                                "(it was {gini0} in {year0}).").format(
+            year=latest_year, indicator=_(meta["name"]).lower(),
+            worst_v=fmt_num(cur.value.min(), ctx.lang), worst=names.get(last["worst"], last["worst"]),
+            best_v=fmt_num(cur.value.max(), ctx.lang), best=names.get(last["best"], last["best"]),
+            gap=fmt_num(last["gap"], ctx.lang), gini=fmt_num(last["gini"], ctx.lang, 3),
+            gini0=fmt_num(first["gini"], ctx.lang, 3), year0=int(div.index[0])))
+    if "estimated" in cur and cur.estimated.any():
+        sec.paragraphs.append(_("Values for {n} regions are estimated from an earlier regional layout "
+                                "(population-weighted).").format(n=int(cur.estimated.sum())))
+    return sec
+
+
+def _targets(ctx: _Ctx) -> Section:
+    _ = ctx._
+    title = _("Can the targets be reached in time?")
+    tmod = _optional("targets")
+    fmod = _optional("forecast")
+    sec = Section("targets", title)
+    if tmod is not None:
+        try:
+            _targets_from_module(ctx, tmod, sec)
+        except Exception as e:  # an unfinished module must not break the report
+            ctx.errors["targets"] = str(e)
+            sec.missing.append("target probabilities (the targets module failed: " + str(e)[:120] + ")")
+    else:
+        sec.missing.append("target scenarios and the probability of meeting each target")
+        sec.paragraphs.append(_("The probability of meeting each target is not yet available: it needs the "
+                                "digimeter.targets module (scenarios such as fully-digital-kz), which is not "
+                                "installed in this version of digimeter."))
+    if fmod is None:
+        sec.available = bool(sec.tables)
+        sec.missing.append("forecast trajectories")
+        return sec
+    from . import charts
+
+    shown = 0
+    for ind in FORECAST_INDICATORS:
+        obs = ctx.store.observations(indicators=ind, units=ctx.unit)
+        if len(obs) < 5:
+            continue
+        meta = ctx.store.indicator(ind)
+        pct = "%" in str(meta["unit"])
+        try:
+            fr = fmod.forecast_series(obs.year.to_numpy(), obs.value.to_numpy(), 2030, lo=0.0,
+                                      hi=100.0 if pct else None, seed=0, n_samples=1000, unit=ctx.unit)
+        except DigimeterError as e:
+            ctx.errors[f"forecast.{ind}"] = str(e)
+            continue
+        q = fr.quantiles
+        cols = list(q.columns)
+        qq = pd.DataFrame({"year": q.index.astype(int), "lo90": q[cols[0]], "lo50": q[cols[1]],
+                           "median": q[cols[2]], "hi50": q[cols[3]], "hi90": q[cols[4]]})
+        hist = obs[["year", "value"]].astype(float)
+        lab = f"{_(meta['name'])} ({meta['unit']})"
+        key = f"fan_{ind}"
+        sec.charts[key] = charts.fan_chart(
+            hist, qq, y_title=lab, source=ctx.origin_label(obs.origin_id.tolist()),
+            domain=(0, 100) if pct else None,
+            labels={"year": _("year"), "note": _("Shaded: 50% and 90% prediction intervals; model: {model}.").format(
+                model=fr.model)})
+        sec.chart_titles[key] = _("{indicator} in {unit}: observed and forecast to 2030").format(
+            indicator=_(meta["name"]), unit=ctx.unit_name)
+        sec.key_numbers[f"forecast.{ind}.2030.median"] = round(float(qq["median"].iloc[-1]), 1)
+        shown += 1
+    if shown:
+        sec.paragraphs.append(_("The charts show the trajectories of key indicators with prediction intervals "
+                                "(digimeter.forecast: models chosen by rolling-origin backtests)."))
+    sec.available = bool(shown) or bool(sec.tables)
+    return sec
+
+
+def _targets_from_module(ctx: _Ctx, tmod, sec: Section) -> None:
+    """Use digimeter.targets when present: a scenario's targets with P(met by deadline)."""
+    _ = ctx._
+    scen = ctx.scenario
+    fn = getattr(tmod, "evaluate_scenario", None) or getattr(tmod, "evaluate", None) or getattr(tmod, "assess", None)
+    if fn is None or scen is None:
+        if scen is None:
+            sec.paragraphs.append(_("No target scenario was chosen (use --scenario, e.g. fully-digital-kz)."))
+        sec.missing.append("target probabilities")
+        return
+    res = fn(scen)
+    df = res if isinstance(res, pd.DataFrame) else getattr(res, "table", lambda: pd.DataFrame(res))()
+    sec.tables["targets"] = df
+    sec.table_titles["targets"] = _("Targets of the scenario {scenario} and the probability of meeting each").format(scenario=scen)
+
+
+def _robustness(ctx: _Ctx) -> Section:
+    _ = ctx._
+    title = _("How robust are the ranks?")
+    umod = _optional("uncertainty")
+    if umod is None:
+        return _unavailable("robustness", title, ctx, "uncertainty", "rank intervals and sensitivity indices")
+    sec = Section("robustness", title)
+    sec.available = False
+    sec.missing.append("rank intervals and sensitivity indices")
+    sec.paragraphs.append(_("The uncertainty module is present but could not produce this analysis yet."))
+    return sec
+
+
+def _methods(ctx: _Ctx) -> Section:
+    _ = ctx._
+    sec = Section("methods", _("Methods and data"))
+    for ix in ctx.indices.values():
+        ids = pd.unique(ix.panel.origins.to_numpy().ravel())
+        ctx.used_origins.update(i for i in ids if isinstance(i, str))
+    used = sorted(o for o in ctx.used_origins if o in ctx.origins.index)
+    o = ctx.origins.loc[used].reset_index()
+    cols = ["origin_id", "publisher", "dataset", "edition", "licence", "retrieved", "url", "repository", "sha256"]
+    sec.tables["sources"] = o[cols]
+    sec.table_titles["sources"] = _("Every source used in this report")
+    fp = []
+    for name, ix in ctx.indices.items():
+        fp.append({"index": name, "year": ix.year, "spec_sha256": ix.fingerprints.get("spec"),
+                   "panel_sha256": ix.fingerprints.get("panel"), "data_vintage": ix.fingerprints.get("data_vintage"),
+                   "digimeter": ix.fingerprints.get("digimeter")})
+        import yaml
+
+        sec.blocks[f"spec_{name}"] = yaml.safe_dump(ix.spec.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+    sec.tables["fingerprints"] = pd.DataFrame(fp)
+    sec.table_titles["fingerprints"] = _("Input fingerprints (SHA-256) of each index")
+    from .store import snapshot_fingerprint
+
+    sec.key_numbers["sources"] = len(used)
+    sec.key_numbers["digimeter"] = __version__
+    main = ctx.indices[ctx.spec]
+    lag = main.panel.lagged()
+    sec.paragraphs.append(_("digimeter {version}; bundled data snapshot {snap}. Each index is rebuilt from the "
+                            "store with its spec (below): the stages are screen, impute, treat, normalise and "
+                            "aggregate, each with the method the spec names.").format(
+        version=__version__, snap=snapshot_fingerprint()[:12]))
+    if len(lag):
+        sec.paragraphs.append(_("{n} values of {index} are older than {year} (the latest within {w} years is used).").format(
+            n=len(lag), index=ctx.index_title(main), year=main.year, w=main.spec.year_window))
+    if len(main.excluded):
+        sec.paragraphs.append(_("{n} countries are not ranked on {index} for lack of data.").format(
+            n=len(main.excluded), index=ctx.index_title(main)))
+    if ctx.errors:
+        sec.paragraphs.append(_("Analyses that failed while this report was made: {items}.").format(
+            items="; ".join(f"{k}: {v}" for k, v in ctx.errors.items())))
+    return sec
+
+
+# --------------------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------------------
+
+CSS = """
+:root{--ink:#1b1b1b;--muted:#555;--rule:#ddd;--accent:#D55E00;--blue:#0072B2;--bg:#fff;--soft:#f6f7f9}
+*{box-sizing:border-box}
+body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;color:var(--ink);background:var(--bg);margin:0;line-height:1.5}
+header{background:#0b2a4a;color:#fff;padding:28px 40px}
+header h1{margin:0 0 6px;font-size:28px}
+header .sub{color:#cfe0f3;font-size:14px}
+nav.toc{background:var(--soft);border-bottom:1px solid var(--rule);padding:8px 40px;font-size:14px}
+nav.toc a{color:var(--blue);margin-right:14px;text-decoration:none}
+main{max-width:1100px;margin:0 auto;padding:10px 40px 60px}
+section{border-bottom:1px solid var(--rule);padding:18px 0 26px}
+h2{font-size:22px;margin:8px 0 10px}
+h3{font-size:16px;margin:18px 0 6px;color:#222}
+p{max-width:860px}
+.lead{font-size:19px;max-width:900px}
+.unavailable{background:#fff7e6;border-left:4px solid #E69F00;padding:10px 14px;max-width:860px}
+.chart{margin:8px 0 16px;overflow-x:auto}
+.chart svg{max-width:100%;height:auto}
+table{border-collapse:collapse;font-size:13px;margin:6px 0 14px}
+th,td{border-bottom:1px solid var(--rule);padding:4px 8px;text-align:left;vertical-align:top}
+th{background:var(--soft);font-weight:600}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.me td{background:#fdebe0;font-weight:600}
+.mono{font-family:"DejaVu Sans Mono",monospace;font-size:11px;word-break:break-all}
+pre{background:var(--soft);padding:10px;font-size:12px;overflow-x:auto;max-height:420px}
+.key{display:inline-block;background:var(--soft);border:1px solid var(--rule);border-radius:6px;padding:8px 12px;margin:4px 8px 4px 0}
+.key b{font-size:22px;color:var(--accent);display:block}
+footer{color:var(--muted);font-size:12px;padding:20px 40px}
+details summary{cursor:pointer;color:var(--blue)}
+"""
+
+
+def chart_svg(chart) -> str:
+    """An altair chart as inline SVG (vl-convert; no browser, no network)."""
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(chart.to_dict())
+    svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
+    return svg
+
+
+def _cell(v: Any, lang: str, col: str) -> tuple[str, bool]:
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return "–", True
+    if isinstance(v, (bool, np.bool_)):
+        return str(v), False
+    if isinstance(v, (int, np.integer)):
+        return (str(int(v)) if "year" in col.lower() or "год" in col.lower() or "жыл" in col.lower()
+                else fmt_num(v, lang, 0)), True
+    if isinstance(v, (float, np.floating)):
+        if float(v).is_integer() and abs(v) > 1900 and abs(v) < 2200:
+            return str(int(v)), True
+        a = abs(float(v))
+        digits = 4 if a < 1.5 else (2 if a < 100 else 1)
+        return fmt_num(v, lang, digits), True
+    return html.escape(str(v)), False
+
+
+def table_html(df: pd.DataFrame, lang: str, *, highlight: str | None = None, mono: tuple[str, ...] = ()) -> str:
+    cols = [str(c) for c in df.columns]
+    out = ["<table><thead><tr>", "".join(f"<th>{html.escape(c)}</th>" for c in cols), "</tr></thead><tbody>"]
+    for row in df.itertuples(index=False):
+        vals = list(row)
+        me = highlight is not None and any(isinstance(v, str) and v == highlight for v in vals)
+        out.append("<tr class=\"me\">" if me else "<tr>")
+        for c, v in zip(cols, vals):
+            text, num = _cell(v, lang, c)
+            cls = "mono" if c in mono else ("num" if num else "")
+            out.append(f"<td class=\"{cls}\">{text}</td>" if cls else f"<td>{text}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def render_html(report: Report, *, svgs: dict[str, str] | None = None) -> str:
+    """The report as one self-contained HTML page (inline CSS and SVG; no scripts, no external URLs)."""
+    import jinja2
+
+    _ = gettext_for(report.lang)
+    svgs = dict(svgs or {})
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    sections = []
+    for s in report.sections:
+        parts = []
+        if s.id == "headline" and s.key_numbers:
+            keys = []
+            for name, ix in report.indices.items():
+                if f"{name}.rank" in s.key_numbers:
+                    keys.append((ordinal(s.key_numbers[f"{name}.rank"], report.lang) + f" / {s.key_numbers[f'{name}.n']}",
+                                 f"{_(ix.spec.title or ix.name)} {ix.year}"))
+            if keys:
+                parts.append("<div>" + "".join(f"<span class=\"key\"><b>{html.escape(a)}</b>{html.escape(b)}</span>"
+                                               for a, b in keys) + "</div>")
+        for p in s.paragraphs:
+            cls = "lead" if s.id == "headline" else ("unavailable" if not s.available else "")
+            parts.append(f"<p class=\"{cls}\">{html.escape(p)}</p>" if cls else f"<p>{html.escape(p)}</p>")
+        if s.available and s.missing:
+            for m in s.missing:
+                parts.append(f"<p class=\"unavailable\">{html.escape(_('Not yet available: {what}.').format(what=m))}</p>")
+        for k, ch in s.charts.items():
+            key = f"{s.id}_{k}"
+            svg = svgs.get(key) or chart_svg(ch)
+            svgs[key] = svg
+            parts.append(f"<h3>{html.escape(s.chart_titles.get(k, k))}</h3><div class=\"chart\" role=\"img\" "
+                         f"aria-label=\"{html.escape(s.chart_titles.get(k, k))}\">{svg}</div>")
+        for k, df in s.tables.items():
+            mono = ("sha256", "spec_sha256", "panel_sha256", "url", "repository")
+            tbl = table_html(df, report.lang, highlight=report.unit_name, mono=mono)
+            title = html.escape(s.table_titles.get(k, k))
+            if len(df) > 25:
+                parts.append(f"<h3>{title}</h3><details><summary>{html.escape(_('show {n} rows').format(n=len(df)))}"
+                             f"</summary>{tbl}</details>")
+            else:
+                parts.append(f"<h3>{title}</h3>{tbl}")
+        for k, text in s.blocks.items():
+            parts.append(f"<h3>{html.escape(_('Spec: {name}').format(name=k.removeprefix('spec_')))}</h3>"
+                         f"<details><summary>{html.escape(_('show the YAML'))}</summary><pre>{html.escape(text)}</pre></details>")
+        sections.append({"id": s.id, "title": s.title, "body": "\n".join(parts)})
+    tpl = env.from_string(PAGE)
+    return tpl.render(lang=report.lang, title=report.meta["title"], sections=sections,
+                      subtitle=_("A digimeter report, {date}; digimeter {version}; main index {index} {year}").format(
+                          date=report.meta["generated"], version=report.meta["version"],
+                          index=report.meta["main_index"], year=report.meta["main_year"]),
+                      contents=_("Contents"),
+                      footer=_("Made offline by digimeter {version}. Every number carries its source; see Methods and data.").format(
+                          version=report.meta["version"]),
+                      css=CSS, markup=jinja2.utils.markupsafe.Markup)
+
+
+PAGE = """<!DOCTYPE html>
+<html lang="{{ lang }}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>{{ title }}</title>
+<style>{{ markup(css) }}</style>
+</head>
+<body>
+<header><h1>{{ title }}</h1><div class="sub">{{ subtitle }}</div></header>
+<nav class="toc" aria-label="{{ contents }}">{% for s in sections %}<a href="#{{ s.id }}">{{ s.title }}</a>{% endfor %}</nav>
+<main>
+{% for s in sections %}<section id="{{ s.id }}"><h2>{{ s.title }}</h2>
+{{ markup(s.body) }}
+</section>
+{% endfor %}
+</main>
+<footer>{{ footer }}</footer>
+</body>
+</html>
+"""
+
+
+def _safe_name(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", s).strip("_")
+
+
+def write_report(report: Report, out: str | Path, *, figures: bool = True, png: bool = True,
+                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Write ``report.html`` (self-contained), ``figures/*.svg|png`` and ``tables/*.csv`` + ``tables.xlsx``.
+
+    Returns the paths written: ``{"html": Path, "figures": [...], "tables": [...], "xlsx": Path}``.
+    """
+    import vl_convert as vlc
+
+    step = progress or (lambda label: None)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    figdir, tabdir = out / "figures", out / "tables"
+    written: dict[str, Any] = {"figures": [], "tables": []}
+    svgs: dict[str, str] = {}
+    _ = gettext_for(report.lang)
+    for s in report.sections:
+        for k, ch in s.charts.items():
+            step(_("Chart: {name}").format(name=f"{s.id}/{k}"))
+            key = f"{s.id}_{k}"
+            svgs[key] = chart_svg(ch)
+            if figures:
+                figdir.mkdir(exist_ok=True)
+                p = figdir / f"{_safe_name(key)}.svg"
+                p.write_text(svgs[key], encoding="utf-8")
+                written["figures"].append(p)
+                if png:
+                    pp = figdir / f"{_safe_name(key)}.png"
+                    pp.write_bytes(vlc.svg_to_png(svgs[key], scale=1.5))
+                    written["figures"].append(pp)
+    step(_("Tables"))
+    tabdir.mkdir(exist_ok=True)
+    xlsx = out / "tables.xlsx"
+    with pd.ExcelWriter(xlsx, engine="openpyxl") as xw:
+        for s in report.sections:
+            for k, df in s.tables.items():
+                name = _safe_name(f"{s.id}_{k}")
+                p = tabdir / f"{name}.csv"
+                df.to_csv(p, index=False)
+                written["tables"].append(p)
+                clean = df.copy()
+                for c in clean.columns:
+                    if str(clean[c].dtype) in ("Int64", "Float64", "string", "str"):
+                        clean[c] = clean[c].astype(object).where(clean[c].notna(), None)
+                clean.to_excel(xw, sheet_name=name[:31], index=False)
+    written["xlsx"] = xlsx
+    step(_("Writing the HTML file"))
+    page = render_html(report, svgs=svgs)
+    html_path = out / "report.html"
+    html_path.write_text(page, encoding="utf-8")
+    (out / "report.json").write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1, default=str),
+                                     encoding="utf-8")
+    (out / "skeleton.txt").write_text(report.skeleton(), encoding="utf-8")
+    written["html"] = html_path
+    written["sha256"] = hashlib.sha256(page.encode()).hexdigest()
+    return written
+
+
+EXTERNAL = re.compile(r"""<(script|link|img|iframe|source|video|audio|embed|object|image|use)\b[^>]*?\b(src|href|xlink:href|data)\s*=\s*["']?\s*(https?:)?//""",
+                      re.IGNORECASE)
+
+
+def external_references(page: str) -> list[str]:
+    """Elements of an HTML page that would load something from the network (should be none)."""
+    out = [m.group(0) for m in EXTERNAL.finditer(page)]
+    out += re.findall(r"url\(\s*['\"]?https?://[^)]*\)", page)
+    out += re.findall(r"@import\s+['\"]?https?://", page)
+    return out
