@@ -1159,11 +1159,11 @@ def what_it_takes(index, unit: str, *, rank: int | None = None, score: float | N
     when = f" by {by}" if by is not None else ""
     if reached:
         msg = (f"{code} can reach {target_txt}{when} in {index.name}: rank {_new_rank(ix2.score, code)} "
-               f"(score {float(ix2.score[code]):.2f}, now {s_now:.2f}, rank {r_now}).")
+               f"(score {float(ix2.score[code]):.4g}, now {s_now:.4g}, rank {r_now}).")
     else:
         ix2, d_raw, raw_new = ix_best, *rebuild(ub)[1:]
         msg = (f"{target_txt} is out of reach{when} within the bounds: the best reachable is rank "
-               f"{best_rank} (score {best_score:.2f}; now rank {r_now}, score {s_now:.2f}).")
+               f"{best_rank} (score {best_score:.4g}; now rank {r_now}, score {s_now:.4g}).")
     tn = np.where(slope > 0, d_raw * slope, 0.0)
     table = pd.DataFrame({
         "node": icodes, "name": info.name.to_numpy(), "indicator": info.indicator.to_numpy(),
