@@ -54,10 +54,18 @@ class Panel:
         return h.hexdigest()
 
 
-def select_units(store: Store, unit_filter) -> list[str]:
-    """Codes of the units a spec's ``units`` filter admits."""
+def select_units(store: Store, unit_filter, year: int | None = None) -> list[str]:
+    """Codes of the units a spec's ``units`` filter admits (valid in ``year``, when given).
+
+    Units with validity years (regions of a layout that changed, e.g. South Kazakhstan until 2017)
+    take part only in the years they existed.
+    """
     kinds = unit_filter.kind if isinstance(unit_filter.kind, list) else [unit_filter.kind]
     u = store.units(kind=kinds, parent=unit_filter.parent)
+    if year is not None:
+        vf = pd.to_numeric(u.valid_from, errors="coerce")
+        vt = pd.to_numeric(u.valid_to, errors="coerce")
+        u = u[(vf.isna() | (vf <= year)) & (vt.isna() | (vt >= year))]
     if unit_filter.un_member is not None:
         u = u[u.un_member.fillna(False).astype(bool) == unit_filter.un_member]
     if unit_filter.include:
