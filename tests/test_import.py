@@ -328,6 +328,18 @@ def test_new_indicator_from_companion_file(store, store_state, tmp_path):
     assert p.row == 2 and "higher_is_better" in p.message
 
 
+def test_indicators_and_units_on_their_own(store, tmp_path):
+    rep = store.import_file(DATA / "new_indicator.csv.indicators.csv")
+    assert rep.form == "indicators" and rep.new_indicators == ["egov_users_pct"] and rep.vintage is None
+    path = xlsx(tmp_path / "meta.xlsx", {
+        "indicators": [["code", "name", "unit", "higher_is_better", "min_value", "max_value"],
+                       ["ecommerce_pct", "Individuals buying online", "% of individuals", "yes", 0, 100]],
+        "units": [["code", "name", "kind", "parent"], ["UZ-QR", "Qoraqalpog'iston Respublikasi", "region", "UZB"]]})
+    rep = store.import_file(path)
+    assert rep.new_indicators == ["ecommerce_pct"] and rep.new_units == ["UZ-QR"]
+    assert store.unit("UZ-QR")["parent"] == "UZB"
+
+
 def test_units_file_adds_regions_with_parent(store, store_state, tmp_path):
     rep = store.import_file(DATA / "uz_regions.csv")
     assert rep.form == "units" and rep.new_units == ["UZ-TO", "UZ-SA", "UZ-TK"]

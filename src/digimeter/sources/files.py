@@ -833,11 +833,11 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
     if is_xlsx:
         sheets = _read_xlsx(path, problems) or []
         main = [s for s in sheets if s.sheet.strip().lower() not in ("indicators", "units")]
-        for s in sheets:
-            if s.sheet.strip().lower() in ("indicators", "units") and (main or s.sheet.strip().lower() == "indicators"):
-                companions[s.sheet.strip().lower()] = s
-        if not main and "units" not in companions and sheets:
-            main = [s for s in sheets if s.sheet.strip().lower() == "units"]
+        if main:
+            companions = {s.sheet.strip().lower(): s for s in sheets
+                          if s.sheet.strip().lower() in ("indicators", "units")}
+        else:  # a workbook holding only an indicators and/or a units table
+            main = sorted(sheets, key=lambda s: s.sheet.strip().lower() != "units")
         data_sheets = main
     else:
         sh = _read_csv(path, raw, problems)
@@ -856,7 +856,7 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
         lay = _find_layout(sh, sub, required=(k == 0))
         if k == 0:
             problems.items.extend(sub.items)
-        if lay is not None and (k == 0 or lay.form == "long"):
+        if lay is not None and (k == 0 or lay.form in ("long", "units", "indicators")):
             layouts.append((sh, lay))
     problems.raise_if_any()
 
