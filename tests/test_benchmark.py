@@ -14,7 +14,7 @@ from digimeter.store import Store
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    s = Store(tmp_path_factory.mktemp("bm") / "s.duckdb")
+    s = Store(tmp_path_factory.mktemp("bm") / "digimeter.duckdb")  # also DIGIMETER_HOME of test_cli
     yield s
     s.close()
 
@@ -237,7 +237,7 @@ def test_strengths(dn, store):
 
 # -- CLI ---------------------------------------------------------------------------------------
 
-def test_cli(tmp_path, monkeypatch):
+def test_cli(store, monkeypatch):
     import json
     import shutil
 
@@ -245,7 +245,7 @@ def test_cli(tmp_path, monkeypatch):
 
     from digimeter.cli import app
 
-    monkeypatch.setenv("DIGIMETER_HOME", str(tmp_path))
+    monkeypatch.setenv("DIGIMETER_HOME", str(store.path.parent))
     r = CliRunner().invoke(app, ["compare", "KAZ", "--format", "json", "--levels", "1"])
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)

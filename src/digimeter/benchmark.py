@@ -811,12 +811,13 @@ def gap(index, unit: str, reference: Any = "leader", *, store=None, exact_max: i
 # --------------------------------------------------------------------------------------------
 
 def pace(store, indicator: str, level: float, *, direction: int = 1, quantile: float = 0.9,
-         band: float = 0.10, min_obs: int = 30, max_gap: int = 5, until: int | None = None) -> dict:
+         band: float = 0.10, min_obs: int = 30, max_gap: int = 5, until: int | None = None,
+         history: pd.DataFrame | None = None) -> dict:
     """The fastest plausible yearly improvement of an indicator from a given level.
 
     Every pair of consecutive observations of a country (at most ``max_gap`` years apart, ending no
     later than ``until``) gives an annual gain ``(v2 - v1) / (y2 - y1)`` (times ``direction``, so that
-    a gain is an improvement). The pace is the ``quantile`` (default 0.9: faster than nine in ten
+    a gain is an improvement; ``history`` may hold these observations already). The pace is the ``quantile`` (default 0.9: faster than nine in ten
     country-years, but not the single fastest, which is often a data break) of the gains of the
     country-years that started within ``+/- band`` (10 %) of ``level``; the band doubles until at
     least ``min_obs`` gains are found (then all gains are used). Never negative.
@@ -824,8 +825,10 @@ def pace(store, indicator: str, level: float, *, direction: int = 1, quantile: f
     Returns a dict with ``pace`` (per year, natural units), ``n`` (gains used), ``band`` (the band
     used; ``inf`` = all levels) and ``quantile``.
     """
-    obs = store.observations(indicators=indicator)
-    obs = obs[obs.unit.isin(store.units(kind="country").code)]
+    if history is None:
+        history = store.observations(indicators=indicator)
+        history = history[history.unit.isin(store.units(kind="country").code)]
+    obs = history[history.indicator == indicator] if "indicator" in history else history
     if until is not None:
         obs = obs[obs.year <= until]
     obs = obs.sort_values(["unit", "year"])
@@ -1005,12 +1008,18 @@ def what_it_takes(index, unit: str, *, rank: int | None = None, score: float | N
         dirs = info.direction.to_numpy(dtype=float)
         years = None if by is None else max(float(by - index.year), 0.0)
         paces = []
+        hist = None
+        if years is not None:
+            hist = store.observations(indicators=list(dict.fromkeys(info.indicator)))
+            hist = hist[hist.unit.isin(store.units(kind="country").code)]
+            hist = {k: v for k, v in hist.groupby("indicator")}
         for j, c in enumerate(icodes):
             if years is None or np.isnan(base[j]):
                 paces.append({"pace": np.nan, "n": 0})
             else:
                 paces.append(pace(store, info.at[c, "indicator"], base[j], direction=int(dirs[j]),
-                                  quantile=quantile, band=band, until=index.year))
+                                  quantile=quantile, band=band, until=index.year,
+                                  history=hist.get(info.at[c, "indicator"], pd.DataFrame(columns=["unit", "indicator", "year", "value"]))))
     finally:
         if own:
             store.close()
