@@ -16,6 +16,7 @@ from typing import Optional
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
@@ -36,7 +37,7 @@ def run(fn):
     try:
         return fn()
     except DigimeterError as e:
-        err.print(f"[bold red]error:[/] {e}", markup=True, highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(1)
 
 
@@ -174,7 +175,7 @@ def data_import(file: Path = typer.Argument(..., help="CSV or XLSX, long (unit,i
     def go():
         with store_ctx() as s:
             rep = s.import_file(file, publisher=publisher, dataset=dataset, licence=licence, url=url)
-        console.print(str(rep))
+        console.print(escape(str(rep)), highlight=False)
     run(go)
 
 

@@ -99,6 +99,7 @@ class ChangeReport:
     new_indicators: list[str] = field(default_factory=list)
     new_units: list[str] = field(default_factory=list)
     source: str | None = None
+    form: str | None = None  # the layout an import detected (long, wide_by_indicator, ...)
 
     def __str__(self) -> str:
         where = f"{self.source}: " if self.source else ""
@@ -244,7 +245,7 @@ class Store:
             counts = self.con.execute("""
                 WITH cur AS (
                     SELECT unit, indicator, year, arg_max(value, vintage) AS value
-                    FROM observations GROUP BY ALL)
+                    FROM observations SEMI JOIN _obs USING (unit, indicator, year) GROUP BY ALL)
                 SELECT
                     count(*) FILTER (WHERE cur.value IS NULL),
                     count(*) FILTER (WHERE cur.value IS NOT NULL AND cur.value IS DISTINCT FROM o.value),
@@ -261,7 +262,7 @@ class Store:
                     INSERT INTO observations
                     WITH cur AS (
                         SELECT unit, indicator, year, arg_max(value, vintage) AS value
-                        FROM observations GROUP BY ALL)
+                        FROM observations SEMI JOIN _obs USING (unit, indicator, year) GROUP BY ALL)
                     SELECT o.unit, o.indicator, o.year, o.value, o.origin_id, ?, o.note
                     FROM _obs o LEFT JOIN cur USING (unit, indicator, year)
                     WHERE cur.value IS DISTINCT FROM o.value""", [vintage])
