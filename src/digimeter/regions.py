@@ -1,8 +1,18 @@
 """Regions: the divide between a country's regions, convergence, roll-up, layouts and maps.
 
-Everything here is a pure function of arrays or DataFrames: nothing reads the store, prints, or
-touches global random state. The only file access is :func:`load_crosswalk`, :func:`load_layouts` and
+The measures (Gini, Theil, CV, convergence, roll-up, :func:`to_layout`, :func:`choropleth`,
+:func:`divide`) are pure functions of arrays or DataFrames: they never read the store, print, or touch
+global random state. The only file access there is :func:`load_crosswalk`, :func:`load_layouts` and
 :func:`load_geojson`, which read the small bundled tables under ``digimeter/data``.
+
+A store-facing layer on top (it takes the store as an argument and never prints) answers the questions
+of the CLI, the report and the dashboard for any country whose regions are in the store:
+:func:`geography` (which crosswalk, layouts, boundaries and region groups a country uses: bundled or
+imported data files, nothing hard-coded), :func:`regional_observations` / :func:`regional_panel` (every
+series on one layout, converted values marked ``estimated``), :func:`regional_index` (a regional spec
+built by :func:`digimeter.build.compute` from that panel, so no region is left out), :func:`region_report`
+(every region's value and rank plus the divide measures and the roll-up check), :func:`divide_trend`
+(measures over time, sigma- and beta-convergence) and :func:`map_data` (a FeatureCollection for a map).
 
 Inequality measures take ``values`` of shape ``(..., n_units)`` and optional ``weights`` (population)
 of the same shape (or broadcastable); they reduce the last axis, so a leading axis of years or Monte
@@ -644,7 +654,7 @@ def to_layout(obs: pd.DataFrame, crosswalk: pd.DataFrame, target_layout: str, *,
     for (ind, year), g in obs.groupby(["indicator", "year"], sort=True):
         yr = int(year)
         pyear = years_avail[np.argmin(np.abs(years_avail - yr))]
-        pop = apop.loc[pyear]
+        pop = apop.loc[pyear].to_dict()  # dict lookups: much faster than Series indexing per atom
         if "layout" in g.columns and g["layout"].notna().all() and g["layout"].nunique() == 1:
             src_layout = g["layout"].iloc[0]
         else:
@@ -805,3 +815,804 @@ def divide(obs: pd.DataFrame, indicator: str, *, population: str = "population",
             r["rollup_difference"] = r["mean_weighted"] - r["national"]
         rows.append(r)
     return pd.DataFrame(rows).set_index("year") if rows else pd.DataFrame()
+
+
+# ==================================================================================================
+# store-facing layer: a country's regional geography, its observations on one layout, the regional
+# index, the divide report, its trend and map data. These read the store (passed in) and the bundled
+# or imported geography files; they never print. Nothing here knows a country: codes, layouts, groups
+# and boundaries come from data files (bundled under ``digimeter/data`` or imported with
+# ``digimeter data import`` into ``$DIGIMETER_HOME/geo``, registered in the store's ``geo_files`` table).
+# ==================================================================================================
+
+#: The store table listing imported geography files (written by :mod:`digimeter.sources.geo`).
+GEO_TABLE = "geo_files"
+GEO_TABLE_SQL = f"""
+CREATE TABLE IF NOT EXISTS {GEO_TABLE} (
+    name VARCHAR NOT NULL, kind VARCHAR NOT NULL, country VARCHAR NOT NULL, layout VARCHAR,
+    path VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, origin_id VARCHAR, imported TIMESTAMP,
+    PRIMARY KEY (kind, name, layout))"""
+
+#: Feature properties that may hold a region's group for the Theil decomposition (first found wins).
+GROUP_PROPERTIES = ("group", "unit_type")
+
+
+def geo_home() -> "Path":
+    """Folder of imported geography files: ``$DIGIMETER_HOME/geo``."""
+    from pathlib import Path
+
+    from .store import default_home
+
+    return Path(default_home()) / "geo"
+
+
+def _geo_registry(store) -> pd.DataFrame:
+    cols = ["name", "kind", "country", "layout", "path", "sha256", "origin_id", "imported"]
+    try:
+        have = store.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                                 [GEO_TABLE]).fetchone()[0]
+        if not have:
+            return pd.DataFrame(columns=cols)
+        return store.query(f"SELECT * FROM {GEO_TABLE} ORDER BY imported")
+    except Exception:  # pragma: no cover - a store without the table
+        return pd.DataFrame(columns=cols)
+
+
+def _bundled_crosswalk_names() -> list[str]:
+    folder = resources.files(_PKG).joinpath("data", "crosswalks")
+    return sorted(p.name[: -len("_crosswalk.csv")] for p in folder.iterdir()
+                  if p.name.endswith("_crosswalk.csv"))
+
+
+@dataclass
+class Geography:
+    """A country's regional layouts, the crosswalk between them, their boundaries and region groups.
+
+    Get one with :func:`geography`. ``crosswalk`` and ``layouts`` have the columns of
+    :func:`load_crosswalk` and :func:`load_layouts`.
+    """
+
+    country: str
+    name: str
+    crosswalk: pd.DataFrame
+    layouts: pd.DataFrame
+    origin: str                                  # 'bundled', 'imported' or 'derived' (no crosswalk)
+    boundaries: dict[str, str] = field(default_factory=dict)   # layout -> imported GeoJSON path
+    _geo_cache: dict[str, dict] = field(default_factory=dict, repr=False)
+
+    def layout_names(self) -> list[str]:
+        return list(self.layouts["layout"])
+
+    def layout_for(self, year: int | None = None) -> str:
+        """The layout the statistics of ``year`` are published on (the latest layout if None)."""
+        lay = self.layouts.copy()
+        lo = pd.to_numeric(lay["first_year"], errors="coerce")
+        hi = pd.to_numeric(lay["last_year"], errors="coerce")
+        if year is not None:
+            ok = lay[(lo.isna() | (lo <= year)) & (hi.isna() | (hi >= year))]
+            if len(ok):
+                return str(ok["layout"].iloc[-1])
+        return str(lay.assign(_k=lo.fillna(-1e9)).sort_values("_k")["layout"].iloc[-1])
+
+    def latest_layout(self) -> str:
+        return self.layout_for(None)
+
+    def units(self, layout: str) -> list[str]:
+        """Unit codes of a layout, in crosswalk order."""
+        u = self.crosswalk[self.crosswalk["layout"] == layout]["unit"]
+        if u.empty:
+            raise NotFoundError(f"no layout '{layout}' for {self.country}", field="layout", value=layout,
+                                fix=f"one of {', '.join(self.layout_names())}")
+        return list(dict.fromkeys(u))
+
+    def geojson(self, layout: str) -> dict:
+        """Boundaries of ``layout`` (imported file if registered, else the bundled one)."""
+        if layout not in self._geo_cache:
+            path = self.boundaries.get(layout)
+            if path is not None:
+                with open(path, encoding="utf-8") as fh:
+                    self._geo_cache[layout] = json.load(fh)
+            else:
+                self._geo_cache[layout] = load_geojson(layout)
+        return self._geo_cache[layout]
+
+    def has_boundaries(self, layout: str) -> bool:
+        if layout in self.boundaries:
+            return True
+        return resources.files(_PKG).joinpath("data", "geo", f"{layout}.geojson").is_file()
+
+    def groups(self, layout: str) -> dict[str, str] | None:
+        """Region -> group (e.g. city / oblast) for the Theil decomposition, from the data.
+
+        A ``group`` column of the crosswalk wins; else the boundary features' ``group`` or
+        ``unit_type`` property. None when the data give no groups.
+        """
+        cw = self.crosswalk
+        if "group" in cw.columns:
+            g = cw[(cw["layout"] == layout) & cw["group"].notna()].drop_duplicates("unit")
+            if len(g):
+                return dict(zip(g["unit"], g["group"].astype(str)))
+        if not self.has_boundaries(layout):
+            return None
+        feats = self.geojson(layout).get("features", [])
+        for prop in GROUP_PROPERTIES:
+            vals = {f["properties"].get("unit"): f["properties"].get(prop) for f in feats}
+            if vals and all(v not in (None, "") for v in vals.values()) and len(set(vals.values())) > 1:
+                return {k: str(v) for k, v in vals.items()}
+        return None
+
+    def names(self, layout: str | None = None, store=None, lang: str = "en") -> dict[str, str]:
+        """Region names: the store's unit names, else the boundary files' ``name_<lang>`` / ``name``."""
+        out: dict[str, str] = {}
+        if layout is not None and self.has_boundaries(layout):
+            for f in self.geojson(layout).get("features", []):
+                p = f.get("properties") or {}
+                n = p.get(f"name_{lang}") or p.get("name_en") or p.get("name")
+                if n:
+                    out[p.get("unit")] = n
+        if store is not None and (lang == "en" or not out):
+            u = store.units(parent=self.country)
+            out.update(dict(zip(u["code"], u["name"])))
+        return out
+
+
+def _derived_layouts(crosswalk: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
+    """Layout years from the validity of their units (a layout lasts while all its units are valid)."""
+    vf = pd.to_numeric(units.set_index("code")["valid_from"], errors="coerce")
+    vt = pd.to_numeric(units.set_index("code")["valid_to"], errors="coerce")
+    rows = []
+    for lay, g in crosswalk.groupby("layout", sort=False):
+        us = list(dict.fromkeys(g["unit"]))
+        f = vf.reindex(us).max()
+        t = vt.reindex(us).min()
+        rows.append({"layout": lay, "first_year": f, "last_year": t, "n_units": len(us),
+                     "geojson": None, "note": "years derived from the units' validity"})
+    return pd.DataFrame(rows).sort_values("first_year", na_position="first").reset_index(drop=True)
+
+
+def geography(store, country: str) -> Geography:
+    """The regional geography of ``country``: which crosswalk, layouts and boundaries its regions use.
+
+    Candidates are the bundled crosswalks (``data/crosswalks/<name>_crosswalk.csv``) and the imported
+    ones registered in the store; the one sharing most unit codes with the country's regions in the
+    store is taken (an imported one wins a tie). A country with regions but no crosswalk gets a single
+    layout of all its regions (population from the store), so every measure still works.
+    """
+    code = store.unit(country)["code"]
+    regs = store.units(kind="region", parent=code)
+    if regs.empty:
+        raise NotFoundError(f"no regions of {code} in the store", field="country", value=code,
+                            fix="import a units file with kind=region and parent=" + code)
+    have = set(regs["code"])
+    reg = _geo_registry(store)
+    cands: list[tuple[int, int, str, str, pd.DataFrame, pd.DataFrame | None]] = []
+    for name in _bundled_crosswalk_names():
+        cw = load_crosswalk(name)
+        ov = len(set(cw["unit"]) & have)
+        if ov:
+            try:
+                lay = load_layouts(name)
+            except NotFoundError:
+                lay = None
+            cands.append((ov, 0, name, "bundled", cw, lay))
+    for r in reg[(reg["kind"] == "crosswalk") & (reg["country"] == code)].itertuples():
+        cw = pd.read_csv(r.path)
+        cands.append((len(set(cw["unit"]) & have), 1, r.name, "imported", cw, None))
+    bounds = {r.layout: r.path for r in reg[(reg["kind"] == "boundaries") & (reg["country"] == code)].itertuples()}
+    if cands:
+        ov, _, name, origin, cw, lay = max(cands, key=lambda c: (c[0], c[1]))
+        if lay is None:
+            lay = _derived_layouts(cw, regs)
+        return Geography(code, name, cw, lay, origin, boundaries=bounds)
+    # no crosswalk: one layout of the regions valid now, weights = population in the store
+    now = regs[pd.to_numeric(regs["valid_to"], errors="coerce").isna()]
+    lay_name = next(iter(bounds), code.lower())
+    pop = store.observations(indicators="population", units=now["code"].tolist())
+    if pop.empty:
+        pop = pd.DataFrame({"unit": now["code"], "year": 2000, "value": 1.0})
+    cw = pd.DataFrame({"layout": lay_name, "unit": pop["unit"], "atom": pop["unit"],
+                       "year": pop["year"].astype(int), "atom_population": pop["value"].astype(float),
+                       "population_estimated": False, "basis": "store population"})
+    lay = pd.DataFrame([{"layout": lay_name, "first_year": np.nan, "last_year": np.nan,
+                         "n_units": len(now), "geojson": bounds.get(lay_name), "note": "single layout"}])
+    return Geography(code, lay_name, cw, lay, "derived", boundaries=bounds)
+
+
+def extensive_indicators(store, codes: Iterable[str]) -> list[str]:
+    """Indicators that are counts (summed, not averaged, when regions merge): people, thousands ...
+
+    Read from the indicator's unit of measure: counts are in ``people``, ``persons``, ``number``,
+    ``thousand ...`` or ``... subscriptions`` and are not a share (``%``) or a rate (``per``).
+    """
+    out = []
+    for c in codes:
+        try:
+            u = str(store.indicator(c).get("unit") or "").strip().lower()
+        except NotFoundError:
+            continue
+        if "%" in u or " per " in f" {u} " or u.startswith("per"):
+            continue
+        if u.split(" ")[0] in ("people", "persons", "number", "thousand", "count", "units") \
+                or u.endswith("subscriptions"):
+            out.append(c)
+    return out
+
+
+def regional_observations(store, country: str, indicators: Iterable[str] | str, *,
+                          layout: str | None = None, years: Iterable[int] | None = None,
+                          population: str = "population", geo: Geography | None = None
+                          ) -> pd.DataFrame:
+    """Every value of ``indicators`` for the regions of ``country``, read on one layout.
+
+    Values published on another layout (before a region was split or merged) are converted with
+    :func:`to_layout` (population-weighted, counts apportioned) and marked ``estimated``.
+
+    Parameters
+    ----------
+    store : digimeter.store.Store
+    country : str
+        ISO3 of the country (its regions are the store's units with ``parent`` = country).
+    indicators : str or iterable of str
+        Store indicator codes; ``population`` is always added (the weights).
+    layout : str, optional
+        Target layout (default: the latest).
+    years : iterable of int, optional
+        Years to read (default: all).
+
+    Returns
+    -------
+    DataFrame with ``unit, indicator, year, value, estimated, source_layout, sources, origin_id``.
+    """
+    geo = geo or geography(store, country)
+    layout = layout or geo.latest_layout()
+    inds = [indicators] if isinstance(indicators, str) else list(indicators)
+    inds = list(dict.fromkeys(inds + [population]))
+    units = sorted(set(geo.crosswalk["unit"]))
+    obs = store.observations(indicators=inds, units=units, years=None if years is None else list(years))
+    cols = ["unit", "indicator", "year", "value", "estimated", "source_layout", "sources", "origin_id"]
+    if obs.empty:
+        return pd.DataFrame(columns=cols)
+    ext = extensive_indicators(store, inds)
+    out = to_layout(obs[["unit", "indicator", "year", "value", "origin_id"]], geo.crosswalk, layout,
+                    extensive=ext, layouts=geo.layouts)
+    return out[cols].sort_values(["indicator", "year", "unit"]).reset_index(drop=True)
+
+
+@dataclass
+class RegionalPanel:
+    """A units x indicators panel of one country's regions on one layout, with estimated cells marked.
+
+    ``panel`` is a :class:`digimeter.panel.Panel` (the shape ``build.compute`` takes); ``estimated``
+    (same shape, bool) is True where a value was converted from another layout.
+    """
+
+    panel: Any
+    estimated: pd.DataFrame
+    layout: str
+    population: pd.Series
+    geography: Geography
+    long: pd.DataFrame = field(repr=False)
+
+
+def regional_panel(store, country: str, indicators: Iterable[str], year: int, *, window: int = 0,
+                   layout: str | None = None, units: Iterable[str] | None = None,
+                   population: str = "population", geo: Geography | None = None) -> RegionalPanel:
+    """The regions of ``country`` x ``indicators`` for ``year`` (latest value within ``window`` years).
+
+    Every region of the layout (default: the layout of ``year``) gets a value wherever the territory
+    had one, converted from the layout it was published on when needed (marked in ``estimated``), so
+    a region created recently is not left out of older series.
+    """
+    from .panel import Panel
+
+    geo = geo or geography(store, country)
+    layout = layout or geo.layout_for(year)
+    inds = list(dict.fromkeys(indicators))
+    long = regional_observations(store, country, inds, layout=layout,
+                                 years=range(year - max(window, 0) - 0, year + 1), population=population,
+                                 geo=geo)
+    idx = pd.Index(list(units) if units is not None else geo.units(layout), name="unit")
+    cols = pd.Index(inds, name="indicator")
+    if len(long):
+        last = long.sort_values("year").groupby(["unit", "indicator"], as_index=False).last()
+    else:
+        last = pd.DataFrame(columns=long.columns)
+
+    def wide(col, dtype=None):
+        if last.empty:
+            return pd.DataFrame(index=idx, columns=cols, dtype=dtype)
+        return last.pivot(index="unit", columns="indicator", values=col).reindex(index=idx, columns=cols)
+
+    values = wide("value", float).astype(float)
+    est = wide("estimated").fillna(False).astype(bool) if len(last) else \
+        pd.DataFrame(False, index=idx, columns=cols)
+    yrs = wide("year")
+    origins = wide("origin_id")
+    # population: the latest within the window, else the latest before the year (weights only)
+    pop_rows = long[long["indicator"] == population] if len(long) else long
+    if pop_rows.empty:
+        pop_all = regional_observations(store, country, [population], layout=layout, geo=geo,
+                                        population=population)
+        pop_rows = pop_all[pop_all["year"] <= year]
+    pop = (pop_rows.sort_values("year").groupby("unit")["value"].last().reindex(idx)
+           if len(pop_rows) else pd.Series(np.nan, index=idx))
+    notes = []
+    if est.to_numpy().any():
+        notes.append(f"{int(est.to_numpy().sum())} values read from an earlier layout onto {layout} "
+                     "(population-weighted; marked estimated)")
+    p = Panel(values=values, years=yrs, origins=origins, year=int(year), window=int(window), notes=notes)
+    return RegionalPanel(panel=p, estimated=est, layout=layout, population=pop.rename("population"),
+                         geography=geo, long=long)
+
+
+@dataclass
+class RegionalIndex:
+    """A regional index (an :class:`digimeter.build.Index` over regions) with its estimated cells.
+
+    ``estimated`` is units x indicator nodes (True where the input was converted from another layout);
+    ``index.params["estimated"]`` holds the same table so faces that only see the Index can mark them.
+    """
+
+    index: Any
+    estimated: pd.DataFrame
+    layout: str
+    population: pd.Series
+    geography: Geography
+
+    @property
+    def score(self) -> pd.Series:
+        return self.index.score
+
+    @property
+    def rank(self) -> pd.Series:
+        return self.index.rank
+
+    def estimated_inputs(self) -> pd.Series:
+        """Per region, the indicator nodes whose value was estimated (comma-separated, '' if none)."""
+        e = self.estimated
+        return pd.Series({u: ", ".join(c for c in e.columns if e.loc[u, c]) for u in e.index}, name="estimated")
+
+
+def _spec_store_codes(spec) -> list[str]:
+    codes = [n.indicator for n in spec.indicator_nodes()]
+    dens = spec.denominators() if hasattr(spec, "denominators") else {}
+    codes += [d for d, _ in dens.values()]
+    return list(dict.fromkeys(codes))
+
+
+def regional_index(spec, store, *, year: int | None = None, layout: str | None = None,
+                   country: str | None = None, changes: Mapping[str, Any] | None = None) -> RegionalIndex:
+    """Build a regional index spec over one layout, so every region is scored.
+
+    The same pure pipeline as countries (:func:`digimeter.build.compute`), fed with a
+    :func:`regional_panel` instead of the store's values as published.
+
+    Parameters
+    ----------
+    spec : IndexSpec or str
+        A spec whose ``units`` are ``{kind: region, parent: <ISO3>}`` (e.g. ``kz-regions``).
+    store : Store
+    year : int, optional
+        Overrides ``spec.year``.
+    layout : str, optional
+        Default: the layout of the year (today's regions for recent years).
+    country : str, optional
+        Default: ``spec.units.parent``.
+    """
+    from .build import compute
+    from .errors import SpecError
+    from .spec import load_spec
+
+    spec = load_spec(spec)
+    ch = dict(changes or {})
+    if year is not None and year != spec.year:
+        ch["year"] = year
+    if ch:
+        spec = spec.with_changes(ch)
+    country = country or spec.units.parent
+    if not country:
+        raise SpecError(f"spec '{spec.name}' names no parent country in units", field="units.parent",
+                        fix="set units: {kind: region, parent: KAZ}")
+    geo = geography(store, country)
+    layout = layout or geo.layout_for(spec.year)
+    units = [u for u in geo.units(layout) if u not in set(spec.units.exclude)]
+    if spec.units.include:
+        units = [u for u in units if u in set(spec.units.include)]
+    codes = _spec_store_codes(spec)
+    rp = regional_panel(store, country, codes, spec.year, window=spec.year_window, layout=layout,
+                        units=units, geo=geo)
+    ind_meta = {c: store.indicator(c) for c in codes}
+    directions = {n.code: (n.direction if n.direction is not None
+                           else (1 if ind_meta[n.indicator]["higher_is_better"] else -1))
+                  for n in spec.indicator_nodes()}
+    empty = [n.code for n in spec.indicator_nodes() if rp.panel.values[n.indicator].isna().all()]
+    if empty:
+        raise SpecError(f"spec '{spec.name}': indicator(s) with no regional data for {spec.year} within "
+                        f"year_window {spec.year_window}: {', '.join(empty)}", field="year_window",
+                        fix="set a wider year_window, choose another year, or drop the indicator")
+    umeta = store.units().set_index("code").reindex(units)
+    unit_meta = umeta[["name", "un_region", "wb_region", "income_group"]].copy()
+    history = None
+    if spec.impute.get("method") == "panel":
+        h = regional_observations(store, country, codes, layout=layout, geo=geo)
+        history = h[h["year"] <= spec.year][["unit", "indicator", "year", "value"]].reset_index(drop=True)
+    ix = compute(spec, rp.panel, unit_meta=unit_meta, directions=directions, history=history)
+    est = pd.DataFrame({n.code: rp.estimated[n.indicator] for n in spec.indicator_nodes()},
+                       index=rp.estimated.index).reindex(ix.scores.index)
+    ix.params["estimated"] = est
+    ix.params["layout"] = layout
+    return RegionalIndex(index=ix, estimated=est, layout=layout, population=rp.population.reindex(ix.scores.index),
+                         geography=geo)
+
+
+def regional_spec_for(country: str) -> str | None:
+    """The shipped spec whose units are the regions of ``country`` (e.g. ``kz-regions`` for KAZ)."""
+    from .spec import load_spec, shipped_specs
+
+    for name, path in shipped_specs().items():
+        try:
+            s = load_spec(path)
+        except Exception:  # a broken spec is reported where it is used, not here
+            continue
+        kinds = s.units.kind if isinstance(s.units.kind, list) else [s.units.kind]
+        if s.units.parent == country and "region" in kinds:
+            return name
+    return None
+
+
+def national_figures(store, country: str, indicator: str) -> dict[int, float]:
+    """The published national figure of ``indicator`` by year, from the same publisher as the regions
+    where possible: an ``aggregate`` unit whose parent is the country (a statistics bureau's national
+    total) wins over the country unit itself (which may hold an international series)."""
+    aggs = store.units(kind="aggregate", parent=country)["code"].tolist()
+    for units in (aggs, [country]):
+        if not units:
+            continue
+        o = store.observations(indicators=indicator, units=units)
+        if len(o):
+            o = o[o["unit"] == o["unit"].iloc[0]]
+            return dict(zip(o["year"].astype(int), o["value"].astype(float)))
+    return {}
+
+
+def _resolve_subject(store, indicator_or_spec) -> tuple[str, Any]:
+    """('indicator', meta dict) or ('spec', IndexSpec)."""
+    from .spec import IndexSpec, load_spec, shipped_specs
+
+    if isinstance(indicator_or_spec, IndexSpec):
+        return "spec", indicator_or_spec
+    try:
+        return "indicator", store.indicator(indicator_or_spec)
+    except NotFoundError as e:
+        if indicator_or_spec in shipped_specs() or str(indicator_or_spec).endswith((".yaml", ".yml")):
+            return "spec", load_spec(indicator_or_spec)
+        raise e
+
+
+@dataclass
+class RegionReport:
+    """One indicator (or index score) across a country's regions in one year, and the divide measures.
+
+    ``table`` has one row per region: unit, name, value, rank, population, estimated (bool), year
+    (of the value), note. ``measures`` holds gini, theil (+ between/within), cv, cv_weighted, gap,
+    best/worst, people_below/share_below/threshold, regional_mean, national, rollup_difference.
+    """
+
+    country: str
+    subject: str               # indicator code or spec name
+    kind: str                  # 'indicator' or 'score'
+    name: str
+    unit_of_measure: str
+    year: int
+    layout: str
+    higher_is_better: bool
+    table: pd.DataFrame
+    measures: dict[str, Any]
+    decomposition: TheilDecomposition | None
+    below_units: list[str]
+    index: RegionalIndex | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"country": self.country, "subject": self.subject, "kind": self.kind, "name": self.name,
+                "unit_of_measure": self.unit_of_measure, "year": self.year, "layout": self.layout,
+                "higher_is_better": self.higher_is_better,
+                "regions": json.loads(self.table.to_json(orient="records", force_ascii=False)),
+                "measures": _jsonable(self.measures),
+                "theil_decomposition": _jsonable(self.decomposition.to_dict()) if self.decomposition else None,
+                "below": self.below_units}
+
+
+def _jsonable(o):
+    if isinstance(o, dict):
+        return {k: _jsonable(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_jsonable(v) for v in o]
+    if isinstance(o, (np.floating, float)):
+        return None if math.isnan(float(o)) else float(o)
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
+    return o
+
+
+def default_threshold(meta: Mapping[str, Any] | None) -> float | None:
+    """90 for a share of people (``%``, 0-100, higher is better), the universal-use bar of the ITU /
+    UN Envoy on Technology 2030 baseline is 95 and digimeter reports regions below 90 as clearly
+    behind; None (use the population-weighted mean) otherwise."""
+    if meta is None:
+        return None
+    if meta.get("max_value") == 100 and bool(meta.get("higher_is_better")) and "%" in str(meta.get("unit") or ""):
+        return 90.0
+    return None
+
+
+def _measures(values: pd.Series, pop: pd.Series, *, groups: Mapping[str, str] | None,
+              threshold: float | None, higher_is_better: bool, national: float | None
+              ) -> tuple[dict[str, Any], TheilDecomposition | None, list[str]]:
+    ok = values.notna() & pop.notna()
+    x, w = values[ok].astype(float), pop[ok].astype(float)
+    m: dict[str, Any] = {"n": int(len(x))}
+    if x.empty:
+        return m, None, []
+    xa, wa = x.to_numpy(), w.to_numpy()
+    r = rollup(x, w, national)
+    m.update(regional_mean=r["regional_mean"], national=national, rollup_difference=r["difference"])
+    nonneg = bool((xa >= 0).all())
+    m["gini"] = gini(xa, wa) if nonneg else float("nan")
+    m["theil"] = theil(xa, wa) if nonneg else float("nan")
+    m["cv"], m["cv_weighted"] = cv(xa), cv(xa, wa)
+    dec = None
+    if groups and nonneg:
+        lab = np.array([groups.get(u, "other") for u in x.index], dtype=object)
+        if len(set(lab)) > 1:
+            dec = theil_decomposition(xa, wa, lab)
+            m["theil_between"], m["theil_within"] = dec.between, dec.within
+            m["theil_between_share"] = dec.between_share
+    g = best_worst_gap(x, higher_is_better=higher_is_better)
+    m.update(best=g["best"], best_value=g["best_value"], worst=g["worst"], worst_value=g["worst_value"],
+             gap=g["gap"], ratio=g["ratio"])
+    thr = threshold if threshold is not None else r["regional_mean"]
+    pb = population_below(x, w, thr, higher_is_better=higher_is_better)
+    m.update(threshold=thr, threshold_is_mean=threshold is None, people_below=pb["people"],
+             share_below=pb["share"], population=float(w.sum()))
+    return m, dec, pb["units"]
+
+
+def _rank(values: pd.Series, higher_is_better: bool) -> pd.Series:
+    return values.rank(ascending=not higher_is_better, method="min").astype("Int64")
+
+
+def region_report(store, country: str, indicator_or_spec, year: int | None = None, *,
+                  threshold: float | None = None, layout: str | None = None, lang: str = "en") -> RegionReport:
+    """Every region's value and rank and the divide measures, for an indicator or a regional index.
+
+    Parameters
+    ----------
+    store : Store
+    country : str
+        ISO3 of the country.
+    indicator_or_spec : str or IndexSpec
+        A store indicator (``internet_users_pct``) or a regional spec (``kz-regions``): its score.
+    year : int, optional
+        Default: the latest year with regional data (indicator) or the spec's year.
+    threshold : float, optional
+        People in regions below it are counted (default :func:`default_threshold`, else the
+        population-weighted regional mean).
+    layout : str, optional
+        Default: the layout of the year.
+    """
+    country = store.unit(country)["code"]
+    geo = geography(store, country)
+    kind, subj = _resolve_subject(store, indicator_or_spec)
+    if kind == "indicator":
+        meta = subj
+        code = meta["code"]
+        if year is None:
+            o = store.observations(indicators=code, units=sorted(set(geo.crosswalk["unit"])))
+            if o.empty:
+                raise NotFoundError(f"no regional values of {code} for {country}", field="indicator", value=code,
+                                    fix="see `digimeter data show` for the indicators with regional data")
+            year = int(o["year"].max())
+        layout = layout or geo.layout_for(year)
+        rp = regional_panel(store, country, [code], year, layout=layout, geo=geo)
+        vals = rp.panel.values[code]
+        est = rp.estimated[code]
+        yr = rp.panel.years[code]
+        hib = bool(meta["higher_is_better"])
+        name, uom, subject_code, ri = meta["name"], str(meta.get("unit") or ""), code, None
+        nat_by_year = national_figures(store, country, code)
+        national = nat_by_year.get(int(year))
+        thr = threshold if threshold is not None else default_threshold(meta)
+    else:
+        spec = subj
+        ri = regional_index(spec, store, year=year, layout=layout, country=country)
+        ix = ri.index
+        year, layout = int(ix.year), ri.layout
+        vals = ix.score.reindex(ri.estimated.index)
+        est = ri.estimated.any(axis=1)
+        lagged = ix.panel.years.min(axis=1)
+        yr = lagged.reindex(vals.index)
+        hib, name, uom, subject_code = True, spec.title or spec.name, "score 0-100", spec.name
+        national, thr = None, threshold
+    if vals.notna().sum() == 0:
+        raise NotFoundError(f"no regional values of {subject_code} for {country} in {year}", field="year",
+                            value=year, fix="choose a year with regional data")
+    pop = (ri.population if ri is not None else rp.population).reindex(vals.index)
+    names = geo.names(layout, store, lang)
+    t = pd.DataFrame({"unit": vals.index, "name": [names.get(u, u) for u in vals.index],
+                      "value": vals.to_numpy(float), "rank": _rank(vals, hib).to_numpy(),
+                      "population": pop.to_numpy(float), "estimated": est.reindex(vals.index).fillna(False).astype(bool).to_numpy(),
+                      "year": pd.to_numeric(yr, errors="coerce").astype("Int64").to_numpy()})
+    if ri is not None:
+        t["estimated_inputs"] = ri.estimated_inputs().reindex(vals.index).to_numpy()
+        for c in [c for c in ix.table().columns if c not in ("rank", ix.name)]:
+            t[c] = ix.scores[c].reindex(vals.index).to_numpy()
+    t = t.sort_values(["rank", "unit"], na_position="last").reset_index(drop=True)
+    groups = geo.groups(layout)
+    m, dec, below = _measures(pd.Series(t["value"].to_numpy(), index=t["unit"]),
+                              pd.Series(t["population"].to_numpy(), index=t["unit"]),
+                              groups=groups, threshold=thr, higher_is_better=hib, national=national)
+    m["estimated_regions"] = int(t["estimated"].sum())
+    if groups:
+        m["groups"] = sorted(set(groups.values()))
+    return RegionReport(country=country, subject=subject_code, kind="indicator" if ri is None else "score",
+                        name=name, unit_of_measure=uom, year=int(year), layout=layout, higher_is_better=hib,
+                        table=t, measures=m, decomposition=dec, below_units=below, index=ri)
+
+
+@dataclass
+class DivideTrend:
+    """The divide of one indicator over time on one layout, and whether regions are catching up."""
+
+    country: str
+    indicator: str
+    name: str
+    layout: str
+    table: pd.DataFrame            # per year: divide() columns
+    sigma: pd.DataFrame            # sigma_convergence() output; trend in .attrs['trend']
+    beta: BetaConvergence | None
+    beta_period: tuple[int, int] | None
+    series_break: int | None
+    estimated_share: pd.Series     # per year: share of regions whose value is estimated
+
+    @property
+    def sigma_trend(self) -> dict[str, Any] | None:
+        return self.sigma.attrs.get("trend")
+
+    def verdict(self) -> str:
+        """One sentence: are regions catching up?"""
+        parts = []
+        tr = self.sigma_trend
+        if tr:
+            lo, hi = tr["ci95"]
+            if hi < 0:
+                parts.append(f"the spread is shrinking (sigma-convergence: {tr['measure']} falls by "
+                             f"{-tr['slope_per_year']:.4f} a year, 95 % CI {-hi:.4f} to {-lo:.4f})")
+            elif lo > 0:
+                parts.append(f"the spread is widening ({tr['measure']} rises by {tr['slope_per_year']:.4f} a year)")
+            else:
+                parts.append(f"no clear trend in the spread ({tr['measure']} slope {tr['slope_per_year']:+.4f} "
+                             f"a year, 95 % CI {lo:+.4f} to {hi:+.4f})")
+        b = self.beta
+        if b is not None and self.beta_period:
+            y0, y1 = self.beta_period
+            if b.converging:
+                hl = f", half the gap closes in {b.half_life:.1f} years" if not math.isnan(b.half_life) else ""
+                parts.append(f"regions that started behind in {y0} grew faster to {y1} (beta-convergence: "
+                             f"slope {b.slope:.3f}, 95 % CI {b.ci95[0]:.3f} to {b.ci95[1]:.3f}{hl})")
+            elif b.ci95[0] > 0:
+                parts.append(f"regions that started ahead in {y0} pulled away by {y1} (slope {b.slope:+.3f})")
+            else:
+                parts.append(f"no clear catching-up from {y0} to {y1} (beta slope {b.slope:+.3f}, "
+                             f"95 % CI {b.ci95[0]:+.3f} to {b.ci95[1]:+.3f})")
+        if not parts:
+            return "too few years or regions to tell whether regions are catching up"
+        s = "; ".join(parts)
+        return s[0].upper() + s[1:] + "."
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable({"country": self.country, "indicator": self.indicator, "name": self.name,
+                          "layout": self.layout, "series_break": self.series_break,
+                          "by_year": json.loads(self.table.reset_index().to_json(orient="records")),
+                          "sigma": json.loads(self.sigma.reset_index().to_json(orient="records")),
+                          "sigma_trend": self.sigma_trend,
+                          "beta": self.beta.to_dict() if self.beta else None,
+                          "beta_period": list(self.beta_period) if self.beta_period else None,
+                          "verdict": self.verdict()})
+
+
+def divide_trend(store, country: str, indicator: str, *, layout: str | None = None,
+                 start: int | None = None, end: int | None = None, threshold: float | None = None
+                 ) -> DivideTrend:
+    """Divide measures of ``indicator`` year by year on one layout (default: today's regions), with
+    sigma-convergence (is the spread shrinking?) and beta-convergence (do laggards grow faster?).
+
+    Beta-convergence runs from the first year after the latest recorded series break (observations
+    noted ``series break``) or ``start``, to the last year or ``end``; bounded percentages use the
+    shortfall transform (the rate at which the gap to 100 % closes), other series the log.
+    """
+    country = store.unit(country)["code"]
+    geo = geography(store, country)
+    meta = store.indicator(indicator)
+    code = meta["code"]
+    layout = layout or geo.latest_layout()
+    long = regional_observations(store, country, [code], layout=layout, geo=geo)
+    long = long[long["unit"].isin(geo.units(layout))]
+    if start is not None:
+        long = long[long["year"] >= start]
+    if end is not None:
+        long = long[long["year"] <= end]
+    v = long[long["indicator"] == code]
+    if v["year"].nunique() < 1:
+        raise NotFoundError(f"no regional values of {code} for {country}", field="indicator", value=code)
+    hib = bool(meta["higher_is_better"])
+    thr = threshold if threshold is not None else default_threshold(meta)
+    groups = geo.groups(layout)
+    nat = national_figures(store, country, code)
+    table = divide(long, code, groups=groups, threshold=thr, higher_is_better=hib, national=nat)
+    wide = v.pivot(index="year", columns="unit", values="value").sort_index()
+    pw = long[long["indicator"] == "population"].pivot(index="year", columns="unit", values="value")
+    pw = pw.reindex(index=wide.index, columns=wide.columns).ffill()
+    sigma = sigma_convergence(wide, pw)
+    est_share = v.groupby("year")["estimated"].mean()
+    # series break: the latest year noted as such, for this indicator
+    notes = store.observations(indicators=code, units=sorted(set(geo.crosswalk["unit"])))
+    brk = notes[notes["note"].fillna("").str.lower().str.startswith("series break")]["year"]
+    series_break = int(brk.max()) if len(brk) else None
+    y_first = int(wide.index.min())
+    if series_break is not None and start is None and series_break > y_first:
+        # levels before a break are not comparable with those after it: measure convergence after it
+        y_first = series_break
+        sigma = sigma_convergence(wide.loc[series_break:], pw.loc[series_break:])
+    y_last = int(wide.index.max())
+    beta, period = None, None
+    if y_last > y_first:
+        bounded = meta.get("max_value") == 100 and hib
+        transform = "shortfall" if bounded else "log"
+        try:
+            beta = beta_convergence(wide.loc[y_first], wide.loc[y_last], y_last - y_first,
+                                    transform=transform)
+            period = (y_first, y_last)
+        except DataError:
+            beta = None
+    return DivideTrend(country=country, indicator=code, name=meta["name"], layout=layout, table=table,
+                       sigma=sigma, beta=beta, beta_period=period, series_break=series_break,
+                       estimated_share=est_share)
+
+
+def map_data(store, country: str, indicator_or_spec, year: int | None = None, *, layout: str | None = None,
+             lang: str = "en", threshold: float | None = None) -> dict:
+    """A GeoJSON FeatureCollection of the regions of ``country`` with one indicator's (or a regional
+    index's score's) values for a year, ready for a choropleth (offline: bundled or imported boundaries).
+
+    Each feature's properties gain ``value`` (null where none), ``rank``, ``estimated`` (bool), ``year``
+    (of the value), ``population`` and ``name``; the collection gains ``value_min``/``value_max``,
+    ``indicator``, ``title``, ``unit_of_measure``, ``year``, ``layout``, ``country``, ``higher_is_better``
+    and ``measures`` (the divide measures of :func:`region_report`).
+    """
+    rep = region_report(store, country, indicator_or_spec, year, layout=layout, lang=lang, threshold=threshold)
+    geo = geography(store, rep.country)
+    if not geo.has_boundaries(rep.layout):
+        raise NotFoundError(f"no boundaries for layout '{rep.layout}' of {rep.country}", field="layout",
+                            value=rep.layout, fix="import a GeoJSON file with `digimeter data import`")
+    t = rep.table.set_index("unit")
+    extra = {u: {"rank": None if pd.isna(r["rank"]) else int(r["rank"]), "estimated": bool(r["estimated"]),
+                 "year": None if pd.isna(r["year"]) else int(r["year"]),
+                 "population": None if pd.isna(r["population"]) else float(r["population"]),
+                 "name": r["name"]} for u, r in t.iterrows()}
+    fc = choropleth(geo.geojson(rep.layout), t["value"], extra=extra)
+    for f in fc["features"]:
+        p = f["properties"]
+        if p.get("unit") not in extra:
+            p.update(rank=None, estimated=False, year=None, population=None)
+    fc.update(indicator=rep.subject, title=rep.name, unit_of_measure=rep.unit_of_measure, year=rep.year,
+              layout=rep.layout, country=rep.country, kind=rep.kind, higher_is_better=rep.higher_is_better,
+              measures=_jsonable({k: v for k, v in rep.measures.items()}))
+    return fc
+
+
+__all__ += ["Geography", "geography", "geo_home", "extensive_indicators", "regional_observations",
+            "RegionalPanel", "regional_panel", "RegionalIndex", "regional_index", "regional_spec_for",
+            "national_figures", "RegionReport", "region_report", "DivideTrend", "divide_trend", "map_data",
+            "default_threshold", "GEO_TABLE"]
