@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,23 +103,38 @@ class Index:
         return t.sort_values(["rank", self.spec.name], ascending=[True, False])
 
     def rebuild(self) -> "Index":
-        """Rebuild from the same panel and spec: equal to this index, bit for bit."""
-        return compute(self.spec, self.panel, unit_meta=self.params.get("unit_meta"))
+        """Rebuild from the same panel, spec and kept parameters: equal to this index, bit for bit."""
+        return compute(self.spec, self.panel, unit_meta=self.params.get("unit_meta"),
+                       directions=self.params.get("directions"), history=self.params.get("history"),
+                       fixed=self.params.get("fixed"))
 
     def variant(self, changes: dict[str, Any] | None = None, *, store: Store | None = None,
                 **kw: Any) -> "Index":
         """Rebuild with settings changed by address, e.g. ``variant({"aggregate.method": "geometric"})``.
 
-        Changing ``year``, ``year_window``, ``units`` or the tree's indicators needs the store
-        (passed, or the default one).
+        Changing ``year``, ``year_window``, ``units``, denominators or the tree's indicators needs the store
+        (passed, or the default one). Parameters fixed from a reference year (:func:`build_panel`) are kept
+        as long as the ``normalise`` stage is unchanged.
         """
         spec = self.spec.with_changes(changes, **kw)
+        needs_history = spec.impute.get("method") == "panel" and self.params.get("history") is None
         same_data = (spec.year == self.spec.year and spec.year_window == self.spec.year_window
-                     and spec.units == self.spec.units
-                     and [n.indicator for n in spec.indicator_nodes()] == [n.indicator for n in self.spec.indicator_nodes()])
+                     and spec.units == self.spec.units and not needs_history
+                     and set(_store_codes(spec)) <= set(self.panel.values.columns))
         if same_data:
-            return compute(spec, self.panel, unit_meta=self.params.get("unit_meta"))
+            fixed = self.params.get("fixed") if spec.normalise == self.spec.normalise else None
+            return compute(spec, self.panel, unit_meta=self.params.get("unit_meta"),
+                           directions=self.params.get("directions"), history=self.params.get("history"),
+                           fixed=fixed)
         return build(spec, store)
+
+    def audit(self, *, removal_levels: tuple[int, ...] | None = None, top: int = 5,
+              high: float = 0.9, low: float = -0.4, method: str = "pearson") -> "Audit":
+        """Statistical audit: correlations and flags, Cronbach's alpha, PCA, removal effect, strengths.
+
+        See :func:`audit_index`.
+        """
+        return audit_index(self, removal_levels=removal_levels, top=top, high=high, low=low, method=method)
 
 
 def _rank_desc(values: np.ndarray) -> np.ndarray:
@@ -152,12 +168,13 @@ def build(spec: IndexSpec | str, store: Store | None = None, *, year: int | None
     store = store or open_store()
     try:
         _check_indicators(spec, store)
-        units = select_units(store, spec.units)
+        units = select_units(store, spec.units, spec.year)
         codes = [n.indicator for n in spec.indicator_nodes()]
-        panel = make_panel(store, list(dict.fromkeys(codes)), spec.year, window=spec.year_window,
+        panel = make_panel(store, _store_codes(spec), spec.year, window=spec.year_window,
                            units=units, as_of_vintage=as_of_vintage)
         umeta = store.units().set_index("code").reindex(units)
         ind_meta = {c: store.indicator(c) for c in set(codes)}
+        history = _fetch_history(spec, store, units, as_of_vintage)
     finally:
         if own:
             store.close()
@@ -166,6 +183,9 @@ def build(spec: IndexSpec | str, store: Store | None = None, *, year: int | None
                         f"(year_window {spec.year_window})", field="year",
                         fix="choose a year with data (see `digimeter data show INDICATOR`) or widen year_window")
     empty = [n.code for n in spec.indicator_nodes() if panel.values[n.indicator].isna().all()]
+    if history is not None:  # panel imputation may fill a series missing in the year itself
+        have = set(history.indicator[history.value.notna()])
+        empty = [c for c in empty if spec.nodes()[c].indicator not in have]
     if empty:
         latest = {}
         for n in spec.indicator_nodes():
@@ -179,7 +199,23 @@ def build(spec: IndexSpec | str, store: Store | None = None, *, year: int | None
     directions = {n.code: (n.direction if n.direction is not None
                            else (1 if ind_meta[n.indicator]["higher_is_better"] else -1))
                   for n in spec.indicator_nodes()}
-    return compute(spec, panel, unit_meta=unit_meta, directions=directions)
+    return compute(spec, panel, unit_meta=unit_meta, directions=directions, history=history)
+
+
+def _store_codes(spec: IndexSpec) -> list[str]:
+    """Store indicators a build needs: the tree's indicators, then the denominators."""
+    codes = [n.indicator for n in spec.indicator_nodes()]
+    codes += [d for d, _ in spec.denominators().values()]
+    return list(dict.fromkeys(codes))
+
+
+def _fetch_history(spec: IndexSpec, store: Store, units: list[str],
+                   as_of_vintage: int | None) -> pd.DataFrame | None:
+    """Long rows of every year of the spec's indicators (for ``impute.method: panel``), else None."""
+    if spec.impute.get("method") != "panel":
+        return None
+    obs = store.observations(indicators=_store_codes(spec), units=units, as_of_vintage=as_of_vintage)
+    return obs[["unit", "indicator", "year", "value"]].reset_index(drop=True)
 
 
 def _check_indicators(spec: IndexSpec, store: Store) -> None:
@@ -187,6 +223,13 @@ def _check_indicators(spec: IndexSpec, store: Store) -> None:
 
     problems = []
     parents = {n.code: p for n, _, p in spec.walk()}
+    for k, (d, _) in spec.denominators().items():
+        try:
+            store.indicator(d)
+        except NotFoundError as e:
+            p = e.problems[0] if e.problems else None
+            problems.append(Problem(f"denominator '{d}' of node '{k}' is not in the store",
+                                    field=f"denominate.{k}", value=d, fix=p.fix if p else None))
     for n in spec.indicator_nodes():
         try:
             store.indicator(n.indicator)
@@ -199,109 +242,577 @@ def _check_indicators(spec: IndexSpec, store: Store) -> None:
         raise SpecError(f"spec '{spec.name}': unknown indicator(s)", problems=problems)
 
 
+def _aliases(name: Any, table: dict[str, str]) -> Any:
+    return table.get(name, name) if isinstance(name, str) else name
+
+
+_AGG_ALIASES = {"mazziotta-pareto": "mazziotta_pareto", "mpi": "mazziotta_pareto", "mean": "arithmetic",
+                "amean": "arithmetic", "gmean": "geometric", "hmean": "harmonic", "genmean": "generalised",
+                "generalized": "generalised", "minimum": "min", "maximum": "max"}
+_NORM_ALIASES = {"min-max": "minmax", "z-score": "zscore", "dist2targ": "dist2target", "prank": "percentile",
+                 "goalpost": "goalposts"}
+_TREAT_METHODS = ("none", "coinr", "winsorise", "boxcox", "log")
+_TREAT_OPTS = ("winmax", "skew_thresh", "kurt_thresh", "f1", "f2", "f2_params", "force_win",
+               "combine_treat", "indiv", "lambda", "lmbda")
+
+
+def _agg_options() -> set[str]:
+    import inspect
+
+    return {p for f in agg.METHODS.values() for p in inspect.signature(f).parameters if p not in ("x", "w")}
+
+
+def _agg_call(xs: np.ndarray, w: np.ndarray, method: str, opts: dict[str, Any], min_share: float,
+              where: str) -> np.ndarray:
+    """Aggregate with ``method``, passing only the options it takes (a stage's options serve many levels)."""
+    import inspect
+
+    method = _aliases(method, _AGG_ALIASES)
+    if method not in agg.METHODS:
+        valid = ", ".join(agg.METHODS)
+        raise SpecError(f"{where}: unknown aggregation method {method!r}", field=where, value=method,
+                        fix=f"use one of: {valid}")
+    allowed = set(inspect.signature(agg.METHODS[method]).parameters) - {"x", "w"}
+    try:
+        return agg.aggregate(xs, w, method, min_share=min_share,
+                             **{k: v for k, v in opts.items() if k in allowed})
+    except SpecError as e:
+        raise SpecError(f"{where}: {e}", field=where, value=method,
+                        fix=e.problems[0].fix if e.problems else None) from None
+
+
+def _normaliser_options() -> set[str]:
+    return {k for m in norm.METHODS.values() for k in m.options}
+
+
+def _parse_aggregate(spec: IndexSpec) -> tuple[str, dict[int, tuple[str, dict]], float, dict[str, Any]]:
+    ag = dict(spec.aggregate)
+    method = _aliases(ag.pop("method"), _AGG_ALIASES)
+    by_level_raw = ag.pop("by_level", None) or {}
+    min_share = float(ag.pop("min_share", 0.0))
+    known = _agg_options()
+    bad = sorted(set(ag) - known)
+    if bad:
+        raise SpecError(f"aggregate: unknown option(s) {', '.join(bad)}", field="aggregate." + bad[0],
+                        fix=f"use method, by_level, min_share or an option of a method: {', '.join(sorted(known))}")
+    by_level: dict[int, tuple[str, dict]] = {}
+    for k, v in by_level_raw.items():
+        if isinstance(v, dict):
+            v = dict(v)
+            m = v.pop("method", method)
+            by_level[int(k)] = (_aliases(m, _AGG_ALIASES), {**ag, **v})
+        else:
+            by_level[int(k)] = (_aliases(v, _AGG_ALIASES), ag)
+    return method, by_level, min_share, ag
+
+
+def _plan(spec: IndexSpec, meta: pd.DataFrame) -> list[tuple]:
+    """The aggregation steps, bottom-up: ``(level, code, kids, method, opts, min_share, where)``."""
+    method, by_level, min_share, opts = _parse_aggregate(spec)
+    nodes = spec.nodes()
+    agg_meta = meta[meta.kind == "aggregate"]
+    steps = []
+    for level in sorted(set(agg_meta.level)):
+        for code in agg_meta.code[agg_meta.level == level]:
+            kids = meta.code[meta.parent == code].tolist()
+            node = nodes.get(code)
+            if node is not None and node.aggregate:
+                m, o, where = node.aggregate, opts, f"node '{code}' > aggregate"
+            elif level in by_level:
+                (m, o), where = by_level[level], f"aggregate.by_level.{level} (node '{code}')"
+            else:
+                m, o, where = method, opts, f"aggregate.method (node '{code}')"
+            steps.append((int(level), code, kids, m, o, min_share, where))
+    return steps
+
+
+def _aggregate_tree(spec: IndexSpec, meta: pd.DataFrame, normalised: pd.DataFrame, w: dict[str, float],
+                    *, from_level: int = 2, scores: pd.DataFrame | None = None,
+                    on_level: Any = None, plan: list | None = None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Aggregate bottom-up from ``from_level``; ``on_level(level, scores, w)`` may update weights first."""
+    plan = _plan(spec, meta) if plan is None else plan
+    base = normalised if scores is None else scores
+    cols: dict[str, np.ndarray] = {c: base[c].to_numpy(dtype=float) for c in base.columns}
+    coverage: dict[str, np.ndarray] = {}
+    done_hook: set[int] = set()
+    for level, code, kids, m, o, min_share, where in plan:
+        if level < from_level:
+            continue
+        if on_level is not None and level not in done_hook:
+            done_hook.add(level)
+            on_level(level, pd.DataFrame(cols, index=base.index), w)
+        wv = np.array([w[k] for k in kids], dtype=float)
+        xs = np.column_stack([cols[k] for k in kids])
+        cols[code] = _agg_call(xs, wv, m, o, min_share, where)
+        coverage[code] = agg.available_share(xs, wv)
+    return pd.DataFrame(cols, index=base.index), coverage
+
+
+def _screen(spec: IndexSpec, data: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, str]:
+    """Screen units with :func:`digimeter.screen.screen_units`; returns (keep, excluded, report, action)."""
+    from . import screen as scr_mod
+
+    scr = dict(spec.screen)
+    opts = {"min_availability": float(scr.pop("min_availability", 0.0)),
+            "max_zero_share": scr.pop("max_zero_share", None),
+            "force_include": [u for u in (scr.pop("force_include", None) or []) if u in data.index],
+            "force_exclude": [u for u in (scr.pop("force_exclude", None) or []) if u in data.index],
+            "action": scr.pop("action", "drop")}
+    scr.pop("after", None)
+    if scr:
+        raise SpecError(f"screen: unknown option(s) {', '.join(scr)}", field="screen." + next(iter(scr)),
+                        fix="use min_availability, max_zero_share, force_include, force_exclude, "
+                            "action (drop|flag), after (denominate|impute)")
+    try:
+        res = scr_mod.screen_units(data, **opts)
+    except SpecError as e:
+        raise SpecError(f"screen: {e}", field="screen", fix=e.problems[0].fix if e.problems else None) from None
+    rep = res.report.set_index("unit")
+    avail = rep["availability"]
+    forced_in = rep["forced"] == "in"
+    no_data = (avail == 0) & ~forced_in
+    keep = rep["kept"].to_numpy() & ~no_data.to_numpy()
+    reason = rep["why"].where(~no_data, "no data").replace(
+        {"availability below threshold": f"data availability below {opts['min_availability']:.0%}"})
+    out = ~keep
+    if opts["action"] == "flag":
+        out = no_data.to_numpy()  # flagged units stay in; units without any data cannot be scored
+    excluded = pd.DataFrame({"availability": avail[out], "zero_share": rep["zero_share"][out],
+                             "reason": reason[out]})
+    rep = rep.assign(kept=~out)
+    return ~out, excluded, rep, opts["action"]
+
+
+def _history_array(spec: IndexSpec, history: pd.DataFrame, units: list[str], year: int,
+                   current: pd.DataFrame, dens: dict[str, tuple[str, float]]
+                   ) -> tuple[np.ndarray, np.ndarray, int]:
+    """(times, units, indicator nodes) array of denominated values; slice ``year`` = ``current``."""
+    h = history[history.unit.isin(units)]
+    years = sorted(set(h.year.astype(int)) | {int(year)})
+    wide = h.pivot_table(index=["year", "unit"], columns="indicator", values="value", aggfunc="last")
+    arr = np.full((len(years), len(units), len(current.columns)), np.nan)
+    for ti, y in enumerate(years):
+        if y == year:
+            arr[ti] = current.to_numpy(dtype=float)
+            continue
+        if y not in wide.index.get_level_values(0):
+            continue
+        sl = wide.xs(y, level="year").reindex(units)
+        for j, n in enumerate(spec.indicator_nodes()):
+            if n.indicator not in sl.columns:
+                continue
+            v = sl[n.indicator].to_numpy(dtype=float)
+            if n.code in dens:
+                dcode, scale = dens[n.code]
+                d = sl[dcode].to_numpy(dtype=float) if dcode in sl.columns else np.full(len(units), np.nan)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    v = np.where(d != 0, v / d * scale, np.nan)
+            arr[ti, :, j] = v
+    return arr, np.asarray(years, dtype=float), years.index(int(year))
+
+
+def _impute(spec: IndexSpec, x: pd.DataFrame, unit_meta: pd.DataFrame | None,
+            history: pd.DataFrame | None, year: int, dens: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    im = dict(spec.impute)
+    method = im.pop("method")
+    then = im.pop("then", None)
+    group_by = im.pop("group_by", None)
+
+    def groups():
+        if unit_meta is None or group_by not in unit_meta:
+            have = ", ".join(map(str, unit_meta.columns)) if unit_meta is not None else "(none)"
+            raise SpecError(f"impute.group_by '{group_by}' is not a unit attribute", field="impute.group_by",
+                            value=group_by, fix=f"use one of: {have}")
+        return unit_meta.reindex(x.index)[group_by].to_numpy(dtype=object)
+
+    empty = pd.DataFrame(columns=["unit", "indicator", "value", "method"])
+    if method == "panel":
+        pm = im.pop("panel_method", "latest")
+        kw = {k: im.pop(k) for k in ("max_time", "max_gap") if k in im}
+        if im:
+            raise SpecError(f"impute: unknown option(s) {', '.join(im)} for method panel", field="impute",
+                            fix="use panel_method, max_time, max_gap, then, group_by")
+        if history is None:
+            raise SpecError("impute.method panel needs the history of the indicators", field="impute.method",
+                            fix="build from the store (build()) or pass history= to compute()")
+        arr, times, ti = _history_array(spec, history, list(x.index), year, x, dens)
+        try:
+            out, mask = imp.panel(arr, pm, times=times, **kw)
+        except SpecError as e:
+            raise SpecError(f"impute.panel_method: {e}", field="impute.panel_method", value=pm,
+                            fix=f"use one of {', '.join(imp.PANEL_METHODS)}") from None
+        x1 = pd.DataFrame(out[ti], index=x.index, columns=x.columns)
+        m1 = pd.DataFrame(mask[ti], index=x.index, columns=x.columns)
+        rep = imp.imputation_report(x1, m1, method=f"panel:{pm}") if m1.to_numpy().any() else empty
+        if then:
+            sub = spec.with_changes({"impute": {"method": then, **({"group_by": group_by} if group_by else {})}})
+            x2, rep2 = _impute(sub, x1, unit_meta, None, year, dens)
+            return x2, pd.concat([rep, rep2], ignore_index=True) if len(rep2) else rep
+        return x1, rep
+    if then:
+        raise SpecError("impute.then only follows method panel", field="impute.then")
+    if group_by and method in ("mean", "median"):
+        method = f"{method}_group"
+    if method in ("mean_group", "median_group"):
+        if not group_by:
+            raise SpecError(f"impute.method {method} needs group_by (a unit attribute)", field="impute.group_by",
+                            fix="add `group_by: wb_region` (or income_group, un_region ...)")
+        im["groups"] = groups()
+    try:
+        x_imp, mask = imp.impute(x, method, **im)
+    except TypeError:
+        raise SpecError(f"impute: unknown option(s) {', '.join(k for k in im if k != 'groups')} for method "
+                        f"{method}", field="impute", fix="use method and group_by") from None
+    except SpecError as e:
+        raise SpecError(f"impute.method: {e}", field="impute.method", value=method,
+                        fix=f"use none, mean, median, mean_group, median_group or panel") from None
+    rep = imp.imputation_report(x_imp, mask, method=method) if mask.to_numpy().any() else empty
+    return x_imp, rep
+
+
+def _treat(spec: IndexSpec, x: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    tr = dict(spec.treat)
+    tmethod = tr.pop("method")
+    if tmethod not in _TREAT_METHODS:
+        raise SpecError(f"unknown treatment method {tmethod!r}", field="treat.method", value=tmethod,
+                        fix="use none, coinr (COINr's skew/kurtosis rule: Winsorise then log), boxcox or log")
+    if tmethod == "none":
+        return x.copy(), None
+    bad = sorted(set(tr) - set(_TREAT_OPTS))
+    if bad:
+        raise SpecError(f"treat: unknown option(s) {', '.join(bad)}", field="treat." + bad[0],
+                        fix=f"use {', '.join(_TREAT_OPTS)}")
+    lam = tr.pop("lambda", tr.pop("lmbda", None))
+    if tmethod == "boxcox":
+        tr.setdefault("f1", None)
+        tr.setdefault("f2", "boxcox")
+        tr["f2_params"] = {"lmbda": 0.5 if lam is None else float(lam), **(tr.get("f2_params") or {})}
+    elif tmethod == "log":
+        tr.setdefault("f1", None)
+        tr.setdefault("f2", "log_CT")
+    if tr.get("f1") in ("none", "None"):
+        tr["f1"] = None
+    if tr.get("f2") in ("none", "None"):
+        tr["f2"] = None
+    indiv = tr.get("indiv")
+    if indiv:
+        codes = set(x.columns)
+        unknown = [k for k in indiv if k not in codes]
+        if unknown:
+            raise SpecError(f"treat.indiv names {', '.join(unknown)}, not indicator nodes", field="treat.indiv",
+                            value=unknown, fix=_suggest_codes(unknown[0], codes))
+    try:
+        return trt.treat(x, **tr)
+    except SpecError as e:
+        raise SpecError(f"treat: {e}", field="treat", fix=e.problems[0].fix if e.problems else None) from None
+
+
+def _suggest_codes(word: str, codes) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(codes), n=3)
+    return f"did you mean {', '.join(close)}?" if close else "use indicator node codes"
+
+
+def _normalise(spec: IndexSpec, x_tr: pd.DataFrame, dirs: np.ndarray, fixed: list[dict] | None
+               ) -> tuple[pd.DataFrame, list[dict]]:
+    """Normalise every indicator; per-indicator overrides in ``normalise.indiv``; ``fixed`` = fitted params."""
+    icodes = list(x_tr.columns)
+    nodes = spec.nodes()
+    nm = dict(spec.normalise)
+    gmethod = _aliases(nm.pop("method"), _NORM_ALIASES)
+    indiv = nm.pop("indiv", None) or {}
+    unknown = [k for k in indiv if k not in icodes]
+    if unknown:
+        raise SpecError(f"normalise.indiv names {', '.join(unknown)}, not indicator nodes",
+                        field="normalise.indiv", value=unknown, fix=_suggest_codes(unknown[0], icodes))
+    all_opts = _normaliser_options() | {"ref_unit"}
+    groups: dict[str, dict] = {}
+    for j, c in enumerate(icodes):
+        if c in indiv:
+            o = dict(indiv[c]) if isinstance(indiv[c], dict) else {"method": indiv[c]}
+            m = _aliases(o.pop("method", gmethod), _NORM_ALIASES)
+            opts, where = {**nm, **o}, f"normalise.indiv.{c}"
+            strict = set(o)
+        else:
+            m, opts, where, strict = gmethod, nm, "normalise", set(nm)
+        if m not in norm.METHODS:
+            valid = ", ".join(norm.METHODS)
+            raise SpecError(f"{where}: unknown normalisation method {m!r} (node '{c}')", field=where + ".method",
+                            value=m, fix=f"use one of: {valid}")
+        bad = sorted(set(strict) - all_opts)
+        if bad:
+            raise SpecError(f"{where}: unknown option(s) {', '.join(bad)} (node '{c}')", field=f"{where}.{bad[0]}",
+                            fix=f"options of '{m}': {', '.join(norm.METHODS[m].options) or '(none)'}")
+        valid_o = set(norm.METHODS[m].options) | ({"ref_unit"} if m == "dist2ref" else set())
+        use = {k: v for k, v in opts.items() if k in valid_o}
+        key = json.dumps([m, use], sort_keys=True, default=str)
+        g = groups.setdefault(key, {"method": m, "opts": use, "codes": [], "cols": [], "where": where})
+        g["codes"].append(c)
+        g["cols"].append(j)
+    fixed_by = {tuple(f["codes"]): f for f in fixed} if fixed else {}
+    out = np.full(x_tr.shape, np.nan)
+    fits = []
+    arr = x_tr.to_numpy(dtype=float)
+    for g in groups.values():
+        m, cols, codes = g["method"], g["cols"], g["codes"]
+        o = dict(g["opts"])
+        sub = arr[:, cols]
+        if "range" in o:
+            o["range"] = tuple(o["range"])
+        if m == "goalposts":
+            lo = np.array([nodes[c].goalposts[0] if nodes[c].goalposts else np.nan for c in codes])
+            hi = np.array([nodes[c].goalposts[1] if nodes[c].goalposts else np.nan for c in codes])
+            missing = [c for c, a in zip(codes, lo) if np.isnan(a)]
+            if missing:
+                raise SpecError("normalise.method is goalposts but some indicators have no goalposts: "
+                                + ", ".join(missing), field="goalposts",
+                                fix="add `goalposts: [lower, upper]` to each indicator node")
+            o.update(lo=lo, hi=hi, direction=dirs[cols])
+        else:
+            sub = sub * dirs[cols]
+            if m == "dist2target" and o.get("target") is None:
+                t = np.array([nodes[c].target if nodes[c].target is not None else np.nan for c in codes])
+                if np.isnan(t).any():
+                    miss = [c for c, v in zip(codes, t) if np.isnan(v)]
+                    raise SpecError(f"{g['where']}: dist2target needs a target for node(s) {', '.join(miss)}",
+                                    field="target", fix="add `target: <value>` to the node, or normalise.target")
+                o["target"] = t * dirs[cols]
+            if m == "dist2ref":
+                ref = o.pop("ref_unit", None)
+                if ref is not None:
+                    if ref not in x_tr.index:
+                        raise SpecError(f"{g['where']}: ref_unit '{ref}' is not among the units", field="ref_unit",
+                                        value=ref, fix=_suggest_codes(str(ref), x_tr.index))
+                    o["ref_index"] = int(list(x_tr.index).index(ref))
+        try:
+            meth = norm.METHODS[m]
+            f = fixed_by.get(tuple(codes))
+            if f is not None and f["method"] == m:
+                p = {k: np.asarray(v, dtype=float) for k, v in f["params"].items()}
+            else:
+                p = meth.fit(sub, **o)
+            y = meth.apply(sub, p, **o)
+        except SpecError as e:
+            raise SpecError(f"{g['where']} (node(s) {', '.join(codes[:5])}): {e}", field=g["where"],
+                            value=m, fix=e.problems[0].fix if e.problems else None) from None
+        out[:, cols] = y
+        fits.append({"method": m, "opts": {k: v for k, v in g["opts"].items()}, "codes": codes,
+                     "params": {k: np.asarray(v) for k, v in p.items()}})
+    return pd.DataFrame(out, index=x_tr.index, columns=icodes), fits
+
+
+def _params_by_name(fits: list[dict], icodes: list[str]) -> dict[str, pd.Series]:
+    """Fitted normalisation parameters as ``{name: Series over indicator nodes}`` (NaN where not used)."""
+    out: dict[str, pd.Series] = {}
+    for f in fits:
+        for k, v in f["params"].items():
+            a = np.asarray(v, dtype=float).reshape(-1)
+            if a.size not in (len(f["codes"]), 1):
+                continue
+            s = out.setdefault(k, pd.Series(np.nan, index=icodes, dtype=float))
+            s[f["codes"]] = a if a.size == len(f["codes"]) else np.repeat(a, len(f["codes"]))
+    return out
+
+
+def _resolve_weights(spec: IndexSpec, meta: pd.DataFrame) -> dict[str, float]:
+    method = spec.weight_method
+    w = {c: float(v) for c, v in zip(meta.code, meta.weight)}
+    if method == "equal":
+        w = {c: 1.0 for c in w}
+        for c in spec.nodes():
+            if c in spec.weights and not isinstance(spec.weights[c], (str, dict, list)):
+                w[c] = float(spec.weights[c])
+    return w
+
+
+def _explicit_weights(spec: IndexSpec) -> dict[str, float]:
+    nodes = spec.nodes()
+    return {k: float(v) for k, v in spec.weights.items() if k in nodes}
+
+
+def _levels_opt(v: Any, default: list[int], top: int) -> list[int]:
+    if v is None:
+        return default
+    if v == "all":
+        return list(range(1, top))
+    return [int(i) for i in (v if isinstance(v, (list, tuple)) else [v])]
+
+
 def compute(spec: IndexSpec, panel: Panel, *, unit_meta: pd.DataFrame | None = None,
-            directions: dict[str, int] | None = None) -> Index:
-    """The pure part of a build: from a panel to every stage, score and rank."""
+            directions: dict[str, int] | None = None, history: pd.DataFrame | None = None,
+            fixed: dict[str, Any] | None = None) -> Index:
+    """The pure part of a build: from a panel to every stage, score and rank.
+
+    Stages, each set in the spec: ``denominate`` -> ``screen`` (before or after imputation,
+    ``screen.after``) -> ``impute`` -> ``treat`` -> ``normalise`` -> ``weights`` -> ``aggregate``.
+    See docs/methods.md for every method, its options and its reference.
+
+    Parameters
+    ----------
+    spec : IndexSpec
+    panel : Panel
+        Values of the store indicators the spec names (and of its denominators), units x indicators.
+    unit_meta : DataFrame, optional
+        Unit attributes indexed by unit code (``name``, groups for ``impute.group_by``).
+    directions : dict, optional
+        Indicator node -> +1/-1; a node's own ``direction`` wins. Default +1.
+    history : DataFrame, optional
+        Long ``unit, indicator, year, value`` rows, needed by ``impute.method: panel``.
+    fixed : dict, optional
+        Fitted parameters to apply instead of fitting: ``{"normalise": [...]}`` as in
+        ``Index.params["normalise_fit"]`` (used by :func:`build_panel` with a reference year).
+    """
     meta = spec.meta()
     ind_nodes = spec.indicator_nodes()
     icodes = [n.code for n in ind_nodes]
-    if directions is None:
-        directions = {n.code: (n.direction or 1) for n in ind_nodes}
+    given = dict(directions or {})
+    directions = {n.code: int(n.direction if n.direction is not None else given.get(n.code, 1)) for n in ind_nodes}
     dirs = np.array([directions[c] for c in icodes], dtype=float)
+    missing_cols = sorted({n.indicator for n in ind_nodes} - set(panel.values.columns))
+    if missing_cols:
+        raise SpecError(f"spec '{spec.name}': the panel has no column for indicator(s) {', '.join(missing_cols)}",
+                        field="tree", fix="build the panel with every indicator the spec names")
     raw = pd.DataFrame({n.code: panel.values[n.indicator].to_numpy(dtype=float) for n in ind_nodes},
                        index=panel.values.index)
     raw.columns.name = "node"
     stages: dict[str, pd.DataFrame] = {"raw": raw}
     params: dict[str, Any] = {"directions": directions, "unit_meta": unit_meta}
+    if history is not None:
+        params["history"] = history
+    if fixed:
+        params["fixed"] = fixed
 
-    # -- screen: drop units with too little data ------------------------------------------------
-    scr = dict(spec.screen)
-    min_av = float(scr.pop("min_availability", 0.0))
-    force_in = set(scr.pop("force_include", []) or [])
-    force_out = set(scr.pop("force_exclude", []) or [])
-    if scr:
-        raise SpecError(f"screen: unknown option(s) {', '.join(scr)}", field="screen",
-                        fix="use min_availability, force_include, force_exclude")
-    avail = raw.notna().mean(axis=1)
-    keep = ((avail >= min_av) & (avail > 0)) | raw.index.isin(force_in)
-    keep &= ~raw.index.isin(force_out)
-    why = np.where(raw.index.isin(force_out), "forced out",
-                   np.where(avail == 0, "no data", f"data availability below {min_av:.0%}"))
-    excluded = pd.DataFrame({"availability": avail[~keep], "reason": why[~keep.to_numpy()]})
-    x = raw[keep]
-    stages["screened"] = x
+    # -- denominate -------------------------------------------------------------------------
+    dens = spec.denominators()
+    if dens:
+        from . import screen as scr_mod
 
-    # -- impute ------------------------------------------------------------------------------
-    im = dict(spec.impute)
-    method = im.pop("method")
-    group_by = im.pop("group_by", None)
-    if group_by:
-        if unit_meta is None or group_by not in unit_meta:
-            raise SpecError(f"impute.group_by '{group_by}' is not a unit attribute", field="impute.group_by",
-                            fix="use un_region, wb_region or income_group")
-        im["groups"] = unit_meta.reindex(x.index)[group_by].fillna("(none)").to_numpy()
-    x_imp, mask = imp.impute(x, method, **im)
-    stages["imputed"] = x_imp
-    params["imputed"] = imp.imputation_report(x_imp, mask, method=method) if mask.to_numpy().any() else \
-        pd.DataFrame(columns=["unit", "indicator", "value", "method"])
-
-    # -- treat ---------------------------------------------------------------------------------
-    tr = dict(spec.treat)
-    tmethod = tr.pop("method")
-    if tmethod == "none":
-        x_tr, tlog = x_imp.copy(), None
-    elif tmethod in ("coinr", "winsorise"):
-        x_tr, tlog = trt.treat(x_imp, **tr)
+        dcodes = sorted({d for d, _ in dens.values()})
+        absent = [d for d in dcodes if d not in panel.values.columns]
+        if absent:
+            who = [k for k, (d, _) in dens.items() if d in absent]
+            raise SpecError(f"denominate: denominator(s) {', '.join(absent)} (for {', '.join(who)}) are not in "
+                            "the panel", field="denominate." + who[0], value=absent,
+                            fix="use a store indicator (population, gdp_usd ...) or add the column to the panel")
+        den_frame = panel.values[dcodes].astype(float)
+        x = scr_mod.denominate(raw, den_frame, {k: d for k, (d, _) in dens.items()},
+                               scale={k: s for k, (_, s) in dens.items()})
+        params["denominate"] = pd.DataFrame({"denominator": {k: d for k, (d, _) in dens.items()},
+                                             "scale": {k: s for k, (_, s) in dens.items()}})
     else:
-        raise SpecError(f"unknown treatment method {tmethod!r}", field="treat.method", value=tmethod,
-                        fix="use none or coinr (COINr's skew/kurtosis rule with Winsorisation then log)")
+        x = raw.copy()
+    stages["denominated"] = x
+
+    # -- screen (on the denominated data, or after imputation as in COINr's example) ------------
+    screen_after = spec.screen.get("after", "denominate")
+    if screen_after not in ("denominate", "impute"):
+        raise SpecError(f"screen.after must be denominate or impute, not {screen_after!r}", field="screen.after",
+                        value=screen_after, fix="use denominate (screen before imputation) or impute (after, as COINr's example)")
+
+    def do_screen(data):
+        keep, excluded, rep, action = _screen(spec, data)
+        params["screen"] = rep
+        return keep, excluded
+
+    if screen_after != "impute":
+        keep, excluded = do_screen(x)
+        x = x[keep]
+        stages["screened"] = x
+        x_imp, rep = _impute(spec, x, unit_meta, history, panel.year, dens)
+        stages["imputed"] = x_imp
+    else:
+        x_imp, rep = _impute(spec, x, unit_meta, history, panel.year, dens)
+        stages["imputed"] = x_imp
+        keep, excluded = do_screen(x_imp)
+        x_imp = x_imp[keep]
+        rep = rep[rep.unit.isin(x_imp.index)].reset_index(drop=True) if len(rep) else rep
+        stages["screened"] = x_imp
+    params["imputed"] = rep
+
+    # -- treat ----------------------------------------------------------------------------------
+    x_tr, tlog = _treat(spec, x_imp)
     stages["treated"] = x_tr
     params["treat"] = tlog
 
     # -- normalise (higher is better after flipping, except goalposts which take direction) -------
-    nm = dict(spec.normalise)
-    nmethod = nm.pop("method")
-    arr = x_tr.to_numpy(dtype=float)
-    if nmethod == "goalposts":
-        lo = meta.set_index("code").loc[icodes, "goalpost_lo"].to_numpy(dtype=float)
-        hi = meta.set_index("code").loc[icodes, "goalpost_hi"].to_numpy(dtype=float)
-        missing = [c for c, a, b in zip(icodes, lo, hi) if np.isnan(a) or np.isnan(b)]
-        if missing:
-            raise SpecError("normalise.method is goalposts but some indicators have no goalposts: "
-                            + ", ".join(missing), field="goalposts",
-                            fix="add `goalposts: [lower, upper]` to each indicator node")
-        nm.update(lo=lo, hi=hi, direction=dirs)
-        if "range" in nm:
-            nm["range"] = tuple(nm["range"])
-        y, p = norm.normalise(arr, "goalposts", **nm)
-    else:
-        if "range" in nm:
-            nm["range"] = tuple(nm["range"])
-        y, p = norm.normalise(arr * dirs, nmethod, **nm)
-    normalised = pd.DataFrame(y, index=x_tr.index, columns=icodes)
+    normalised, fits = _normalise(spec, x_tr, dirs, (fixed or {}).get("normalise"))
     stages["normalised"] = normalised
-    params["normalise"] = {k: pd.Series(np.asarray(v).reshape(-1)[:len(icodes)] if np.asarray(v).size >= len(icodes)
-                                        else np.repeat(np.asarray(v).reshape(-1), len(icodes)), index=icodes)
-                           for k, v in p.items()}
+    params["normalise"] = _params_by_name(fits, icodes)
+    params["normalise_fit"] = fits
 
-    # -- aggregate, bottom-up ------------------------------------------------------------------
-    ag = dict(spec.aggregate)
-    amethod = ag.pop("method")
-    by_level = {int(k): v for k, v in (ag.pop("by_level", None) or {}).items()}
-    min_share = float(ag.pop("min_share", 0.0))
-    nodes = spec.nodes()
-    scores = normalised.copy()
-    coverage = {}
-    for level in sorted(set(meta.level[meta.kind == "aggregate"])):
-        for _, row in meta[(meta.level == level) & (meta.kind == "aggregate")].iterrows():
-            code = row.code
-            kids = meta.code[meta.parent == code].tolist()
-            w = np.array([spec.weight_of(k) for k in kids], dtype=float)
-            node = nodes.get(code)
-            method = (node.aggregate if node is not None and node.aggregate else by_level.get(level, amethod))
-            xs = scores[kids].to_numpy(dtype=float)
-            scores[code] = agg.aggregate(xs, w, method, min_share=min_share, **ag)
-            coverage[code] = agg.available_share(xs, w)
+    # -- weights and aggregation, bottom-up -------------------------------------------------------
+    w = _resolve_weights(spec, meta)
+    explicit = _explicit_weights(spec)
+    wmethod = spec.weight_method
+    wopts = {k: v for k, v in spec.weights.items() if k in ("level", "target", "objective", "cortype",
+                                                            "maxiter", "tol") and k not in spec.nodes()}
+    top = int(meta.level.max())
+    hook = None
+    if wmethod == "pca":
+        from . import weight as wt
+
+        pca_levels = _levels_opt(wopts.get("level"), [1], top)
+        pca_info = []
+
+        def hook(level, scores, w):
+            if level - 1 not in pca_levels:
+                return
+            lw = wt.pca_weights(scores, meta, level - 1)
+            neg = [c for c, v in lw.items() if v < 0]
+            if neg:
+                warnings.warn(f"PCA weights: negative loadings set to 0 for {', '.join(neg)}", UserWarning,
+                              stacklevel=3)
+            for c, v in lw.items():
+                w[c] = explicit.get(c, max(float(v), 0.0))
+            pca_info.append(lw.attrs.get("groups").assign(level=level - 1))
+
+    scores, coverage = _aggregate_tree(spec, meta, normalised, w, on_level=hook)
+    if wmethod == "pca":
+        params["weights_pca"] = pd.concat(pca_info, ignore_index=True) if pca_info else None
+    elif wmethod == "optimised":
+        from . import weight as wt
+
+        lev = int(wopts.get("level", top - 1))
+        codes = meta.code[meta.level == lev].tolist()
+        if not codes or lev >= top:
+            raise SpecError(f"weights.level {lev} has no nodes below the index", field="weights.level",
+                            value=lev, fix=f"use a level between 1 and {top - 1}")
+        tgt = wopts.get("target", "equal")
+        if isinstance(tgt, dict):
+            bad = [k for k in tgt if k not in codes]
+            if bad:
+                raise SpecError(f"weights.target names {', '.join(bad)}, not nodes of level {lev}",
+                                field="weights.target", value=bad, fix=f"use {', '.join(codes)}")
+            tgt = [float(tgt.get(c, 1.0)) for c in codes]
+        objective = wopts.get("objective", "balance")
+        base_scores = scores
+        plan = _plan(spec, meta)
+
+        def score_fn(wv):
+            w2 = dict(w, **dict(zip(codes, map(float, wv))))
+            s2, _ = _aggregate_tree(spec, meta, normalised, w2, from_level=lev + 1, scores=base_scores,
+                                    plan=plan)
+            return s2[spec.name].to_numpy()
+
+        try:
+            res = wt.optimise_weights(scores[codes].to_numpy(dtype=float), score_fn, method=objective,
+                                      target=None if objective == "infomax" else tgt,
+                                      cortype=wopts.get("cortype", "pearson"), tol=float(wopts.get("tol", 1e-4)),
+                                      maxiter=int(wopts.get("maxiter", 500)))
+        except SpecError as e:
+            raise SpecError(f"weights (optimised): {e}", field="weights", fix=e.problems[0].fix if e.problems else None) from None
+        for c, v in zip(codes, res.weights):
+            w[c] = explicit.get(c, float(v))
+        scores, coverage = _aggregate_tree(spec, meta, normalised, w)
+        params["weights_optimised"] = pd.DataFrame({"weight": res.weights, "corr_with_index": res.correlations,
+                                                    "target": res.target if res.target is not None else np.nan},
+                                                   index=pd.Index(codes, name="code"))
+    from . import weight as wt
+
+    params["weights"] = pd.Series(w, name="weight").reindex(meta.code)
+    wmeta = meta.assign(weight=params["weights"].to_numpy())
+    params["effective_weights"] = wt.effective_weights(wmeta)
     order = meta.code.tolist()
     scores = scores[order]
     ranks = pd.DataFrame(_rank_desc(scores.to_numpy()), index=scores.index, columns=order)

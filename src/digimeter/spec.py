@@ -23,7 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import NotFoundError, Problem, SpecError
 
-STAGES = ("screen", "impute", "treat", "normalise", "aggregate")
+STAGES = ("denominate", "screen", "impute", "treat", "normalise", "weights", "aggregate")
+
+#: keys of ``weights`` that are settings of the weighting method rather than node codes
+WEIGHT_SETTINGS = ("method", "level", "target", "objective", "cortype", "maxiter", "tol")
+WEIGHT_METHODS = ("custom", "equal", "pca", "optimised")
 
 
 class Node(BaseModel):
@@ -37,6 +41,7 @@ class Node(BaseModel):
     indicator: str | None = None
     direction: Literal[1, -1] | None = None
     goalposts: tuple[float, float] | None = None
+    target: float | None = None
     aggregate: str | None = None
     description: str | None = None
     source: str | None = None
@@ -85,12 +90,13 @@ class IndexSpec(BaseModel):
     year: int = Field(ge=1900, le=2100)
     year_window: int = Field(default=0, ge=0, le=50)
     units: UnitFilter = Field(default_factory=UnitFilter)
+    denominate: dict[str, Any] = Field(default_factory=dict)
     screen: dict[str, Any] = Field(default_factory=lambda: {"min_availability": 0.0})
     impute: dict[str, Any] = Field(default_factory=lambda: {"method": "none"})
     treat: dict[str, Any] = Field(default_factory=lambda: {"method": "none"})
     normalise: dict[str, Any] = Field(default_factory=lambda: {"method": "minmax", "range": [0, 100]})
     aggregate: dict[str, Any] = Field(default_factory=lambda: {"method": "arithmetic"})
-    weights: dict[str, float] = Field(default_factory=dict)
+    weights: dict[str, Any] = Field(default_factory=dict)
     published: dict[str, Any] | None = None
     tree: list[Node] = Field(min_length=1)
 
@@ -111,12 +117,29 @@ class IndexSpec(BaseModel):
             raise ValueError(f"node codes must be unique; repeated: {', '.join(dups)}")
         if self.name in seen:
             raise ValueError(f"the spec's name '{self.name}' is also a node code; rename one of them")
-        unknown = [k for k in self.weights if k not in seen]
+        unknown = [k for k in self.weights if k not in seen and k not in WEIGHT_SETTINGS]
         if unknown:
             raise ValueError(f"weights given for unknown nodes: {', '.join(unknown)}")
         for k, w in self.weights.items():
+            if k in WEIGHT_SETTINGS and k not in seen:
+                continue
+            if isinstance(w, bool) or not isinstance(w, (int, float)):
+                raise ValueError(f"weight of '{k}' must be a number, not {w!r}")
             if w < 0:
                 raise ValueError(f"weight of '{k}' is negative ({w}); weights must be >= 0")
+        wm = self.weights.get("method", "custom") if "method" not in seen else "custom"
+        if wm not in WEIGHT_METHODS:
+            raise ValueError(f"weights.method {wm!r} is not one of {', '.join(WEIGHT_METHODS)}")
+        leaves = {n.code for n in self.indicator_nodes()}
+        for k, v in self.denominate.items():
+            if k == "scale" and k not in seen:
+                continue
+            if k not in leaves:
+                raise ValueError(f"denominate names '{k}', which is not an indicator node")
+            den = v.get("by") if isinstance(v, dict) else v
+            if not isinstance(den, str) or not den:
+                raise ValueError(f"denominate.{k} must name a denominator indicator "
+                                 "(e.g. population) or be {by: population, scale: 1000}")
         return self
 
     # -- tree access -------------------------------------------------------------------------
@@ -132,7 +155,28 @@ class IndexSpec(BaseModel):
         return [n for n, _, _ in self.walk() if n.indicator]
 
     def weight_of(self, code: str) -> float:
-        return float(self.weights.get(code, self.nodes()[code].weight))
+        """The node's relative weight: a numeric ``weights.<code>`` override, else the node's own."""
+        w = self.weights.get(code)
+        if w is None or isinstance(w, (str, dict, list, bool)):
+            return float(self.nodes()[code].weight)
+        return float(w)
+
+    @property
+    def weight_method(self) -> str:
+        """``custom`` (node weights and overrides), ``equal``, ``pca`` or ``optimised``."""
+        return str(self.weights.get("method", "custom")) if "method" not in self.nodes() else "custom"
+
+    def denominators(self) -> dict[str, tuple[str, float]]:
+        """``{indicator node: (denominator indicator, scale)}`` from the ``denominate`` stage."""
+        d = dict(self.denominate)
+        glob = d.pop("scale", 1.0) if "scale" not in self.nodes() else 1.0
+        out = {}
+        for k, v in d.items():
+            if isinstance(v, dict):
+                out[k] = (str(v["by"]), float(v.get("scale", glob)))
+            else:
+                out[k] = (str(v), float(glob))
+        return out
 
     def meta(self) -> pd.DataFrame:
         """The tree as a table (see docs/CONTRACTS.md): one row per node, root included.
@@ -142,19 +186,24 @@ class IndexSpec(BaseModel):
         rows = [{"code": self.name, "name": self.title or self.name, "parent": None, "depth": 0,
                  "weight": 1.0, "direction": None, "kind": "aggregate", "indicator": None,
                  "goalpost_lo": float("nan"), "goalpost_hi": float("nan")}]
+        numeric = {k: float(v) for k, v in self.weights.items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
         for n, depth, parent in self.walk():
             rows.append({"code": n.code, "name": n.name or n.code, "parent": parent, "depth": depth,
-                         "weight": self.weight_of(n.code), "direction": n.direction,
+                         "weight": numeric.get(n.code, float(n.weight)), "direction": n.direction,
                          "kind": "indicator" if n.indicator else "aggregate", "indicator": n.indicator,
                          "goalpost_lo": n.goalposts[0] if n.goalposts else float("nan"),
                          "goalpost_hi": n.goalposts[1] if n.goalposts else float("nan")})
         df = pd.DataFrame(rows)
+        kids: dict[str, list[str]] = {}
+        for r in rows[1:]:
+            kids.setdefault(r["parent"], []).append(r["code"])
         height: dict[str, int] = {}
 
         def h(code: str) -> int:
             if code not in height:
-                kids = df.code[df.parent == code].tolist()
-                height[code] = 1 if not kids else 1 + max(h(k) for k in kids)
+                ks = kids.get(code, [])
+                height[code] = 1 if not ks else 1 + max(h(k) for k in ks)
             return height[code]
 
         df["level"] = [h(c) for c in df.code]
@@ -171,6 +220,8 @@ class IndexSpec(BaseModel):
     def get(self, address: str) -> Any:
         """The value at an address such as ``normalise.method`` or ``weights.connectivity``."""
         head, _, rest = address.partition(".")
+        if head == "weights" and rest and rest in WEIGHT_SETTINGS and rest not in self.nodes():
+            return self.weights.get(rest)
         if head == "weights" and rest:
             if rest not in self.nodes():
                 raise SpecError(f"no node '{rest}' in spec '{self.name}'", field=address,
@@ -196,7 +247,8 @@ class IndexSpec(BaseModel):
                 raise SpecError(f"unknown setting '{address}'", field=address,
                                 fix=f"use one of: {', '.join(sorted(IndexSpec.model_fields))} "
                                     "(with .key for stage options, e.g. normalise.method)")
-            if parts[0] == "weights" and len(parts) == 2 and parts[1] not in self.nodes():
+            if (parts[0] == "weights" and len(parts) == 2 and parts[1] not in self.nodes()
+                    and parts[1] not in WEIGHT_SETTINGS):
                 raise SpecError(f"no node '{parts[1]}' in spec '{self.name}'", field=address,
                                 fix=_suggest(parts[1], self.nodes()))
             target = d
