@@ -534,9 +534,20 @@ class Design:
 
 def _rank_desc(scores: np.ndarray, axis: int = -2) -> np.ndarray:
     """Ranks over units (1 = highest, ties share the lowest rank, NaN stays NaN), vectorised."""
+    scores = np.asarray(scores, dtype=float)
     if scores.shape[axis] == 0:
         return scores.copy()
-    return rankdata(-scores, method="min", axis=axis, nan_policy="omit").astype(float)
+    if scores.shape[axis] > 200:
+        return rankdata(-scores, method="min", axis=axis, nan_policy="omit").astype(float)
+    v = np.moveaxis(scores, axis, -1)
+    out = np.empty(v.shape)
+    flat_v, flat_o = v.reshape(-1, v.shape[-1]), out.reshape(-1, v.shape[-1])
+    step = max(1, 2_000_000 // (v.shape[-1] ** 2))
+    for a in range(0, len(flat_v), step):      # rank = 1 + number of units strictly better
+        b = flat_v[a:a + step]
+        flat_o[a:a + step] = 1.0 + (b[:, None, :] > b[:, :, None]).sum(-1)
+    out = np.where(np.isnan(v), np.nan, out)
+    return np.moveaxis(out, -1, axis)
 
 
 class Engine:
@@ -894,13 +905,17 @@ class _Hist:
     def __init__(self, nominal_ranks: np.ndarray, edges: np.ndarray):
         self.nominal = nominal_ranks            # (n_units, n_out)
         self.edges = edges                      # (n_out, n_bins + 1)
-        n_units, n_out = nominal_ranks.shape
-        self.rank = np.zeros((n_units, n_out, n_units + 1), np.int64)
-        self.score = np.zeros((n_units, n_out, edges.shape[1] - 1), np.int64)
-        self.keep = np.zeros((n_units, n_out), np.int64)
+        self.rank = self.score = self.keep = None      # allocated by _add (the template stays light)
 
     def __call__(self, scores: np.ndarray) -> "_Hist":
+        """A new accumulator holding the counts of ``scores`` (this one is a template, left as is)."""
+        return _Hist(self.nominal, self.edges)._add(scores)
+
+    def _add(self, scores: np.ndarray) -> "_Hist":
         S, n_units, n_out = scores.shape
+        self.rank = np.zeros((n_units, n_out, n_units + 1), np.int64)
+        self.score = np.zeros((n_units, n_out, self.edges.shape[1] - 1), np.int64)
+        self.keep = np.zeros((n_units, n_out), np.int64)
         ranks = _rank_desc(scores, axis=1)
         ok = ~np.isnan(ranks)
         cell = np.broadcast_to(np.arange(n_units * n_out).reshape(n_units, n_out), ranks.shape)
@@ -999,7 +1014,7 @@ class UncertaintyResult:
 def uncertainty(index, factors, n: int = 1000, *, seed: int | None = 0, sampler: str = "sobol",
                 nodes: Any = "aggregates", chunk_size: int | None = None, workers: int | None = None,
                 scheduler: str | None = None, client: Any = None, progress: bool = False,
-                exact: bool | None = None, bins: int = 4000) -> UncertaintyResult:
+                exact: bool | None = None, bins: int = 1000) -> UncertaintyResult:
     """Monte Carlo uncertainty analysis of every unit's score and rank.
 
     Parameters
@@ -1206,7 +1221,8 @@ def _sobol_indices(Y: np.ndarray, labels: list[str], names: list[str], seed, num
     # Bootstrap resample k draws rows r[:, k]; C[k, i] counts row i in it, so every mean over a
     # resample is C @ (per-row quantity) / N: no (N, resamples, outputs) arrays are materialised.
     C = np.zeros((num_resamples, N))
-    np.add.at(C, (np.tile(np.arange(num_resamples), N), r.ravel()), 1.0)
+    C = np.bincount((np.arange(num_resamples)[None, :] * N + r).ravel(),
+                    minlength=num_resamples * N).reshape(num_resamples, N).astype(float)
     used = C.sum(axis=0) > 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
