@@ -216,15 +216,20 @@ class _Ctx:
         self.origins = store.origins().set_index("origin_id")
         self.used_origins: set[str] = set()
         self.errors: dict[str, str] = {}
+        self._meta: dict[int, pd.DataFrame] = {}
 
     def name_of(self, code: str) -> str:
         if not hasattr(self, "_names"):
             self._names = dict(zip(self.units.code, self.units.name))
         return str(self._names.get(code, code))
 
+    def meta(self, ix) -> pd.DataFrame:
+        """The spec's tree table, computed once per index (it is not cheap)."""
+        return _meta_of(ix)
+
     def node_name(self, ix, code: str) -> str:
-        m = ix.meta().set_index("code")
-        return self._(str(m.loc[code, "name"])) if code in m.index else code
+        names = dict(zip(self.meta(ix).code, self.meta(ix).name))
+        return self._(str(names[code])) if code in names else code
 
     def index_title(self, ix) -> str:
         return self._(ix.spec.title or ix.name)
@@ -329,8 +334,21 @@ def _rank_of(ix, unit: str) -> tuple[int | None, int]:
     return int(t.loc[unit, "rank"]), n
 
 
+_META: dict[int, tuple[Any, pd.DataFrame]] = {}
+
+
+def _meta_of(ix) -> pd.DataFrame:
+    """``ix.meta()``, remembered (it is called often and is not cheap)."""
+    hit = _META.get(id(ix))
+    if hit is None or hit[0] is not ix:
+        if len(_META) > 64:
+            _META.clear()
+        hit = _META[id(ix)] = (ix, ix.meta())
+    return hit[1]
+
+
 def _pillars(ix) -> list[str]:
-    m = ix.meta()
+    m = _meta_of(ix)
     return m.code[m.depth == 1].tolist()
 
 
@@ -346,13 +364,16 @@ def _headline(ctx: _Ctx) -> Section:
                 else _("not among its units")
             phrases.append(_("is not ranked on the {index} {year} ({why})").format(index=title, year=ix.year, why=why))
             continue
-        phrases.append(_("ranks {ordinal} of {n} on the {index} {year}").format(
-            ordinal=ordinal(r, ctx.lang), n=n, index=title, year=ix.year))
+        tpl = _("ranks {ordinal} of {n} on the {index} {year}") if not phrases else \
+            _("{ordinal} of {n} on the {index} {year}")
+        phrases.append(tpl.format(ordinal=ordinal(r, ctx.lang), n=n, index=title, year=ix.year))
         sec.key_numbers[f"{name}.rank"] = r
         sec.key_numbers[f"{name}.n"] = n
         sec.key_numbers[f"{name}.score"] = round(float(ix.score[ctx.unit]), 4)
-    first = ctx.unit_name + " " + _("; and ").join(phrases) if len(phrases) <= 2 else \
-        ctx.unit_name + " " + "; ".join(phrases[:-1]) + _("; and ") + phrases[-1]
+    if len(phrases) > 1:
+        first = ctx.unit_name + " " + ", ".join(phrases[:-1]) + " " + _("and") + " " + phrases[-1]
+    else:
+        first = ctx.unit_name + " " + (phrases[0] if phrases else "")
     main = ctx.indices[ctx.spec]
     pil = _pillars(main)
     sc = main.scores.loc[ctx.unit, pil].astype(float) if ctx.unit in main.scores.index else None
@@ -375,7 +396,7 @@ def _headline(ctx: _Ctx) -> Section:
             from .audit import strengths_weaknesses
 
             norm = main.stages["normalised"]
-            _s, w = strengths_weaknesses(norm, ctx.unit, top=3, bottom=3, meta=main.meta())
+            _s, w = strengths_weaknesses(norm, ctx.unit, top=3, bottom=3, meta=ctx.meta(main))
             if len(w):
                 names = [ctx.node_name(main, c) for c in w.sort_values("rank", ascending=False).code]
                 sentences.append(_("What holds it back most, relative to other countries: {items}.").format(
@@ -383,6 +404,28 @@ def _headline(ctx: _Ctx) -> Section:
                 sec.key_numbers["weakest_indicators"] = ", ".join(w.sort_values("rank", ascending=False).code)
         except DigimeterError:
             pass
+    try:
+        ev = _evaluate_targets(ctx)
+    except DigimeterError as e:
+        ctx.errors["targets"] = str(e)
+        ev = None
+    if ev is not None:
+        sc, t = ev
+        head = t[(t.unit == ctx.unit) | (t.unit == "all")]
+        met = int(sum(str(x).startswith("already met") for x in head.status))
+        track = int(sum(str(x).startswith("on track") for x in head.status))
+        rest = head[~head.status.astype(str).str.startswith(("already met", "on track"))]
+        names = {x.id: (x.name or x.id) for x in sc.targets}
+        text = _("Of the {n} targets of “{title}”, {met} are already met and {track} on track.").format(
+            n=len(head), title=_(sc.title or sc.name), met=met, track=track)
+        if len(rest.dropna(subset=["p_met"])):
+            w = rest.dropna(subset=["p_met"]).sort_values("p_met").iloc[0]
+            text += " " + _("The least likely is {target} (probability {p}% by {deadline}).").format(
+                target=_(names.get(w.target, w.target)) + (" " + _("(all regions)") if w.unit == "all" else ""),
+                p=fmt_num(100 * float(w.p_met), ctx.lang, 0), deadline=int(w.deadline))
+        sentences.append(text)
+        sec.key_numbers["targets.met"] = met
+        sec.key_numbers["targets.on_track"] = track
     sec.paragraphs = sentences
     return sec
 
@@ -442,7 +485,9 @@ def _rankings(ctx: _Ctx) -> Section:
                                                                  region=ctx.unit_row.get("un_subregion") or "–",
                                                                  index=ctx.index_title(main)))
     if bench is not None:
-        sec.paragraphs.extend(_benchmark_rankings(ctx, bench))
+        _benchmark_rankings(ctx, bench, sec)
+    else:
+        sec.missing.append("published rankings side by side (needs digimeter.benchmark)")
     # published EGDI rank, when the spec names it, checks the rebuilt index against the UN's table
     eg = ctx.indices.get("egdi")
     if eg is not None and eg.spec.published and eg.spec.published.get("rank"):
@@ -460,8 +505,38 @@ def _rankings(ctx: _Ctx) -> Section:
     return sec
 
 
-def _benchmark_rankings(ctx: _Ctx, bench) -> list[str]:
-    return []
+def _benchmark_rankings(ctx: _Ctx, bench, sec: Section) -> None:
+    """Every published ranking and every spec side by side (digimeter.benchmark.rankings)."""
+    _ = ctx._
+    extra = [ix for name, ix in ctx.indices.items() if name not in ("digital-nation",)]
+    try:
+        r = bench.rankings(ctx.store, ctx.unit, specs=[ix for ix in extra if ix.name != "egdi"])
+    except DigimeterError as e:
+        ctx.errors["benchmark.rankings"] = str(e)
+        return
+    t = r.table[r.table["rank"].notna()].copy()
+    tab = pd.DataFrame({_("ranking"): t["ranking"], _("family"): t["family"], _("year"): t["year"],
+                        _("rank"): t["rank"], _("of"): t["n"], _("percentile"): t["percentile"],
+                        _("note"): t["note"]})
+    sec.tables["all_rankings"] = tab.reset_index(drop=True)
+    sec.table_titles["all_rankings"] = _("{unit} in every ranking (digimeter.benchmark)").format(unit=ctx.unit_name)
+    from . import charts
+
+    b = pd.DataFrame({"label": t["ranking"] + " " + t["year"].astype(str), "value": t["percentile"]})
+    sec.charts["percentiles"] = charts.bars(
+        b, x_title=_("percentile (100 = first, 0 = last)"), domain=(0, 100),
+        highlight=[x for x in b.label if x.startswith(tuple(ix.spec.title or ix.name for ix in ctx.indices.values()))],
+        source=_("Source: UN DESA E-Government Survey, World Bank GovTech Dataset, IMD World Digital "
+                 "Competitiveness Ranking, digimeter indices; ranks computed by digimeter.benchmark."))
+    sec.chart_titles["percentiles"] = _("How far up each ranking {unit} stands").format(unit=ctx.unit_name)
+    for row in t.itertuples():
+        sec.key_numbers[f"benchmark.{row.key}.rank"] = int(row.rank)
+    corr = r.correlations
+    if len(corr):
+        lo = corr.sort_values("spearman").iloc[0]
+        sec.paragraphs.append(_("The rankings agree only in part: the least related pair is {a} and {b} "
+                                "(Spearman's rho {rho} over {n} countries).").format(
+            a=lo["a"], b=lo["b"], rho=fmt_num(lo["spearman"], ctx.lang, 2), n=int(lo["n_common"])))
 
 
 def _profile(ctx: _Ctx) -> Section:
@@ -503,7 +578,7 @@ def _profile(ctx: _Ctx) -> Section:
     sec.tables["pillars"] = tab.reset_index().rename(columns={"pillar": _("pillar")})
     sec.table_titles["pillars"] = _("Pillar scores and ranks")
     # indicator detail
-    m = main.meta().set_index("code")
+    m = ctx.meta(main).set_index("code")
     ind = [c for c in m.index if m.loc[c, "kind"] == "indicator"]
     raw = main.stages["raw"]
     det = pd.DataFrame({
@@ -537,35 +612,65 @@ def _gaps(ctx: _Ctx) -> Section:
 
 
 def _benchmark_section(ctx: _Ctx, bench, title: str) -> Section:
-    """Integrates digimeter.benchmark (gap decomposition, what it takes) when it is present."""
+    """Gap decomposition to the leader and what it would take (digimeter.benchmark)."""
     _ = ctx._
     sec = Section("gaps", title)
     main = ctx.indices[ctx.spec]
-    fns = {n: getattr(bench, n) for n in dir(bench) if not n.startswith("_") and callable(getattr(bench, n))}
-    done = False
-    if "gap_decomposition" in fns:
-        try:
-            leader = main.table().index[0]
-            g = fns["gap_decomposition"](main, ctx.unit, leader)
-            df = g if isinstance(g, pd.DataFrame) else pd.DataFrame(g)
-            sec.tables["gap"] = df
-            sec.table_titles["gap"] = _("Gap to the leader by indicator")
-            done = True
-        except Exception as e:  # an unfinished module must not break the report
-            ctx.errors["benchmark.gap_decomposition"] = str(e)
-    if "what_it_takes" in fns:
-        try:
-            w = fns["what_it_takes"](main, ctx.unit, target_rank=max((_rank_of(main, ctx.unit)[0] or 2) - 10, 1))
-            df = w if isinstance(w, pd.DataFrame) else pd.DataFrame(w)
-            sec.tables["what_it_takes"] = df
-            sec.table_titles["what_it_takes"] = _("What it would take")
-            done = True
-        except Exception as e:
-            ctx.errors["benchmark.what_it_takes"] = str(e)
-    if not done:
+    r, n = _rank_of(main, ctx.unit)
+    if r is None:
         sec.available = False
-        sec.missing.append("gap decomposition and what-it-takes")
-        sec.paragraphs.append(_("The benchmark module is present but could not produce this analysis yet."))
+        sec.paragraphs.append(_("{unit} is not ranked on {index}.").format(unit=ctx.unit_name, index=ctx.index_title(main)))
+        return sec
+    from . import charts
+
+    g = bench.gap(main, ctx.unit, "leader", store=ctx.store)
+    leader = ctx.name_of(main.table().index[0])
+    pil = g[g.depth == 1]
+    sec.charts["gap_pillars"] = charts.gap_bars(
+        pd.DataFrame({"label": [ctx.node_name(main, c) for c in pil.node], "gap": pil.contribution.to_numpy()}),
+        x_title=_("contribution to the gap (index points)"), source=ctx.index_source(main))
+    sec.chart_titles["gap_pillars"] = _("Why {unit} trails {leader} on {index}: the gap by pillar").format(
+        unit=ctx.unit_name, leader=leader, index=ctx.index_title(main))
+    ind = g[g.kind == "indicator"].sort_values("contribution", ascending=False)
+    sec.tables["gap"] = pd.DataFrame({
+        _("indicator"): [ctx.node_name(main, c) for c in ind.node],
+        _("pillar"): [ctx.node_name(main, c) for c in ind.parent],
+        ctx.unit_name: ind.raw.to_numpy(), leader: ind.raw_reference.to_numpy(),
+        _("contribution to the gap"): ind.contribution.to_numpy(), _("share"): ind.share.to_numpy()})
+    sec.table_titles["gap"] = _("The gap to {leader}, indicator by indicator (values in natural units)").format(leader=leader)
+    total = float(g.attrs.get("total", g.contribution.iloc[0]))
+    top = ind.head(3)
+    sec.paragraphs.append(_("{unit} is {gap} points behind {leader} on {index}; {items} account for {share} of the gap.").format(
+        unit=ctx.unit_name, gap=fmt_num(total, ctx.lang), leader=leader, index=ctx.index_title(main),
+        items=", ".join(ctx.node_name(main, c) for c in top.node), share=f"{fmt_num(100 * top.share.sum(), ctx.lang, 0)}%"))
+    sec.key_numbers["gap.total"] = round(total, 2)
+    sec.key_numbers["gap.top"] = ", ".join(top.node)
+    target = 25 if r > 25 else max(1, r - 5)
+    by = main.year + 5
+    try:
+        plan = bench.what_it_takes(main, ctx.unit, rank=target, by=by, store=ctx.store)
+    except DigimeterError as e:
+        ctx.errors["benchmark.what_it_takes"] = str(e)
+        sec.missing.append("what it would take (" + str(e)[:120] + ")")
+        return sec
+    pt = plan.table[plan.table.change.abs() > 1e-9].sort_values("normalised_change", ascending=False)
+    sec.tables["what_it_takes"] = pd.DataFrame({
+        _("indicator"): [ctx.node_name(main, c) for c in pt.node], _("measure"): pt.measure.to_numpy(),
+        _("now"): pt.current.to_numpy(), _("change needed"): pt.change.to_numpy(), _("new value"): pt.new.to_numpy(),
+        _("fastest plausible pace per year"): pt.pace_per_year.to_numpy(),
+        _("at its bound"): [(_("yes") if b else _("no")) for b in pt.at_bound]})
+    sec.table_titles["what_it_takes"] = _("What it would take to reach rank {rank} by {year}: the least improvement").format(
+        rank=target, year=by)
+    if plan.reachable:
+        sec.paragraphs.append(_("To reach rank {rank} by {year}, {unit} would need at least: {plan}. Rebuilt with "
+                                "these values (other countries unchanged) it ranks {achieved}.").format(
+            rank=target, year=by, unit=ctx.unit_name, plan=plan.summary(5), achieved=plan.achieved_rank))
+    else:
+        sec.paragraphs.append(_("Rank {rank} is out of reach by {year} at the fastest plausible pace; the best "
+                                "reachable rank is {best}.").format(rank=target, year=by, best=plan.best_rank))
+    sec.key_numbers.update({"what_it_takes.target_rank": target, "what_it_takes.by": by,
+                            "what_it_takes.reachable": bool(plan.reachable),
+                            "what_it_takes.achieved_rank": plan.achieved_rank})
     return sec
 
 
@@ -655,79 +760,182 @@ def _regions(ctx: _Ctx) -> Section:
     return sec
 
 
+def _scenario_for(ctx: _Ctx, tmod) -> Any:
+    """The chosen scenario, or the shipped one whose targets concern the unit (None if none)."""
+    if ctx.scenario:
+        return tmod.load_scenario(ctx.scenario)
+    for name in tmod.shipped_scenarios():
+        sc = tmod.load_scenario(name)
+        if any(t.unit == ctx.unit or (t.units is not None and t.units.parent == ctx.unit) for t in sc.targets):
+            return sc
+    return None
+
+
+def _evaluate_targets(ctx: _Ctx):
+    """``(scenario, table)`` from digimeter.targets, computed once per report (None if unavailable)."""
+    if hasattr(ctx, "_targets_eval"):
+        return ctx._targets_eval
+    ctx._targets_eval = None
+    tmod = _optional("targets")
+    if tmod is None:
+        return None
+    sc = _scenario_for(ctx, tmod)
+    if sc is None:
+        return None
+    table = tmod.evaluate(sc, ctx.store, seed=0, n_samples=1000, index_samples=100)
+    ctx._targets_eval = (sc, table)
+    return ctx._targets_eval
+
+
+def _status_word(status: str, _) -> str:
+    s = str(status)
+    for key, word in (("already met", _("already met")), ("on track", _("on track")),
+                      ("out of reach", _("out of reach at historical paces")),
+                      ("needs acceleration", _("needs acceleration")), ("no data", _("no data"))):
+        if s.startswith(key):
+            return word
+    return s
+
+
 def _targets(ctx: _Ctx) -> Section:
     _ = ctx._
     title = _("Can the targets be reached in time?")
     tmod = _optional("targets")
-    fmod = _optional("forecast")
     sec = Section("targets", title)
-    if tmod is not None:
-        try:
-            _targets_from_module(ctx, tmod, sec)
-        except Exception as e:  # an unfinished module must not break the report
-            ctx.errors["targets"] = str(e)
-            sec.missing.append("target probabilities (the targets module failed: " + str(e)[:120] + ")")
-    else:
+    if tmod is None:
         sec.missing.append("target scenarios and the probability of meeting each target")
         sec.paragraphs.append(_("The probability of meeting each target is not yet available: it needs the "
                                 "digimeter.targets module (scenarios such as fully-digital-kz), which is not "
                                 "installed in this version of digimeter."))
-    if fmod is None:
-        sec.available = bool(sec.tables)
-        sec.missing.append("forecast trajectories")
+        _forecast_fans(ctx, sec)
+        sec.available = bool(sec.charts)
         return sec
+    try:
+        ev = _evaluate_targets(ctx)
+    except DigimeterError as e:
+        ctx.errors["targets"] = str(e)
+        sec.available = False
+        sec.paragraphs.append(_("The targets could not be evaluated: {error}").format(error=str(e)))
+        sec.missing.append("target probabilities")
+        return sec
+    if ev is None:
+        sec.available = False
+        sec.paragraphs.append(_("No target scenario concerns {unit}; choose one with --scenario.").format(unit=ctx.unit_name))
+        sec.missing.append("a target scenario for this unit")
+        return sec
+    sc, t = ev
     from . import charts
 
+    tid_name = {x.id: (x.name or x.id) for x in sc.targets}
+    head = t[(t.unit == ctx.unit) | (t.unit == "all")].copy()
+    head["label"] = [_(tid_name.get(a, a)) + (" " + _("(all regions)") if u == "all" else "")
+                     for a, u in zip(head.target, head.unit)]
+    sec.paragraphs.append(_("Scenario: {title}. {description}").format(
+        title=_(sc.title or sc.name), description=" ".join((sc.description or "").split())))
+    tab = pd.DataFrame({
+        _("target"): head.label.to_numpy(),
+        _("latest value"): head.latest_value.to_numpy(), _("year"): head.latest_year.to_numpy(),
+        _("comparator"): head.comparator.to_numpy(), _("threshold"): head.threshold.to_numpy(),
+        _("deadline"): head.deadline.to_numpy(),
+        _("P(met by deadline)"): head.p_met.to_numpy(),
+        _("status"): [_status_word(x, _) for x in head.status], _("details"): head.status.to_numpy()})
+    sec.tables["targets"] = tab
+    sec.table_titles["targets"] = _("Each target and the probability of meeting it ({scenario})").format(scenario=sc.name)
+    p = head[["label", "p_met"]].rename(columns={"p_met": "value"})
+    p["value"] = 100 * p["value"].astype(float)
+    sec.charts["probabilities"] = charts.bars(
+        p, x_title=_("probability of meeting the target by its deadline (%)"), domain=(0, 100),
+        source=_("Forecasts: digimeter.targets (calibrated on every country's out-of-sample errors); thresholds: "
+                 "scenario {scenario}.").format(scenario=sc.name))
+    sec.chart_titles["probabilities"] = _("How likely is each target?")
+    regional = t[(t.unit != ctx.unit) & (t.unit != "all")]
+    if len(regional):
+        rt = pd.DataFrame({_("target"): [_(tid_name.get(x, x)) for x in regional.target],
+                           _("region"): regional.unit_name.to_numpy(),
+                           _("latest value"): regional.latest_value.to_numpy(), _("year"): regional.latest_year.to_numpy(),
+                           _("threshold"): regional.threshold.to_numpy(), _("P(met by deadline)"): regional.p_met.to_numpy(),
+                           _("status"): [_status_word(x, _) for x in regional.status]})
+        sec.tables["regional_targets"] = rt
+        sec.table_titles["regional_targets"] = _("Regional targets, region by region")
+    counts = pd.Series([_status_word(x, _) for x in head.status]).value_counts()
+    sec.key_numbers["targets.scenario"] = sc.name
+    for r in head.itertuples():
+        sec.key_numbers[f"targets.{r.target}{'.all' if r.unit == 'all' else ''}.p_met"] = (
+            None if pd.isna(r.p_met) else round(float(r.p_met), 2))
+    sec.paragraphs.append(_("Of {n} targets, {summary}.").format(
+        n=len(head), summary=", ".join(f"{v} {k}" for k, v in counts.items())))
+    # fan charts of the unit's indicator targets, from the same forecasting engine
     shown = 0
+    for tg in sc.targets:
+        if tg.kind != "indicator" or tg.unit != ctx.unit or shown >= 3:
+            continue
+        try:
+            fr, _ifc = tmod.forecast_unit(ctx.store, ctx.unit, tg.indicator, max(sc.deadline, 2030), seed=0,
+                                          n_samples=1000)
+        except DigimeterError as e:
+            ctx.errors[f"forecast.{tg.indicator}"] = str(e)
+            continue
+        _fan(ctx, sec, tg.indicator, fr, threshold=float(tg.threshold), deadline=tg.deadline, key=tg.id)
+        shown += 1
+    return sec
+
+
+def _fan(ctx: _Ctx, sec: Section, ind: str, fr, *, threshold=None, deadline=None, key=None) -> None:
+    from . import charts
+
+    _ = ctx._
+    meta = ctx.store.indicator(ind)
+    obs = ctx.store.observations(indicators=ind, units=ctx.unit)
+    pct = "%" in str(meta["unit"])
+    q = fr.quantiles
+    cols = list(q.columns)
+    qq = pd.DataFrame({"year": q.index.astype(int), "lo90": q[cols[0]].to_numpy(), "lo50": q[cols[1]].to_numpy(),
+                       "median": q[cols[2]].to_numpy(), "hi50": q[cols[3]].to_numpy(), "hi90": q[cols[4]].to_numpy()})
+    hist = obs[obs.year >= 2005][["year", "value"]].astype(float)
+    lab = f"{_(meta['name'])} ({meta['unit']})"
+    k = f"fan_{key or ind}"
+    sec.charts[k] = charts.fan_chart(
+        hist, qq, y_title=lab, source=ctx.origin_label(obs.origin_id.tolist()), target=threshold, deadline=deadline,
+        domain=(0, 100) if pct else None,
+        labels={"year": _("year"), "note": _("Shaded: 50% and 90% prediction intervals; dashed: median forecast; "
+                                             "red: the target and its deadline. Method: {model}.").format(model=fr.model)})
+    sec.chart_titles[k] = _("{indicator} in {unit}: observed and forecast").format(indicator=_(meta["name"]), unit=ctx.unit_name)
+
+
+def _forecast_fans(ctx: _Ctx, sec: Section) -> None:
+    """Without the targets module: trajectories of key indicators (digimeter.forecast), no targets."""
+    _ = ctx._
+    fmod = _optional("forecast")
+    if fmod is None:
+        sec.missing.append("forecast trajectories")
+        return
     for ind in FORECAST_INDICATORS:
         obs = ctx.store.observations(indicators=ind, units=ctx.unit)
         if len(obs) < 5:
             continue
-        meta = ctx.store.indicator(ind)
-        pct = "%" in str(meta["unit"])
+        pct = "%" in str(ctx.store.indicator(ind)["unit"])
         try:
             fr = fmod.forecast_series(obs.year.to_numpy(), obs.value.to_numpy(), 2030, lo=0.0,
                                       hi=100.0 if pct else None, seed=0, n_samples=1000, unit=ctx.unit)
         except DigimeterError as e:
             ctx.errors[f"forecast.{ind}"] = str(e)
             continue
-        q = fr.quantiles
-        cols = list(q.columns)
-        qq = pd.DataFrame({"year": q.index.astype(int), "lo90": q[cols[0]], "lo50": q[cols[1]],
-                           "median": q[cols[2]], "hi50": q[cols[3]], "hi90": q[cols[4]]})
-        hist = obs[["year", "value"]].astype(float)
-        lab = f"{_(meta['name'])} ({meta['unit']})"
-        key = f"fan_{ind}"
-        sec.charts[key] = charts.fan_chart(
-            hist, qq, y_title=lab, source=ctx.origin_label(obs.origin_id.tolist()),
-            domain=(0, 100) if pct else None,
-            labels={"year": _("year"), "note": _("Shaded: 50% and 90% prediction intervals; model: {model}.").format(
-                model=fr.model)})
-        sec.chart_titles[key] = _("{indicator} in {unit}: observed and forecast to 2030").format(
-            indicator=_(meta["name"]), unit=ctx.unit_name)
-        sec.key_numbers[f"forecast.{ind}.2030.median"] = round(float(qq["median"].iloc[-1]), 1)
-        shown += 1
-    if shown:
-        sec.paragraphs.append(_("The charts show the trajectories of key indicators with prediction intervals "
-                                "(digimeter.forecast: models chosen by rolling-origin backtests)."))
-    sec.available = bool(shown) or bool(sec.tables)
-    return sec
+        _fan(ctx, sec, ind, fr)
+        sec.key_numbers[f"forecast.{ind}.2030.median"] = round(float(fr.quantiles.iloc[-1, 2]), 1)
 
 
-def _targets_from_module(ctx: _Ctx, tmod, sec: Section) -> None:
-    """Use digimeter.targets when present: a scenario's targets with P(met by deadline)."""
-    _ = ctx._
-    scen = ctx.scenario
-    fn = getattr(tmod, "evaluate_scenario", None) or getattr(tmod, "evaluate", None) or getattr(tmod, "assess", None)
-    if fn is None or scen is None:
-        if scen is None:
-            sec.paragraphs.append(_("No target scenario was chosen (use --scenario, e.g. fully-digital-kz)."))
-        sec.missing.append("target probabilities")
-        return
-    res = fn(scen)
-    df = res if isinstance(res, pd.DataFrame) else getattr(res, "table", lambda: pd.DataFrame(res))()
-    sec.tables["targets"] = df
-    sec.table_titles["targets"] = _("Targets of the scenario {scenario} and the probability of meeting each").format(scenario=scen)
+def _factors_for(ctx: _Ctx, umod, ix) -> tuple[Any, str]:
+    """The uncertain choices to vary: a shipped factor file for the spec, else the report's default."""
+    try:
+        shipped = umod.shipped_factors()
+    except Exception:  # no shipped factor folder yet
+        shipped = {}
+    for key in (ix.name, f"{ix.name}-default"):
+        if key in shipped:
+            return key, ctx._("the shipped factor set '{name}'").format(name=key)
+    f = [{"address": "weights", "noise": 0.25},
+         {"address": "exclude", "values": [None, *_pillars(ix)]}]
+    return f, ctx._("weights varied by up to ±25% and each pillar left out in turn")
 
 
 def _robustness(ctx: _Ctx) -> Section:
@@ -737,9 +945,62 @@ def _robustness(ctx: _Ctx) -> Section:
     if umod is None:
         return _unavailable("robustness", title, ctx, "uncertainty", "rank intervals and sensitivity indices")
     sec = Section("robustness", title)
-    sec.available = False
-    sec.missing.append("rank intervals and sensitivity indices")
-    sec.paragraphs.append(_("The uncertainty module is present but could not produce this analysis yet."))
+    main = ctx.indices[ctx.spec]
+    r, n = _rank_of(main, ctx.unit)
+    if r is None:
+        sec.available = False
+        sec.paragraphs.append(_("{unit} is not ranked on {index}.").format(unit=ctx.unit_name, index=ctx.index_title(main)))
+        return sec
+    factors, described = _factors_for(ctx, umod, main)
+    n_samples = 512
+    try:
+        res = umod.uncertainty(main, factors, n=n_samples, seed=0)
+    except DigimeterError as e:
+        ctx.errors["uncertainty"] = str(e)
+        sec.available = False
+        sec.missing.append("rank intervals (" + str(e)[:120] + ")")
+        return sec
+    sm = res.summary
+    root = sm[sm.node == main.name].copy()
+    near = root[(root.nominal_rank - r).abs() <= 8]
+    peers = set(_peers(ctx, main))
+    shown = root[root.unit.isin(set(near.unit) | peers | {ctx.unit})].copy()
+    from . import charts
+
+    iv = pd.DataFrame({"label": shown.unit.map(ctx.name_of), "unit": shown.unit, "lo": shown.q05_rank,
+                       "mid": shown.median_rank, "hi": shown.q95_rank})
+    sec.charts["rank_intervals"] = charts.intervals(iv, unit=ctx.unit, x_title=_("rank (median and 5-95% interval)"),
+                                                    source=ctx.index_source(main))
+    sec.chart_titles["rank_intervals"] = _("Rank intervals on {index}: {unit}, its neighbours and peers").format(
+        index=ctx.index_title(main), unit=ctx.unit_name)
+    me = sm[sm.unit == ctx.unit]
+    sec.tables["intervals"] = pd.DataFrame({
+        _("node"): [ctx.node_name(main, c) if c != main.name else ctx.index_title(main) for c in me.node],
+        _("nominal rank"): me.nominal_rank.astype("Int64").to_numpy(), _("median rank"): me.median_rank.to_numpy(),
+        _("5% rank"): me.q05_rank.to_numpy(), _("95% rank"): me.q95_rank.to_numpy(),
+        _("share of samples at the nominal rank"): me.p_nominal_rank.to_numpy()})
+    sec.table_titles["intervals"] = _("{unit}'s ranks under {n} alternative specs").format(unit=ctx.unit_name, n=n_samples)
+    k = root[root.unit == ctx.unit].iloc[0]
+    sec.key_numbers.update({"uncertainty.n": n_samples, "uncertainty.q05_rank": float(k.q05_rank),
+                            "uncertainty.median_rank": float(k.median_rank), "uncertainty.q95_rank": float(k.q95_rank)})
+    sec.paragraphs.append(_("Varying the choices behind {index} ({factors}; {n} samples, seed 0), {unit}'s rank stays "
+                            "between {lo} and {hi} in 90% of the samples (nominal {r}).").format(
+        index=ctx.index_title(main), factors=described, n=n_samples, unit=ctx.unit_name,
+        lo=fmt_num(k.q05_rank, ctx.lang, 0), hi=fmt_num(k.q95_rank, ctx.lang, 0), r=r))
+    try:
+        sr = umod.sensitivity(main, factors, n=256, seed=0)
+        ind = sr.indices[sr.indices.output.isin(["mean_abs_rank_shift", ctx.unit])].copy()
+        ind["output"] = ind.output.map({"mean_abs_rank_shift": _("mean rank shift of all countries"),
+                                        ctx.unit: _("rank of {unit}").format(unit=ctx.unit_name)})
+        cols = [c for c in ("output", "factor", "S1", "S1_conf", "ST", "ST_conf") if c in ind.columns]
+        sec.tables["sobol"] = ind[cols].rename(columns={"output": _("output"), "factor": _("factor")}).reset_index(drop=True)
+        sec.table_titles["sobol"] = _("Sobol' sensitivity indices: which choice moves the ranks (S1 first order, ST total)")
+        top = ind.sort_values("ST", ascending=False).iloc[0]
+        sec.paragraphs.append(_("The choice that moves the ranks most is '{factor}' (total-order Sobol' index {st}).").format(
+            factor=top.factor, st=fmt_num(top.ST, ctx.lang, 2)))
+    except DigimeterError as e:
+        ctx.errors["sensitivity"] = str(e)
+        sec.missing.append("sensitivity indices (" + str(e)[:120] + ")")
     return sec
 
 
