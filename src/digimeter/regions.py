@@ -1475,6 +1475,8 @@ class DivideTrend:
     beta_period: tuple[int, int] | None
     series_break: int | None
     estimated_share: pd.Series     # per year: share of regions whose value is estimated
+    groups: dict[str, str] | None = None
+    threshold: float | None = None
 
     @property
     def sigma_trend(self) -> dict[str, Any] | None:
@@ -1578,7 +1580,7 @@ def divide_trend(store, country: str, indicator: str, *, layout: str | None = No
             beta = None
     return DivideTrend(country=country, indicator=code, name=meta["name"], layout=layout, table=table,
                        sigma=sigma, beta=beta, beta_period=period, series_break=series_break,
-                       estimated_share=est_share)
+                       estimated_share=est_share, groups=groups, threshold=thr)
 
 
 def map_data(store, country: str, indicator_or_spec, year: int | None = None, *, layout: str | None = None,
