@@ -435,7 +435,7 @@ class Forecaster:
             if n_countries >= 30:
                 cf = self.country(meta["code"])
                 cal = cf.base.calibration
-                how = f"calibrated on the errors of {len(cf.base.units)} countries' forecasts ({cf.calibrated_on})"
+                how = f"borrowed from the countries: {cf.calibrated_on}"
             self._cache[key] = self._forecast(meta["code"], obs, lo, hi, notes, seed_key=label,
                                               calibration=cal, how=how)
         return self._cache[key]
@@ -726,7 +726,7 @@ def _unit_names(store) -> dict:
 
 
 def evaluate(scenario, store, *, seed: int = 0, n_samples: int = 2000, index_samples: int = INDEX_SAMPLES,
-             progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+             progress: Callable[[str], None] | None = None, forecaster: Forecaster | None = None) -> pd.DataFrame:
     """Answer every target of a scenario: one row per target (and per unit of a group target).
 
     Columns
@@ -750,12 +750,17 @@ def evaluate(scenario, store, *, seed: int = 0, n_samples: int = 2000, index_sam
     Group targets add a row ``unit = "all"`` whose ``p_met`` assumes the units are independent and
     whose note gives the bounds that hold whatever their dependence.
 
+    ``forecaster``: a :class:`Forecaster` to reuse (its forecasts are cached per indicator).
+
     Forecasts: see the module docstring (pooled calibration across countries, thin years left out of
     the calibration).
     """
     sc = load_scenario(scenario)
     horizon = max(sc.deadline, max(_latest_year_hint(store), 2000) + 1)
-    fc = Forecaster(store, horizon, seed=seed, n_samples=n_samples, progress=progress)
+    if forecaster is not None and forecaster.to_year < horizon:
+        raise DataError(f"the forecaster reaches {forecaster.to_year}, the scenario needs {horizon}",
+                        field="forecaster", fix=f"make it with to_year >= {horizon}")
+    fc = forecaster or Forecaster(store, horizon, seed=seed, n_samples=n_samples, progress=progress)
     names = _unit_names(store)
     rows = []
     index_cache: dict = {}

@@ -1,0 +1,282 @@
+"""Tests of digimeter.targets: scenarios, evaluation on the bundled data, index-level feasibility, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from digimeter import targets as T
+from digimeter.errors import SpecError
+
+
+@pytest.fixture(scope="module")
+def store(template_store_path):
+    from digimeter.store import Store
+
+    s = Store(template_store_path, read_only=True)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def forecaster(store):
+    return T.Forecaster(store, 2028, seed=0, n_samples=1000)
+
+
+@pytest.fixture(scope="module")
+def result(store, forecaster):
+    # the forecaster's cache is shared with the index-level tests (same store, seed and horizon)
+    return T.evaluate("fully-digital-kz", store, seed=0, n_samples=1000, index_samples=100, forecaster=forecaster)
+
+
+@pytest.fixture(scope="module")
+def egdi_2028(store, forecaster):
+    return T.index_feasibility("egdi", store, 2028, n_samples=100, forecaster=forecaster)
+
+
+# ------------------------------------------------------------------ scenario files
+
+def test_shipped_scenario_loads_with_sources_and_rationales():
+    sc = T.load_scenario("fully-digital-kz")
+    ids = [t.id for t in sc.targets]
+    assert {"internet_use", "households_online", "coverage_4g", "egov_rank", "digital_skills", "electricity",
+            "regional_internet"} <= set(ids)
+    assert all(t.source.strip() and t.rationale.strip() for t in sc.targets)
+    assert sc.deadline == 2028
+
+
+def _bad(tmp_path, target_changes, drop=()):
+    good = {"id": "net", "indicator": "internet_users_pct", "unit": "KAZ", "comparator": ">=", "threshold": 95,
+            "deadline": 2028, "source": "ITU", "rationale": "everyone online"}
+    t = {**good, **target_changes}
+    for k in drop:
+        t.pop(k)
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump({"name": "bad", "targets": [good | {"id": "ok"}, t]}), encoding="utf-8")
+    with pytest.raises(SpecError) as e:
+        T.load_scenario(p)
+    return str(e.value), e.value
+
+
+@pytest.mark.parametrize("changes,drop,field", [
+    ({"deadline": "soon"}, (), "deadline"),
+    ({"threshold": "high"}, (), "threshold"),
+    ({"comparator": "=>"}, (), "comparator"),
+    ({"treshold": 95}, ("threshold",), "treshold"),
+    ({}, ("source",), "source"),
+])
+def test_bad_scenario_names_target_and_field(tmp_path, changes, drop, field):
+    msg, err = _bad(tmp_path, changes, drop)
+    assert "target 'net'" in msg and field in msg
+    assert any(p.field and p.field.startswith("target 'net'") for p in err.problems)
+    if field == "treshold":
+        assert "did you mean threshold" in msg
+
+
+def test_bad_scenario_cross_field_rules(tmp_path):
+    msg, _ = _bad(tmp_path, {"kind": "rank", "spec": "egdi", "indicator": None, "comparator": ">=", "threshold": 25})
+    assert "target 'net'" in msg and "rank" in msg
+    msg, _ = _bad(tmp_path, {"units": {"parent": "KAZ", "kind": "region"}})
+    assert "exactly one of `unit:`" in msg
+    msg, _ = _bad(tmp_path, {"id": "ok"})
+    assert "unique" in msg and "ok" in msg
+
+
+def test_unknown_scenario_is_not_found():
+    from digimeter.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match="fully-digital-kz"):
+        T.load_scenario("fully-digtal-kz")
+
+
+def test_thin_years_rule():
+    counts = pd.Series({2019: 205, 2020: 205, 2021: 200, 2022: 205, 2023: 202, 2024: 50, 2025: 1})
+    assert T.thin_years(counts) == [2024, 2025]
+    biennial = pd.Series({2018: 193, 2020: 193, 2022: 193, 2024: 193})
+    assert T.thin_years(biennial) == []
+    assert T.thin_years(pd.Series({2022: 216, 2023: 167, 2024: 136})) == []
+
+
+# ------------------------------------------------------------------ evaluation on the bundled data
+
+def test_every_target_gets_a_probability_and_a_status(result):
+    sc = T.load_scenario("fully-digital-kz")
+    assert set(result.target) == {t.id for t in sc.targets}
+    p = result.p_met.dropna()
+    assert len(p) >= len(sc.targets)
+    assert ((p >= 0) & (p <= 1)).all()
+    # every target has at least one row with a probability and plain-words status
+    assert result.dropna(subset=["p_met"]).groupby("target").size().reindex([t.id for t in sc.targets]).notna().all()
+    assert result.status.str.len().gt(0).all()
+    words = ("already met", "on track", "needs acceleration", "out of reach at historical paces", "at risk", "no data")
+    assert result.status.map(lambda s: s.startswith(words)).all()
+
+
+def test_real_latest_values(result):
+    kaz = result.set_index(["target", "unit"])
+    row = kaz.loc[("internet_use", "KAZ")]
+    assert row.latest_year == 2024 and row.latest_value == pytest.approx(93.3917, abs=1e-4)  # ITU i99H
+    assert row.required_pace == pytest.approx((95 - 93.3917) / 4, rel=1e-4)
+    assert 0 < row.p_met < 1
+    assert "ITU" in row.source
+    assert "thin year" in row.note and "2024" in row.note
+    assert row.method.startswith("mean(") and "MAE" in row.why
+    assert kaz.loc[("households_online", "KAZ")].latest_value == pytest.approx(97.0572, abs=1e-4)
+    assert kaz.loc[("coverage_4g", "KAZ")].latest_value == pytest.approx(91.6)
+
+
+def test_already_met_target_gets_one_and_says_so(result):
+    e = result.set_index("target").loc["electricity"]
+    assert e.latest_value == 100.0 and e.p_met == 1.0
+    assert e.status.startswith("already met")
+    assert e.median_crossing_year == e.latest_year
+
+
+def test_regional_target_has_a_row_per_region(result, store):
+    reg = result[result.target == "regional_internet"]
+    regions = store.units(kind="region", parent="KAZ")
+    alive = regions[regions.valid_to.isna()].code
+    assert set(alive) <= set(reg.unit)
+    assert "KZ-51" not in set(reg.unit)   # South Kazakhstan region, abolished in 2018
+    per = reg[reg.unit != "all"]
+    assert per.p_met.between(0, 1).all()
+    assert per.set_index("unit").loc["KZ-71"].latest_value == pytest.approx(97.4)  # Astana, BNS 2023
+    allrow = reg[reg.unit == "all"].iloc[0]
+    assert allrow.p_met <= per.p_met.min() + 1e-12
+    assert "Frechet" in allrow.note
+
+
+def test_index_targets(result):
+    r = result.set_index("target")
+    rank = r.loc["egov_rank"]
+    assert rank.latest_value == 24 and rank.latest_year == 2024       # UN E-Government Survey 2024
+    assert rank.p_met == 1.0 and rank.status.startswith("already met")
+    assert 0 <= rank.p_at_deadline <= 1
+    score = r.loc["egov_score"]
+    assert score.threshold == pytest.approx(0.90059, abs=5e-5)         # 25th-best EGDI 2024 (URY)
+    assert "25th-best" in score.note
+
+
+# ------------------------------------------------------------------ index-level feasibility
+
+def test_index_probability_of_top_k_is_monotone(egdi_2028):
+    ks = np.arange(1, 194)
+    p = egdi_2028.p_rank_at_most("KAZ", ks)
+    assert np.all((p >= 0) & (p <= 1))
+    assert np.all(np.diff(p) >= 0)
+    assert p[-1] == 1.0
+    p25 = egdi_2028.p_rank_at_most("KAZ", 25)
+    assert 0 <= p25 <= 1
+    s = np.linspace(0.5, 1.0, 51)
+    ps = egdi_2028.p_score_at_least("KAZ", s)
+    assert np.all(np.diff(ps) <= 0)
+    # every draw ranks each scored unit exactly once
+    assert np.all(np.nanmax(egdi_2028.ranks, axis=1) <= 193)
+
+
+@settings(max_examples=40, deadline=None)
+@given(k1=st.integers(1, 193), k2=st.integers(1, 193))
+def test_index_probability_monotone_property(egdi_2028, k1, k2):
+    lo_, hi_ = min(k1, k2), max(k1, k2)
+    assert egdi_2028.p_rank_at_most("KAZ", lo_) <= egdi_2028.p_rank_at_most("KAZ", hi_)
+
+
+def test_batched_rebuild_equals_compute(store):
+    """The batched kernels reproduce build.compute on the latest data and on perturbed panels."""
+    from digimeter.build import build, compute
+    from digimeter.panel import Panel
+    from digimeter.spec import load_spec
+
+    for name in ("egdi", "digital-nation"):
+        ix = build(name, store)
+        sp = load_spec(name)
+        nodes = sp.indicator_nodes()
+        X = np.stack([ix.panel.values[n.indicator].to_numpy(float) for n in nodes], -1)
+        rng = np.random.default_rng(1)
+        Xs = np.stack([X, X * (1 + 0.05 * rng.standard_normal(X.shape))])
+        units = list(ix.panel.values.index)
+        sc, rk = T.compute_batch(sp, Xs, ix.params["directions"], units=units)
+        np.testing.assert_allclose(sc[0], ix.score.reindex(units).to_numpy(), equal_nan=True)
+        codes = list(dict.fromkeys(n.indicator for n in nodes))
+        first = {c: [n.indicator for n in nodes].index(c) for c in codes}
+        vals = pd.DataFrame(Xs[1][:, [first[c] for c in codes]], index=ix.panel.values.index,
+                            columns=pd.Index(codes, name="indicator"))
+        ix2 = compute(sp, Panel(values=vals, years=ix.panel.years, origins=ix.panel.origins, year=sp.year, window=0),
+                      unit_meta=ix.params["unit_meta"], directions=ix.params["directions"])
+        np.testing.assert_allclose(sc[1], ix2.score.reindex(units).to_numpy(), equal_nan=True)
+        np.testing.assert_array_equal(np.nan_to_num(rk[1]), np.nan_to_num(ix2.rank.reindex(units).to_numpy()))
+
+
+# ------------------------------------------------------------------ CLI
+
+SMALL = {"name": "small", "title": "Two quick targets", "targets": [
+    {"id": "electricity", "indicator": "electricity_access_pct", "unit": "KAZ", "threshold": 99.9, "deadline": 2028,
+     "source": "SDG 7.1.1", "rationale": "power first"},
+    {"id": "coverage_4g", "indicator": "pop_cov_4g_pct", "unit": "KAZ", "threshold": 99, "deadline": 2028,
+     "source": "ITU", "rationale": "everyone covered"}]}
+
+
+@pytest.fixture
+def runner(digimeter_home):
+    from typer.testing import CliRunner
+
+    from digimeter.cli import app
+    r = CliRunner()
+    return lambda *args: r.invoke(app, list(args))
+
+
+def test_cli_targets_json_and_table(runner, tmp_path):
+    p = tmp_path / "small.yaml"
+    p.write_text(yaml.safe_dump(SMALL), encoding="utf-8")
+    res = runner("targets", str(p), "--format", "json", "--samples", "300")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    rows = {r["target"]: r for r in data["targets"]}
+    assert rows["electricity"]["p_met"] == 1.0 and rows["electricity"]["status"].startswith("already met")
+    assert 0 <= rows["coverage_4g"]["p_met"] <= 1
+    res = runner("targets", str(p), "--samples", "300")
+    assert res.exit_code == 0, res.output
+    assert "Two quick targets" in res.stdout  # the rich table (columns fold in the narrow test terminal)
+    out = tmp_path / "t.csv"
+    res = runner("targets", str(p), "--format", "csv", "--out", str(out), "--samples", "300")
+    assert res.exit_code == 0 and pd.read_csv(out).shape[0] == 2
+
+
+def test_cli_bad_scenario_is_a_clear_error(runner, tmp_path):
+    bad = {**SMALL, "targets": [{**SMALL["targets"][0], "deadline": "soon"}]}
+    p = tmp_path / "bad.yaml"
+    p.write_text(yaml.safe_dump(bad), encoding="utf-8")
+    res = runner("targets", str(p))
+    assert res.exit_code == 1
+    assert "target 'electricity'" in res.output and "deadline" in res.output
+
+
+def test_cli_forecast_json(runner):
+    res = runner("forecast", "KAZ", "pop_cov_4g_pct", "--to", "2030", "--format", "json", "--samples", "300")
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    assert d["unit"] == "KAZ" and d["anchor_year"] == 2024 and d["method"].startswith("mean(")
+    years = [r["year"] for r in d["forecast"]]
+    assert years == list(range(2025, 2031))
+    for r in d["forecast"]:
+        assert 0 <= r["q05"] <= r["q25"] <= r["q50"] <= r["q75"] <= r["q95"] <= 100
+    res = runner("forecast", "KAZ", "pop_cov_4g_pct", "--to", "2027", "--samples", "200")
+    assert res.exit_code == 0 and "why" in res.stdout
+
+
+def test_cli_backtest_json(runner):
+    res = runner("backtest", "pop_cov_4g_pct", "--origin", "2018", "--format", "json")
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    chosen = [r for r in d["summary"] if r["chosen"]]
+    assert len(chosen) == 1
+    for r in d["summary"]:
+        assert {"n", "mae", "mae_baseline", "coverage80", "coverage95"} <= set(r)
+        assert r["n"] > 100 and 0 <= r["coverage80"] <= r["coverage95"] <= 1
+    assert d["by_band"] and d["by_horizon"]
