@@ -73,7 +73,7 @@ def measures_rows(rep) -> list[tuple[str, str, str]]:
     if len(rep.below_units) > 6:
         below += f" and {len(rep.below_units) - 6} more"
     rows.append((f"people in regions {side} {what}", _people(m.get("people_below")),
-                 f"{m.get('share_below', float('nan')):.1%} of the population; {len(rep.below_units)} regions: {below}"))
+                 f"{m.get('share_below', float('nan')):.1%} of the population; {len(rep.below_units)} region(s): {below}"))
     return rows
 
 
