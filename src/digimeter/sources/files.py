@@ -820,6 +820,12 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
     if not path.exists():
         problems.add("no such file", fix="check the path")
         problems.raise_if_any()
+    from .geo import geo_kind  # regional geography: a crosswalk CSV or GeoJSON boundaries
+
+    if (kind := geo_kind(path)) is not None:
+        from .geo import import_geo
+
+        return import_geo(store, path, kind=kind, publisher=publisher, dataset=dataset, licence=licence, url=url)
     raw = path.read_bytes()
     sha = hashlib.sha256(raw).hexdigest()
     is_xlsx = path.suffix.lower() in (".xlsx", ".xlsm") or raw[:4] == b"PK\x03\x04"
