@@ -262,7 +262,8 @@ def _optional(module: str):
 
 
 def make_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: str | None = None,
-                lang: str = "en", store=None, progress: Callable[[str], None] | None = None) -> Report:
+                lang: str = "en", store=None, progress: Callable[[str], None] | None = None,
+                sections: Any = None, samples: dict[str, int] | None = None) -> Report:
     """Compute every section of the report for ``unit``.
 
     Parameters
@@ -279,6 +280,11 @@ def make_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: st
         Default: the user's store.
     progress : callable, optional
         Called with a short label before each step (the CLI drives a progress bar with it).
+    sections : iterable of str, optional
+        Only these sections (see :data:`SECTION_IDS`; default all). The headline mentions the targets
+        only when the targets section is computed too.
+    samples : dict, optional
+        Sample sizes: ``uncertainty`` (512), ``sensitivity`` (256), ``targets`` (1000), ``index`` (100).
     """
     from .store import open_store
 
@@ -289,6 +295,12 @@ def make_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: st
     try:
         code = store.unit(unit)["code"]
         ctx = _Ctx(code, spec, scenario, lang, store)
+        ctx.wanted = tuple(sections) if sections is not None else SECTION_IDS
+        unknown = [x for x in ctx.wanted if x not in SECTION_IDS]
+        if unknown:
+            raise NotFoundError(f"unknown report section(s): {', '.join(unknown)}", field="sections",
+                                value=unknown, fix=f"use: {', '.join(SECTION_IDS)}")
+        ctx.samples = {"uncertainty": 512, "sensitivity": 256, "targets": 1000, "index": 100, **(samples or {})}
         _ = ctx._
         from .build import build
 
@@ -301,6 +313,8 @@ def make_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: st
                     ("robustness", _robustness), ("methods", _methods)]
         sections = []
         for sid, fn in builders:
+            if sid not in ctx.wanted:
+                continue
             step(_("Section: {name}").format(name=sid))
             sections.append(fn(ctx))
         main = ctx.indices[spec]
@@ -404,11 +418,12 @@ def _headline(ctx: _Ctx) -> Section:
                 sec.key_numbers["weakest_indicators"] = ", ".join(w.sort_values("rank", ascending=False).code)
         except DigimeterError:
             pass
-    try:
-        ev = _evaluate_targets(ctx)
-    except DigimeterError as e:
-        ctx.errors["targets"] = str(e)
-        ev = None
+    ev = None
+    if "targets" in ctx.wanted:
+        try:
+            ev = _evaluate_targets(ctx)
+        except DigimeterError as e:
+            ctx.errors["targets"] = str(e)
     if ev is not None:
         sc, t = ev
         head = t[(t.unit == ctx.unit) | (t.unit == "all")]
@@ -782,7 +797,8 @@ def _evaluate_targets(ctx: _Ctx):
     sc = _scenario_for(ctx, tmod)
     if sc is None:
         return None
-    table = tmod.evaluate(sc, ctx.store, seed=0, n_samples=1000, index_samples=100)
+    table = tmod.evaluate(sc, ctx.store, seed=0, n_samples=ctx.samples["targets"],
+                          index_samples=ctx.samples["index"])
     ctx._targets_eval = (sc, table)
     return ctx._targets_eval
 
@@ -871,7 +887,7 @@ def _targets(ctx: _Ctx) -> Section:
             continue
         try:
             fr, _ifc = tmod.forecast_unit(ctx.store, ctx.unit, tg.indicator, max(sc.deadline, 2030), seed=0,
-                                          n_samples=1000)
+                                          n_samples=ctx.samples["targets"])
         except DigimeterError as e:
             ctx.errors[f"forecast.{tg.indicator}"] = str(e)
             continue
@@ -952,7 +968,7 @@ def _robustness(ctx: _Ctx) -> Section:
         sec.paragraphs.append(_("{unit} is not ranked on {index}.").format(unit=ctx.unit_name, index=ctx.index_title(main)))
         return sec
     factors, described = _factors_for(ctx, umod, main)
-    n_samples = 512
+    n_samples = ctx.samples["uncertainty"]
     try:
         res = umod.uncertainty(main, factors, n=n_samples, seed=0)
     except DigimeterError as e:
@@ -988,7 +1004,7 @@ def _robustness(ctx: _Ctx) -> Section:
         index=ctx.index_title(main), factors=described, n=n_samples, unit=ctx.unit_name,
         lo=fmt_num(k.q05_rank, ctx.lang, 0), hi=fmt_num(k.q95_rank, ctx.lang, 0), r=r))
     try:
-        sr = umod.sensitivity(main, factors, n=256, seed=0)
+        sr = umod.sensitivity(main, factors, n=ctx.samples["sensitivity"], seed=0)
         ind = sr.indices[sr.indices.output.isin(["mean_abs_rank_shift", ctx.unit])].copy()
         ind["output"] = ind.output.map({"mean_abs_rank_shift": _("mean rank shift of all countries"),
                                         ctx.unit: _("rank of {unit}").format(unit=ctx.unit_name)})
@@ -1125,6 +1141,47 @@ def table_html(df: pd.DataFrame, lang: str, *, highlight: str | None = None, mon
     return "".join(out)
 
 
+def section_body(s: Section, report: Report, svgs: dict[str, str] | None = None) -> str:
+    """One section as an HTML fragment (charts inline as SVG); shared by the report and the dashboard."""
+    _ = gettext_for(report.lang)
+    svgs = svgs if svgs is not None else {}
+    parts = []
+    if s.id == "headline" and s.key_numbers:
+        keys = []
+        for name, ix in report.indices.items():
+            if f"{name}.rank" in s.key_numbers:
+                keys.append((ordinal(s.key_numbers[f"{name}.rank"], report.lang) + f" / {s.key_numbers[f'{name}.n']}",
+                             f"{_(ix.spec.title or ix.name)} {ix.year}"))
+        if keys:
+            parts.append("<div>" + "".join(f"<span class=\"key\"><b>{html.escape(a)}</b>{html.escape(b)}</span>"
+                                           for a, b in keys) + "</div>")
+    for p in s.paragraphs:
+        cls = "lead" if s.id == "headline" else ("unavailable" if not s.available else "")
+        parts.append(f"<p class=\"{cls}\">{html.escape(p)}</p>" if cls else f"<p>{html.escape(p)}</p>")
+    if s.available and s.missing:
+        for m in s.missing:
+            parts.append(f"<p class=\"unavailable\">{html.escape(_('Not yet available: {what}.').format(what=m))}</p>")
+    for k, ch in s.charts.items():
+        key = f"{s.id}_{k}"
+        svg = svgs.get(key) or chart_svg(ch)
+        svgs[key] = svg
+        parts.append(f"<h3>{html.escape(s.chart_titles.get(k, k))}</h3><div class=\"chart\" role=\"img\" "
+                     f"aria-label=\"{html.escape(s.chart_titles.get(k, k))}\">{svg}</div>")
+    for k, df in s.tables.items():
+        mono = ("sha256", "spec_sha256", "panel_sha256", "url", "repository")
+        tbl = table_html(df, report.lang, highlight=report.unit_name, mono=mono)
+        title = html.escape(s.table_titles.get(k, k))
+        if len(df) > 25:
+            parts.append(f"<h3>{title}</h3><details><summary>{html.escape(_('show {n} rows').format(n=len(df)))}"
+                         f"</summary>{tbl}</details>")
+        else:
+            parts.append(f"<h3>{title}</h3>{tbl}")
+    for k, text in s.blocks.items():
+        parts.append(f"<h3>{html.escape(_('Spec: {name}').format(name=k.removeprefix('spec_')))}</h3>"
+                     f"<details><summary>{html.escape(_('show the YAML'))}</summary><pre>{html.escape(text)}</pre></details>")
+    return "\n".join(parts)
+
+
 def render_html(report: Report, *, svgs: dict[str, str] | None = None) -> str:
     """The report as one self-contained HTML page (inline CSS and SVG; no scripts, no external URLs)."""
     import jinja2
@@ -1132,43 +1189,7 @@ def render_html(report: Report, *, svgs: dict[str, str] | None = None) -> str:
     _ = gettext_for(report.lang)
     svgs = dict(svgs or {})
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    sections = []
-    for s in report.sections:
-        parts = []
-        if s.id == "headline" and s.key_numbers:
-            keys = []
-            for name, ix in report.indices.items():
-                if f"{name}.rank" in s.key_numbers:
-                    keys.append((ordinal(s.key_numbers[f"{name}.rank"], report.lang) + f" / {s.key_numbers[f'{name}.n']}",
-                                 f"{_(ix.spec.title or ix.name)} {ix.year}"))
-            if keys:
-                parts.append("<div>" + "".join(f"<span class=\"key\"><b>{html.escape(a)}</b>{html.escape(b)}</span>"
-                                               for a, b in keys) + "</div>")
-        for p in s.paragraphs:
-            cls = "lead" if s.id == "headline" else ("unavailable" if not s.available else "")
-            parts.append(f"<p class=\"{cls}\">{html.escape(p)}</p>" if cls else f"<p>{html.escape(p)}</p>")
-        if s.available and s.missing:
-            for m in s.missing:
-                parts.append(f"<p class=\"unavailable\">{html.escape(_('Not yet available: {what}.').format(what=m))}</p>")
-        for k, ch in s.charts.items():
-            key = f"{s.id}_{k}"
-            svg = svgs.get(key) or chart_svg(ch)
-            svgs[key] = svg
-            parts.append(f"<h3>{html.escape(s.chart_titles.get(k, k))}</h3><div class=\"chart\" role=\"img\" "
-                         f"aria-label=\"{html.escape(s.chart_titles.get(k, k))}\">{svg}</div>")
-        for k, df in s.tables.items():
-            mono = ("sha256", "spec_sha256", "panel_sha256", "url", "repository")
-            tbl = table_html(df, report.lang, highlight=report.unit_name, mono=mono)
-            title = html.escape(s.table_titles.get(k, k))
-            if len(df) > 25:
-                parts.append(f"<h3>{title}</h3><details><summary>{html.escape(_('show {n} rows').format(n=len(df)))}"
-                             f"</summary>{tbl}</details>")
-            else:
-                parts.append(f"<h3>{title}</h3>{tbl}")
-        for k, text in s.blocks.items():
-            parts.append(f"<h3>{html.escape(_('Spec: {name}').format(name=k.removeprefix('spec_')))}</h3>"
-                         f"<details><summary>{html.escape(_('show the YAML'))}</summary><pre>{html.escape(text)}</pre></details>")
-        sections.append({"id": s.id, "title": s.title, "body": "\n".join(parts)})
+    sections = [{"id": s.id, "title": s.title, "body": section_body(s, report, svgs)} for s in report.sections]
     tpl = env.from_string(PAGE)
     return tpl.render(lang=report.lang, title=report.meta["title"], sections=sections,
                       subtitle=_("A digimeter report, {date}; digimeter {version}; main index {index} {year}").format(

@@ -1,0 +1,1 @@
+"""The dashboard: a thin FastAPI face over the library (see :func:`digimeter.web.app.create_app`)."""

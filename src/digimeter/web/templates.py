@@ -1,0 +1,50 @@
+"""Jinja2 templates of the dashboard (kept in Python so they ship with the package)."""
+
+BASE = """<!DOCTYPE html>
+<html lang="{{ lang }}">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ page_title }} · digimeter</title>
+<style>{{ css }}
+.top{display:flex;justify-content:space-between;align-items:center;flex-wrap:wrap;gap:8px}
+.langs a{color:#cfe0f3;margin-left:10px}.langs a.on{color:#fff;font-weight:bold;text-decoration:underline}
+form.inline{display:inline}
+.err{background:#fdecea;border-left:4px solid #D55E00;padding:10px 14px}
+input,select,button{font-size:14px;padding:4px 6px}
+</style></head>
+<body>
+<header><div class="top"><h1>{{ page_title }}</h1>
+<nav class="langs" aria-label="{{ _('Language') }}">{% for code, label in langs %}<a href="{{ lang_urls[code] }}" class="{{ 'on' if code == lang else '' }}" hreflang="{{ code }}">{{ label }}</a>{% endfor %}</nav></div>
+<div class="sub">{{ subtitle }}</div></header>
+<nav class="toc">{% for href, label in menu %}<a href="{{ href }}">{{ label }}</a>{% endfor %}
+<span style="float:right"><a href="{{ api_url }}">JSON</a> · <a href="/docs">API</a></span></nav>
+<main>
+{% if error %}<section><p class="err">{{ error.error }}</p>{% if error.errors %}<ul>{% for p in error.errors %}<li>{{ p.message }}{% if p.field %} ({{ p.field }}){% endif %}{% if p.fix %} — {{ p.fix }}{% endif %}</li>{% endfor %}</ul>{% endif %}</section>{% endif %}
+{% block body %}{% endblock %}
+</main>
+<footer>digimeter {{ version }} · {{ _('Every number carries its source; see Methods and data.') }}</footer>
+</body></html>
+"""
+
+SECTIONS = """{% extends "base.html" %}{% block body %}
+{% if pick_unit %}<section><form method="get" action="{{ form_action }}"><label>{{ _('Country') }} <input name="unit" value="{{ unit }}" size="6"></label>
+{% if show_units %}<label>{{ _('compare with') }} <input name="units" value="{{ units_value }}" size="24"></label>{% endif %}
+<input type="hidden" name="lang" value="{{ lang }}"><button type="submit">{{ _('Show') }}</button></form></section>{% endif %}
+{% for s in sections %}<section id="{{ s.id }}"><h2>{{ s.title }}</h2>{{ s.body }}</section>{% endfor %}
+{% endblock %}"""
+
+UPLOAD = """{% extends "base.html" %}{% block body %}
+<section><h2>{{ _('Upload a spec') }}</h2>
+<p>{{ _('A YAML index spec (at most {kb} KB). It is validated exactly as on the command line and built on the bundled data.').format(kb=spec_kb) }}</p>
+<form method="post" action="/upload/spec?lang={{ lang }}" enctype="multipart/form-data">
+<input type="file" name="file" accept=".yaml,.yml"> <label>{{ _('Country') }} <input name="unit" value="{{ unit }}" size="6"></label>
+<button type="submit">{{ _('Build') }}</button></form></section>
+<section><h2>{{ _('Upload data') }}</h2>
+<p>{{ _('A CSV or XLSX file (at most {kb} KB) in the import layout of `digimeter data import`; it is imported into a private copy of the store and the index is rebuilt.').format(kb=data_kb) }}</p>
+<form method="post" action="/upload/data?lang={{ lang }}" enctype="multipart/form-data">
+<input type="file" name="file" accept=".csv,.xlsx"> <label>{{ _('Index') }} <select name="spec">{% for s in specs %}<option>{{ s }}</option>{% endfor %}</select></label>
+<label>{{ _('Country') }} <input name="unit" value="{{ unit }}" size="6"></label>
+<button type="submit">{{ _('Import and rebuild') }}</button></form></section>
+{% if result %}<section id="result"><h2>{{ result_title }}</h2>{% for p in result_text %}<p>{{ p }}</p>{% endfor %}{{ result_table }}</section>{% endif %}
+{% endblock %}"""
+
+TEMPLATES = {"base.html": BASE, "sections.html": SECTIONS, "upload.html": UPLOAD}
