@@ -51,6 +51,14 @@ CREATE TABLE IF NOT EXISTS observations (
     unit VARCHAR NOT NULL, indicator VARCHAR NOT NULL, year INTEGER NOT NULL, value DOUBLE NOT NULL,
     origin_id VARCHAR NOT NULL, vintage INTEGER NOT NULL, note VARCHAR,
     PRIMARY KEY (unit, indicator, year, vintage));
+CREATE TABLE IF NOT EXISTS revisions (
+    revision_id INTEGER PRIMARY KEY, created TIMESTAMP NOT NULL, unit VARCHAR NOT NULL,
+    indicator VARCHAR NOT NULL, year INTEGER NOT NULL, old_value DOUBLE, new_value DOUBLE NOT NULL,
+    origin_id VARCHAR NOT NULL, reason VARCHAR NOT NULL, status VARCHAR NOT NULL, decided TIMESTAMP,
+    vintage INTEGER, note VARCHAR);
+CREATE TABLE IF NOT EXISTS series_events (
+    vintage INTEGER NOT NULL, unit VARCHAR NOT NULL, indicator VARCHAR NOT NULL, event VARCHAR NOT NULL,
+    detail VARCHAR);
 """
 
 
@@ -362,9 +370,141 @@ class Store:
             params.append(year)
         return self.query(sql + " ORDER BY year, vintage", params)
 
+    def vintage_list(self) -> pd.DataFrame:
+        """The vintages with how many observation rows each added."""
+        return self.query("""SELECT v.*, coalesce(c.n, 0) AS n_observations FROM vintages v
+                             LEFT JOIN (SELECT vintage, count(*) AS n FROM observations GROUP BY 1) c USING (vintage)
+                             ORDER BY vintage""")
+
     def counts(self) -> dict[str, int]:
         return {t: int(self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
                 for t in ("units", "indicators", "origins", "vintages", "observations")}
+
+    # -- vintages: as-of, diff, review ------------------------------------------------------
+    def vintage_as_of(self, when) -> int:
+        """The vintage a build pinned to ``when`` should read (``build(spec, store, as_of_vintage=...)``).
+
+        ``when`` is a vintage number (``3``, ``"3"``, ``"v3"``) or a date/time (``"2025-06-30"``,
+        ``datetime``/``date``): the latest vintage created on or before it (a bare date means the end of
+        that day, UTC). Raises :class:`NotFoundError` when no vintage matches.
+        """
+        import datetime as _dt
+
+        if isinstance(when, bool):
+            raise DataError(f"not a vintage or date: {when!r}", field="as_of", value=when)
+        if isinstance(when, int) or (isinstance(when, str) and when.strip().lower().lstrip("v").isdigit()
+                                     and len(when.strip().lower().lstrip("v")) < 6):
+            v = int(str(when).strip().lower().lstrip("v"))
+            if self.con.execute("SELECT 1 FROM vintages WHERE vintage = ?", [v]).fetchone() is None:
+                last = self.con.execute("SELECT max(vintage) FROM vintages").fetchone()[0]
+                raise NotFoundError(f"no vintage {v}", field="as_of", value=when,
+                                    fix=f"vintages run from 1 to {last}; see `digimeter data vintages`")
+            return v
+        if isinstance(when, _dt.datetime):
+            t = when
+        elif isinstance(when, _dt.date):
+            t = _dt.datetime.combine(when, _dt.time.max)
+        else:
+            text = str(when).strip()
+            try:
+                t = _dt.datetime.fromisoformat(text)
+                if len(text) == 10:
+                    t = _dt.datetime.combine(t.date(), _dt.time.max)
+            except ValueError:
+                raise DataError(f"not a date or vintage: {when!r}", field="as_of", value=when,
+                                fix="use YYYY-MM-DD, an ISO date-time, or a vintage number") from None
+        if t.tzinfo is not None:
+            t = t.astimezone(timezone.utc).replace(tzinfo=None)
+        row = self.con.execute("SELECT max(vintage) FROM vintages WHERE created <= ?", [t]).fetchone()
+        if row is None or row[0] is None:
+            first = self.con.execute("SELECT min(created) FROM vintages").fetchone()[0]
+            raise NotFoundError(f"no vintage existed on {when}", field="as_of", value=str(when),
+                                fix=f"the first vintage was created {first}")
+        return int(row[0])
+
+    def diff(self, v1: int | None = None, v2: int | None = None) -> pd.DataFrame:
+        """What changed from the state as of vintage ``v1`` to the state as of ``v2``.
+
+        Default: from the vintage before the latest to the latest. One row per change with columns
+        ``change`` ('revised' | 'new year' | 'new series' | 'dropped series'), unit, indicator, year,
+        old_value, new_value, rel_change, vintage (the vintage that made it), origin_id.
+        'dropped series' rows are series a publisher no longer returned in an update between the two
+        vintages (their values stay in the store).
+        """
+        last = int(self.con.execute("SELECT coalesce(max(vintage), 0) FROM vintages").fetchone()[0])
+        v2 = last if v2 is None else int(v2)
+        v1 = max(v2 - 1, 0) if v1 is None else int(v1)
+        if v1 > v2:
+            raise DataError(f"--from {v1} is after --to {v2}", field="from", value=v1, fix="swap them")
+        df = self.query("""
+            WITH a AS (SELECT unit, indicator, year, arg_max(value, vintage) AS value
+                       FROM observations WHERE vintage <= ? GROUP BY ALL),
+                 b AS (SELECT unit, indicator, year, arg_max(value, vintage) AS value,
+                              max(vintage) AS vintage, arg_max(origin_id, vintage) AS origin_id
+                       FROM observations WHERE vintage <= ? GROUP BY ALL),
+                 sa AS (SELECT DISTINCT unit, indicator FROM a)
+            SELECT CASE WHEN a.value IS NOT NULL THEN 'revised'
+                        WHEN sa.unit IS NOT NULL THEN 'new year' ELSE 'new series' END AS change,
+                   b.unit, b.indicator, b.year, a.value AS old_value, b.value AS new_value,
+                   CASE WHEN a.value IS NOT NULL AND a.value <> 0 THEN (b.value - a.value) / abs(a.value) END
+                       AS rel_change,
+                   b.vintage, b.origin_id
+            FROM b LEFT JOIN a USING (unit, indicator, year)
+                   LEFT JOIN sa ON sa.unit = b.unit AND sa.indicator = b.indicator
+            WHERE b.vintage > ? AND a.value IS DISTINCT FROM b.value
+            ORDER BY change, indicator, unit, year""", [v1, v2, v1])
+        dropped = self.query("""
+            SELECT 'dropped series' AS change, unit, indicator, NULL::INTEGER AS year, NULL::DOUBLE AS old_value,
+                   NULL::DOUBLE AS new_value, NULL::DOUBLE AS rel_change, vintage, detail AS origin_id
+            FROM series_events WHERE event = 'dropped' AND vintage > ? AND vintage <= ?
+            ORDER BY indicator, unit""", [v1, v2])
+        return pd.concat([df, dropped], ignore_index=True) if len(dropped) else df
+
+    def revisions(self, status: str | None = "pending") -> pd.DataFrame:
+        """Suspicious revisions held back by updates (``status``: pending, accepted, rejected or None for all)."""
+        sql, params = "SELECT * FROM revisions", []
+        if status:
+            sql += " WHERE status = ?"
+            params.append(status)
+        return self.query(sql + " ORDER BY revision_id", params)
+
+    def decide_revisions(self, ids: Iterable[int] | str, *, accept: bool, note: str | None = None) -> ChangeReport | None:
+        """Accept (apply as a new vintage, kind 'review') or reject pending revisions; ``ids='all'`` for all.
+
+        Nothing is deleted: a rejected revision stays in the table with status 'rejected'.
+        """
+        with self.transaction():
+            pend = self.revisions("pending")
+            if ids != "all":
+                ids = [int(i) for i in ids]
+                unknown = sorted(set(ids) - set(pend.revision_id))
+                if unknown:
+                    raise NotFoundError(f"no pending revision with id {', '.join(map(str, unknown))}",
+                                        field="revision", value=unknown[0], fix="see `digimeter data review`")
+                pend = pend[pend.revision_id.isin(ids)]
+            if pend.empty:
+                return None
+            rep = None
+            now = datetime.now(timezone.utc).replace(tzinfo=None)
+            if accept:
+                # several pending revisions of one key: the newest wins
+                latest = pend.sort_values("revision_id").drop_duplicates(["unit", "indicator", "year"], keep="last")
+                obs = latest.rename(columns={"new_value": "value"})[["unit", "indicator", "year", "value", "origin_id"]]
+                obs["note"] = "accepted after review" + (f": {note}" if note else "")
+                rep = self._add_observations(obs, kind="review", origin_id=None,
+                                             note=f"review: accepted revisions {', '.join(map(str, pend.revision_id))}")
+            self.con.execute(
+                f"UPDATE revisions SET status = ?, decided = ?, vintage = ?, note = coalesce(?, note) "
+                f"WHERE revision_id IN ({','.join('?' * len(pend))})",
+                ["accepted" if accept else "rejected", now, rep.vintage if rep else None, note,
+                 *[int(i) for i in pend.revision_id]])
+        return rep
+
+    def export(self, path, **kwargs):
+        """Write observations with their provenance (see :func:`digimeter.sources.export.export`)."""
+        from .sources.export import export
+
+        return export(self, path, **kwargs)
 
     # -- imports ----------------------------------------------------------------------------
     def import_file(self, path: str | Path, **kwargs) -> ChangeReport:
