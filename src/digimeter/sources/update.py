@@ -1,0 +1,284 @@
+"""Refresh the store from the publishers: fetch everything first, then write it in one transaction.
+
+:func:`update` runs the chosen connectors (World Bank, ITU, UN e-government, Eurostat, generic SDMX/CSV),
+then :func:`apply_batches` writes all their batches as **one new vintage**, atomically:
+
+* nothing is written until every source has been fetched and parsed (a failed source aborts the whole
+  update unless ``keep_going=True``);
+* the writes happen in one DuckDB transaction: a crash or ``kill -9`` in the middle leaves the store as
+  it was (DuckDB's write-ahead log is rolled back on the next open);
+* observations are only ever added (the store keeps every vintage); unchanged values add nothing;
+* a **suspicious revision** — a value that moves more than ``threshold`` (relative, default 20 %) from
+  the current one, or any value outside the indicator's valid range — is not applied: it goes to the
+  ``revisions`` table with status 'pending' for ``digimeter data review``;
+* series the publisher no longer returns (for a complete request) are recorded as 'dropped' events of
+  the new vintage; their values stay.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import pandas as pd
+
+from ..errors import DataError, SourceError
+from ..store import IND_COLS, ORIGIN_COLS, UNIT_COLS, ChangeReport, Store
+from .http import Batch, Fetcher
+
+SOURCES = ("worldbank", "itu", "unegov", "eurostat", "sdmx")
+DEFAULT_THRESHOLD = 0.20
+
+
+@dataclass
+class UpdateReport:
+    vintage: int | None = None
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    flagged: int = 0
+    dropped: int = 0
+    new_units: list[str] = field(default_factory=list)
+    new_indicators: list[str] = field(default_factory=list)
+    by_source: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    dry_run: bool = False
+
+    def __str__(self) -> str:
+        v = f"vintage {self.vintage}" if self.vintage else "no new vintage (nothing changed)"
+        if self.dry_run:
+            v = "dry run: nothing written"
+        text = (f"{self.new} new, {self.changed} revised, {self.unchanged} unchanged, "
+                f"{self.flagged} held for review, {self.dropped} dropped series; {v}")
+        if self.by_source:
+            text += "\n  rows fetched: " + ", ".join(f"{k} {n}" for k, n in self.by_source.items())
+        if self.new_indicators:
+            text += f"\n  new indicators: {', '.join(self.new_indicators[:10])}" + (" ..." if len(self.new_indicators) > 10 else "")
+        if self.new_units:
+            text += f"\n  new units: {', '.join(self.new_units[:10])}" + (" ..." if len(self.new_units) > 10 else "")
+        for n in self.notes:
+            text += f"\n  note: {n}"
+        for s, e in self.failed.items():
+            text += f"\n  FAILED {s}: {e}"
+        if self.flagged:
+            text += "\n  see `digimeter data review` to accept or reject the held values"
+        return text
+
+
+def fetch_source(name: str, fetcher: Fetcher, store: Store, indicators: list[str] | None = None,
+                 on_page=None, **opts) -> list[Batch]:
+    """Run one connector; ``indicators`` are its codes (WDI codes, ITU series, Eurostat datasets, ...)."""
+    if name == "worldbank":
+        from . import worldbank as m
+        return m.connector(fetcher, store, indicators, on_page=on_page, **opts)
+    if name == "itu":
+        from . import itu as m
+        return m.connector(fetcher, store, indicators, on_page=on_page, **opts)
+    if name == "unegov":
+        from . import unegov as m
+        years = [int(y) for y in (opts.pop("years", None) or indicators or [])] or None
+        return m.connector(fetcher, store, years, on_page=on_page, **opts)
+    if name == "eurostat":
+        from . import eurostat as m
+        return m.connector(fetcher, store, indicators, on_page=on_page, **opts)
+    if name == "sdmx":
+        from . import sdmx as m
+        urls = opts.pop("urls", None) or ([opts.pop("url")] if opts.get("url") else None)
+        opts.pop("url", None)
+        return m.connector(fetcher, store, urls, indicator=(indicators or [None])[0], on_page=on_page, **opts)
+    raise DataError(f"unknown source '{name}'", field="source", value=name, fix=f"use one of {', '.join(SOURCES)}")
+
+
+def update(store: Store, sources: list[str] | None = None, indicators: list[str] | None = None, *,
+           fetcher: Fetcher | None = None, threshold: float = DEFAULT_THRESHOLD, keep_going: bool = False,
+           dry_run: bool = False, options: dict[str, dict] | None = None,
+           progress: Callable[[str, int, int], None] | None = None, hook: Callable[[str], None] | None = None
+           ) -> UpdateReport:
+    """Fetch from ``sources`` (default: worldbank, itu, unegov, eurostat) and apply it as one vintage."""
+    sources = sources or ["worldbank", "itu", "unegov", "eurostat"]
+    fetcher = fetcher or Fetcher()
+    options = options or {}
+    batches: list[Batch] = []
+    failed: dict[str, str] = {}
+    for s in sources:
+        cb = (lambda d, n, s=s: progress(s, d, n)) if progress else None
+        try:
+            batches += fetch_source(s, fetcher, store, indicators, on_page=cb, **dict(options.get(s, {})))
+        except SourceError as e:
+            if not keep_going:
+                raise SourceError(f"update stopped, nothing was written: {s}: {e.message}",
+                                  problems=e.problems) from e
+            failed[s] = e.message
+    if hook:
+        hook("fetched")
+    rep = apply_batches(store, batches, threshold=threshold, dry_run=dry_run, hook=hook)
+    rep.failed = failed
+    return rep
+
+
+def _validate(obs: pd.DataFrame) -> pd.DataFrame:
+    obs = obs.copy()
+    obs["year"] = pd.to_numeric(obs["year"], errors="raise").astype("int32")
+    obs["value"] = pd.to_numeric(obs["value"], errors="raise").astype("float64")
+    bad = ~obs["value"].map(math.isfinite)
+    if bad.any():
+        r = obs[bad].iloc[0]
+        raise SourceError(f"non-finite value for {r.unit} {r.indicator} {r.year}: {r.value}", field="value",
+                          value=r.value)
+    dup = obs.duplicated(["unit", "indicator", "year"], keep=False)
+    if dup.any():
+        d = obs[dup].groupby(["unit", "indicator", "year"])["value"].nunique()
+        clash = d[d > 1]
+        if len(clash):
+            (u, i, y) = clash.index[0]
+            raise SourceError(f"two sources give different values for {u} {i} {y}", field="indicator", value=i,
+                              fix="update them one source at a time")
+        obs = obs.drop_duplicates(["unit", "indicator", "year"])
+    return obs
+
+
+def apply_batches(store: Store, batches: list[Batch], *, threshold: float = DEFAULT_THRESHOLD,
+                  dry_run: bool = False, kind: str = "update", hook: Callable[[str], None] | None = None
+                  ) -> UpdateReport:
+    """Write batches atomically as one vintage (see the module docstring for the rules)."""
+    rep = UpdateReport(dry_run=dry_run)
+    parts = []
+    for b in batches:
+        o = b.observations.reindex(columns=["unit", "indicator", "year", "value", "note"]).copy()
+        o["origin_id"] = b.origin_id
+        o["_publisher"] = b.origin.get("publisher")
+        parts.append(o)
+        rep.by_source[b.source] = rep.by_source.get(b.source, 0) + len(o)
+        rep.notes += [f"{b.source}: {n}" for n in b.skipped]
+    obs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["unit", "indicator", "year", "value", "note", "origin_id", "_publisher"])
+    obs = _validate(obs)
+    con = store.con
+    store.con.execute("BEGIN TRANSACTION")
+    try:
+        if hook:
+            hook("begin")
+        # units and indicators new to the store (existing metadata is never overwritten)
+        have_units = set(store.query("SELECT code FROM units").code)
+        have_ind = set(store.query("SELECT code FROM indicators").code)
+        nu = [b.units for b in batches if b.units is not None and len(b.units)]
+        if nu:
+            units = pd.concat(nu).drop_duplicates("code")
+            units = units[~units.code.isin(have_units)]
+            if len(units):
+                store._upsert_units(units.reindex(columns=UNIT_COLS))
+                rep.new_units = sorted(units.code)
+                have_units |= set(units.code)
+        ni = [b.indicators for b in batches if b.indicators is not None and len(b.indicators)]
+        if ni:
+            ind = pd.concat(ni).drop_duplicates("code")
+            ind = ind[~ind.code.isin(have_ind)]
+            if len(ind):
+                store._upsert_indicators(ind.reindex(columns=IND_COLS))
+                rep.new_indicators = sorted(ind.code)
+                have_ind |= set(ind.code)
+        lost_u = obs[~obs.unit.isin(have_units)]
+        if len(lost_u):
+            rep.notes.append(f"{len(lost_u)} values for units not in the store left out "
+                             f"({', '.join(sorted(set(lost_u.unit))[:8])})")
+        lost_i = obs[~obs.indicator.isin(have_ind)]
+        if len(lost_i):
+            rep.notes.append(f"{len(lost_i)} values for indicators without metadata left out "
+                             f"({', '.join(sorted(set(lost_i.indicator))[:8])})")
+        obs = obs[obs.unit.isin(have_units) & obs.indicator.isin(have_ind)]
+        if batches:
+            store._upsert_origins(pd.DataFrame([b.origin for b in batches]).drop_duplicates("origin_id")
+                                  .reindex(columns=ORIGIN_COLS))
+
+        # suspicious revisions: big jumps and out-of-range values are held for review
+        con.register("_upd", obs[["unit", "indicator", "year", "value", "origin_id"]])
+        try:
+            sus = store.query("""
+                WITH cur AS (SELECT unit, indicator, year, arg_max(value, vintage) AS value
+                             FROM observations SEMI JOIN _upd USING (unit, indicator, year) GROUP BY ALL)
+                SELECT u.unit, u.indicator, u.year, cur.value AS old_value, u.value AS new_value, u.origin_id,
+                       CASE WHEN (i.min_value IS NOT NULL AND u.value < i.min_value)
+                                 OR (i.max_value IS NOT NULL AND u.value > i.max_value)
+                            THEN 'outside the valid range [' || coalesce(i.min_value::VARCHAR, '') || ', '
+                                 || coalesce(i.max_value::VARCHAR, '') || ']'
+                            ELSE 'jump of ' || round(100 * abs(u.value - cur.value) / abs(cur.value), 1)::VARCHAR
+                                 || ' % (threshold ' || round(100 * ?, 1)::VARCHAR || ' %)' END AS reason
+                FROM _upd u JOIN (SELECT code, min_value, max_value FROM indicators) i ON i.code = u.indicator
+                LEFT JOIN cur USING (unit, indicator, year)
+                WHERE (i.min_value IS NOT NULL AND u.value < i.min_value)
+                   OR (i.max_value IS NOT NULL AND u.value > i.max_value)
+                   OR (cur.value IS NOT NULL AND cur.value IS DISTINCT FROM u.value AND
+                       CASE WHEN cur.value = 0 THEN u.value <> 0
+                            ELSE abs(u.value - cur.value) / abs(cur.value) > ? END)""", [threshold, threshold])
+        finally:
+            try:
+                con.unregister("_upd")
+            except Exception:  # the transaction is aborted; the rollback below cleans up
+                pass
+        if len(sus):
+            key = ["unit", "indicator", "year"]
+            # do not queue the same held value twice
+            pend = store.query("SELECT unit, indicator, year, new_value FROM revisions WHERE status = 'pending'")
+            fresh = sus.merge(pend, on=key + ["new_value"], how="left", indicator="_m")
+            fresh = fresh[fresh["_m"] == "left_only"].drop(columns="_m")
+            if len(fresh):
+                start = int(con.execute("SELECT coalesce(max(revision_id), 0) FROM revisions").fetchone()[0]) + 1
+                fresh = fresh.assign(revision_id=range(start, start + len(fresh)),
+                                     created=datetime.now(timezone.utc).replace(tzinfo=None), status="pending",
+                                     decided=None, vintage=None, note=None)
+                fresh["decided"] = pd.to_datetime(fresh["decided"])
+                fresh["vintage"] = fresh["vintage"].astype("Int64")
+                fresh["note"] = fresh["note"].astype(object)
+                store._upsert("revisions", fresh, ["revision_id", "created", "unit", "indicator", "year", "old_value",
+                                                   "new_value", "origin_id", "reason", "status", "decided",
+                                                   "vintage", "note"], "revision_id")
+            rep.flagged = len(sus)
+            held = obs.set_index(key).index.isin(sus.set_index(key).index)
+            obs = obs[~held]
+        if hook:
+            hook("flagged")
+
+        # dropped series: complete requests that no longer return a series a publisher gave before
+        dropped = []
+        for b in batches:
+            if not b.covers:
+                continue
+            got = set(zip(b.observations.unit, b.observations.indicator))
+            cur = store.query(f"""
+                SELECT o.unit, o.indicator FROM (
+                    SELECT unit, indicator, arg_max(origin_id, vintage) AS origin_id FROM observations
+                    WHERE indicator IN ({','.join('?' * len(b.covers))}) GROUP BY ALL) o
+                JOIN origins g USING (origin_id) WHERE g.publisher = ?""", [*b.covers, b.origin.get("publisher")])
+            for u, i in zip(cur.unit, cur.indicator):
+                if (u, i) not in got:
+                    dropped.append((u, i, b.origin_id))
+        rep.dropped = len(dropped)
+
+        ch: ChangeReport = store._add_observations(obs.drop(columns="_publisher"), kind=kind, origin_id=None,
+                                                   note=f"{kind}: " + ", ".join(sorted({b.source for b in batches})),
+                                                   source=", ".join(sorted({b.source for b in batches})))
+        rep.new, rep.changed, rep.unchanged, rep.vintage = ch.new, ch.changed, ch.unchanged, ch.vintage
+        if dropped:
+            if rep.vintage is None:
+                rep.vintage = store._next_vintage()
+                con.execute("INSERT INTO vintages VALUES (?, ?, ?, ?, ?)",
+                            [rep.vintage, datetime.now(timezone.utc).replace(tzinfo=None), kind, None,
+                             f"{kind}: dropped series only"])
+            con.executemany("INSERT INTO series_events VALUES (?, ?, ?, 'dropped', ?)",
+                            [[rep.vintage, u, i, o] for u, i, o in dropped])
+        if hook:
+            hook("written")
+        if dry_run:
+            con.execute("ROLLBACK")
+            rep.vintage = None
+            return rep
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    if hook:
+        hook("committed")
+    return rep
