@@ -182,8 +182,7 @@ def test_by_level_and_per_node_methods(asem):
     x = v.stages["normalised"][kids]
     np.testing.assert_allclose(v.scores["Physical"], np.exp(np.log(x).mean(axis=1)), rtol=1e-12)
     pill = ["Physical", "ConEcFin", "Political", "Instit", "P2P"]
-    np.testing.assert_allclose(v.scores["Conn"], np.sqrt(np.sqrt(v.scores[pill]).mean(axis=1)) ** 2
-                               if False else (np.sqrt(v.scores[pill]).mean(axis=1)) ** 2, rtol=1e-12)
+    np.testing.assert_allclose(v.scores["Conn"], np.sqrt(v.scores[pill]).mean(axis=1) ** 2, rtol=1e-12)
     # the index itself (level 4) stays arithmetic
     np.testing.assert_allclose(v.score, v.scores[["Conn", "Sust"]].mean(axis=1), rtol=1e-12)
 
@@ -286,3 +285,31 @@ def test_denominate_with_scale():
     np.testing.assert_allclose(ix.stages["denominated"]["b"], [0.4, 0.25, 0.2])
     with pytest.raises(SpecError, match="denominat"):
         compute(s.with_changes({"denominate": {"a": "gdp"}}), panel)
+
+
+def test_weight_variants_equal_a_full_compute(asem):
+    """Index.variant re-aggregates only when weights/aggregation change; same numbers as a full build."""
+    panel, um = asem_panel()
+    for ch in ({"weights.Physical": 0.0}, {"aggregate.method": "median"}, {"weights.method": "equal"}):
+        v = asem.variant(ch)
+        full = compute(asem.spec.with_changes(ch), panel, unit_meta=um)
+        pd.testing.assert_frame_equal(v.scores, full.scores, check_exact=True)
+        pd.testing.assert_series_equal(v.params["effective_weights"], full.params["effective_weights"])
+
+
+def test_audit_tables(asem):
+    a = asem.audit()
+    t = a.tables()
+    assert set(t) == {"correlations", "flags", "parents", "cronbach", "pca", "removal", "strengths"}
+    assert len(a.removal) == 49 + 8 and set(a.rank_changes.columns) == set(a.removal.code)
+    assert (a.removal.mean_abs_rank_change >= 0).all()
+    # removing a node is the same as a variant with its weight at 0
+    v = asem.variant({"weights.Ship": 0.0})
+    np.testing.assert_array_equal(a.rank_changes["Ship"], asem.rank - v.rank)
+    assert set(a.cronbach.group) == {"Physical", "ConEcFin", "Political", "Instit", "P2P", "Environ", "Social",
+                                     "SusEcFin", "Conn", "Sust", "asem"}
+    assert a.cronbach.alpha.between(-5, 1).all()
+    assert set(a.corr_flags.flag) <= {"collinear", "negative"}
+    s = a.strengths[a.strengths.unit == "CHE"]
+    assert (s.kind == "strength").sum() == 5 and (s.kind == "weakness").sum() == 5
+    assert s[s.kind == "strength"]["rank"].max() <= s[s.kind == "weakness"]["rank"].min()

@@ -7,6 +7,7 @@ setting (by address: ``normalise.method``, ``aggregate.method``, ``weights.conne
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import warnings
@@ -121,6 +122,10 @@ class Index:
         same_data = (spec.year == self.spec.year and spec.year_window == self.spec.year_window
                      and spec.units == self.spec.units and not needs_history
                      and set(_store_codes(spec)) <= set(self.panel.values.columns))
+        if same_data and _same_until_normalised(spec, self.spec):
+            params = {k: v for k, v in self.params.items()
+                      if k not in ("weights", "effective_weights", "weights_pca", "weights_optimised")}
+            return _finish(spec, spec.meta(), self.panel, dict(self.stages), params, self.excluded)
         if same_data:
             fixed = self.params.get("fixed") if spec.normalise == self.spec.normalise else None
             return compute(spec, self.panel, unit_meta=self.params.get("unit_meta"),
@@ -135,6 +140,23 @@ class Index:
         See :func:`audit_index`.
         """
         return audit_index(self, removal_levels=removal_levels, top=top, high=high, low=low, method=method)
+
+
+def _same_until_normalised(a: IndexSpec, b: IndexSpec) -> bool:
+    """True if two specs differ at most in weights and aggregation (so the normalised data are the same)."""
+    def strip(spec):
+        d = spec.to_dict()
+        for k in ("weights", "aggregate", "published", "title", "description", "source"):
+            d.pop(k, None)
+
+        def clean(nodes):
+            for n in nodes:
+                n.pop("weight", None)
+                n.pop("aggregate", None)
+                clean(n.get("children", []))
+        clean(d["tree"])
+        return d
+    return strip(a) == strip(b) and set(a.nodes()) == set(b.nodes())
 
 
 def _rank_desc(values: np.ndarray) -> np.ndarray:
@@ -256,23 +278,26 @@ _TREAT_OPTS = ("winmax", "skew_thresh", "kurt_thresh", "f1", "f2", "f2_params", 
                "combine_treat", "indiv", "lambda", "lmbda")
 
 
-def _agg_options() -> set[str]:
+@functools.lru_cache(maxsize=None)
+def _agg_params(method: str) -> frozenset[str]:
     import inspect
 
-    return {p for f in agg.METHODS.values() for p in inspect.signature(f).parameters if p not in ("x", "w")}
+    return frozenset(inspect.signature(agg.METHODS[method]).parameters) - {"x", "w"}
+
+
+def _agg_options() -> set[str]:
+    return {p for m in agg.METHODS for p in _agg_params(m)}
 
 
 def _agg_call(xs: np.ndarray, w: np.ndarray, method: str, opts: dict[str, Any], min_share: float,
               where: str) -> np.ndarray:
     """Aggregate with ``method``, passing only the options it takes (a stage's options serve many levels)."""
-    import inspect
-
     method = _aliases(method, _AGG_ALIASES)
     if method not in agg.METHODS:
         valid = ", ".join(agg.METHODS)
         raise SpecError(f"{where}: unknown aggregation method {method!r}", field=where, value=method,
                         fix=f"use one of: {valid}")
-    allowed = set(inspect.signature(agg.METHODS[method]).parameters) - {"x", "w"}
+    allowed = _agg_params(method)
     try:
         return agg.aggregate(xs, w, method, min_share=min_share,
                              **{k: v for k, v in opts.items() if k in allowed})
@@ -310,11 +335,15 @@ def _plan(spec: IndexSpec, meta: pd.DataFrame) -> list[tuple]:
     """The aggregation steps, bottom-up: ``(level, code, kids, method, opts, min_share, where)``."""
     method, by_level, min_share, opts = _parse_aggregate(spec)
     nodes = spec.nodes()
-    agg_meta = meta[meta.kind == "aggregate"]
+    kids_of: dict[str, list[str]] = {}
+    for c, par in zip(meta.code.tolist(), meta.parent.tolist()):
+        kids_of.setdefault(par, []).append(c)
+    aggs = [(int(lv), c) for c, lv, k in zip(meta.code.tolist(), meta.level.tolist(), meta.kind.tolist())
+            if k == "aggregate"]
     steps = []
-    for level in sorted(set(agg_meta.level)):
-        for code in agg_meta.code[agg_meta.level == level]:
-            kids = meta.code[meta.parent == code].tolist()
+    for level in sorted({lv for lv, _ in aggs}):
+        for code in [c for lv, c in aggs if lv == level]:
+            kids = kids_of.get(code, [])
             node = nodes.get(code)
             if node is not None and node.aggregate:
                 m, o, where = node.aggregate, opts, f"node '{code}' > aggregate"
@@ -742,6 +771,13 @@ def compute(spec: IndexSpec, panel: Panel, *, unit_meta: pd.DataFrame | None = N
     params["normalise_fit"] = fits
 
     # -- weights and aggregation, bottom-up -------------------------------------------------------
+    return _finish(spec, meta, panel, stages, params, excluded)
+
+
+def _finish(spec: IndexSpec, meta: pd.DataFrame, panel: Panel, stages: dict[str, pd.DataFrame],
+            params: dict[str, Any], excluded: pd.DataFrame) -> Index:
+    """Weights and aggregation from the normalised stage (shared by compute and quick variants)."""
+    normalised = stages["normalised"]
     w = _resolve_weights(spec, meta)
     explicit = _explicit_weights(spec)
     wmethod = spec.weight_method
@@ -821,3 +857,127 @@ def compute(spec: IndexSpec, panel: Panel, *, unit_meta: pd.DataFrame | None = N
           "data_vintage": str(panel.vintage) if panel.vintage is not None else "current"}
     return Index(spec=spec, panel=panel, stages=stages, params=params, scores=scores, ranks=ranks,
                  coverage=cov, excluded=excluded, fingerprints=fp)
+
+
+# ------------------------------------------------------------------------------------------------
+# statistical audit
+# ------------------------------------------------------------------------------------------------
+
+@dataclass
+class Audit:
+    """The statistical audit of an index (see :func:`audit_index`); every part is a DataFrame."""
+
+    correlations: pd.DataFrame
+    """Long ``level, node1, node2, corr``: pairwise correlations of the nodes of each level."""
+    corr_flags: pd.DataFrame
+    """``level, group, node1, node2, corr, flag``: collinear (> high) or negative (< low) pairs within a group."""
+    corr_parents: pd.DataFrame
+    """``code, level, parent, corr_parent, corr_index``: each node against its parent and the index."""
+    cronbach: pd.DataFrame
+    """``level, group, n_children, n_units, alpha``."""
+    pca: pd.DataFrame
+    """``level, group, n_children, n_units, var_explained_pc1, n_eigen_above_1, var_explained``."""
+    removal: pd.DataFrame
+    """``code, level, mean_abs_rank_change, max_abs_rank_change``: effect on index ranks of zeroing a weight."""
+    rank_changes: pd.DataFrame
+    """Units x removed nodes: nominal rank minus rank without the node (positive = moves up without it)."""
+    strengths: pd.DataFrame
+    """``unit, kind (strength|weakness), position, code, name, group, rank, value``."""
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The audit as named tables (what ``digimeter audit`` prints)."""
+        return {"correlations": self.correlations, "flags": self.corr_flags, "parents": self.corr_parents,
+                "cronbach": self.cronbach, "pca": self.pca, "removal": self.removal,
+                "strengths": self.strengths}
+
+
+def audit_index(index: Index, *, removal_levels: tuple[int, ...] | None = None, top: int = 5,
+                high: float = 0.9, low: float = -0.4, method: str = "pearson",
+                units: list[str] | None = None) -> Audit:
+    """Statistical audit of a built index, as COINr's analysis functions and the JRC's audits do.
+
+    Parameters
+    ----------
+    index : Index
+    removal_levels : tuple of int, optional
+        Levels whose nodes are removed one at a time (weight set to 0 via :meth:`Index.variant`);
+        default indicators and pillars (levels 1 and 2, those below the index).
+    top : int
+        Number of strengths and of weaknesses per unit.
+    high, low : float
+        Correlation flags within a group: above ``high`` "collinear", below ``low`` "negative".
+    method : {"pearson", "spearman", "kendall"}
+    units : list of str, optional
+        Units whose strengths and weaknesses are reported (default all).
+
+    Returns
+    -------
+    Audit
+
+    References
+    ----------
+    OECD/JRC (2008) Handbook on Constructing Composite Indicators, sections 4 and 7,
+    https://doi.org/10.1787/9789264043466-en ; COINr ``get_corr``, ``get_corr_flags``, ``get_cronbach``,
+    ``get_PCA``, ``remove_elements``, ``get_str_weak``, https://github.com/bluefoxr/COINr ;
+    Cronbach (1951) https://doi.org/10.1007/BF02310555 ; Saisana, Saltelli & Tarantola (2005)
+    https://doi.org/10.1111/j.1467-985X.2005.00350.x
+    """
+    from . import audit as aud
+
+    meta = index.meta()
+    data = index.scores
+    top_level = int(meta.level.max())
+    corr_rows, flags, cron, pcas = [], [], [], []
+    for lev in range(1, top_level):
+        codes = [c for c in meta.code[meta.level == lev] if c in data.columns]
+        cm = aud.correlations(data[codes], method=method)
+        for i, a in enumerate(codes):
+            for b in codes[i + 1:]:
+                corr_rows.append({"level": lev, "node1": a, "node2": b, "corr": cm.loc[a, b]})
+        f = aud.corr_flags(data, meta, level=lev, high=high, low=low, method=method)
+        flags.append(f.assign(level=lev))
+        if lev < top_level:
+            cron.append(aud.cronbach_by_group(data, meta, level=lev).assign(level=lev))
+            p = aud.pca_by_group(data, meta, level=lev).assign(level=lev)
+            p["var_explained"] = [None if v is None else " ".join(f"{x:.3f}" for x in v)
+                                  for v in p["var_explained"]]
+            pcas.append(p)
+
+    def first(df, col="level"):
+        return df[[col] + [c for c in df.columns if c != col]]
+
+    corr = pd.DataFrame(corr_rows, columns=["level", "node1", "node2", "corr"])
+    flag_df = first(pd.concat(flags, ignore_index=True)) if flags else pd.DataFrame(
+        columns=["level", "group", "node1", "node2", "corr", "flag"])
+    parents = aud.corr_with_parents(data, meta, method=method)
+    cron_df = first(pd.concat(cron, ignore_index=True)) if cron else pd.DataFrame()
+    pca_df = first(pd.concat(pcas, ignore_index=True)) if pcas else pd.DataFrame()
+
+    # removal of each node (weight 0), through the builder, as COINr's remove_elements
+    levels = removal_levels or tuple(lv for lv in (1, 2) if lv < top_level)
+    nominal = index.rank
+    changes, rows = {}, []
+    for lev in levels:
+        for code in meta.code[meta.level == lev]:
+            v = index.variant({f"weights.{code}": 0.0})
+            ch = nominal - v.rank.reindex(nominal.index)
+            changes[code] = ch
+            rows.append({"code": code, "level": int(lev), "mean_abs_rank_change": float(ch.abs().mean()),
+                         "max_abs_rank_change": float(ch.abs().max())})
+    removal = pd.DataFrame(rows, columns=["code", "level", "mean_abs_rank_change", "max_abs_rank_change"])
+    rank_changes = pd.DataFrame(changes, index=nominal.index)
+
+    # strengths and weaknesses: ranks of normalised indicators, reported with the raw values
+    norm_ = index.stages["normalised"]
+    values = index.stages["raw"].reindex(norm_.index)
+    sw = []
+    for u in (units if units is not None else list(norm_.index)):
+        s, w = aud.strengths_weaknesses(norm_, u, top=top, bottom=top, meta=meta, values=values,
+                                        report_level=min(2, top_level - 1))
+        sw.append(s.assign(unit=u, kind="strength", position=range(1, len(s) + 1)))
+        w = w.iloc[::-1]
+        sw.append(w.assign(unit=u, kind="weakness", position=range(1, len(w) + 1)))
+    cols = ["unit", "kind", "position", "code", "name", "group", "rank", "value"]
+    strengths = pd.concat(sw, ignore_index=True)[cols] if sw else pd.DataFrame(columns=cols)
+    return Audit(correlations=corr, corr_flags=flag_df, corr_parents=parents, cronbach=cron_df, pca=pca_df,
+                 removal=removal, rank_changes=rank_changes, strengths=strengths)
