@@ -150,10 +150,14 @@ def register(app: typer.Typer) -> None:
     def _table(sc, df: pd.DataFrame) -> None:
         from rich.table import Table
 
-        t = Table(title=f"{sc.title or sc.name}", header_style="bold", show_lines=False)
-        for c in ("target", "unit", "latest", "target value", "P(met)", "median year", "required/yr",
-                  "achieved/yr (5y)", "fastest/yr (peers)", "status"):
-            t.add_column(c, overflow="fold")
+        t = Table(title=f"{sc.title or sc.name}", header_style="bold", show_lines=False,
+                  caption="pace columns: points per year needed / achieved in the last 5 years / "
+                          "fastest any country achieved from a similar level")
+        for c, j in (("target", "left"), ("unit", "left"), ("latest", "right"), ("goal", "left"),
+                     ("P(met)", "right"), ("crosses", "right"), ("need", "right"), ("5y", "right"),
+                     ("fastest", "right")):
+            t.add_column(c, justify=j, overflow="fold", no_wrap=c in ("target", "goal", "latest"))
+        statuses = []
         for r in df.itertuples(index=False):
             p = r.p_met
             style = None
@@ -161,15 +165,19 @@ def register(app: typer.Typer) -> None:
                 style = "green" if p >= 0.8 else ("yellow" if p >= 0.2 else "red")
             latest = "" if pd.isna(r.latest_value) else f"{_fmt(r.latest_value, 4)} ({int(r.latest_year)})"
             cy = r.median_crossing_year
-            cy = (f"after {r.deadline}" if (cy is None or (isinstance(cy, float) and not math.isfinite(cy)))
+            cy = (f">{r.deadline}" if (cy is None or (isinstance(cy, float) and not math.isfinite(cy)))
                   and isinstance(p, float) and math.isfinite(p) and r.unit != "all" else
                   ("" if cy is None or (isinstance(cy, float) and not math.isfinite(cy)) else str(int(cy))))
-            fast = _fmt(r.fastest_pace_similar) + (f" ({r.fastest_unit})" if isinstance(r.fastest_unit, str) else "")
+            fast = _fmt(r.fastest_pace_similar) + (f" {r.fastest_unit}" if isinstance(r.fastest_unit, str) else "")
             t.add_row(str(r.target), str(r.unit), latest,
-                      f"{r.comparator} {_fmt(r.threshold, 4)} by {r.deadline}",
+                      f"{r.comparator}{_fmt(r.threshold, 4)} {r.deadline}",
                       "" if not (isinstance(p, float) and math.isfinite(p)) else f"{p:.2f}", cy,
-                      _fmt(r.required_pace), _fmt(r.achieved_pace_5y), fast, str(r.status), style=style)
+                      _fmt(r.required_pace), _fmt(r.achieved_pace_5y), fast, style=style)
+            statuses.append((r.target, r.unit, r.status))
         console.print(t)
+        console.print("[bold]Status[/]")
+        for target, unit, status in statuses:
+            console.print(f"- {target} ({unit}): {status}", highlight=False, markup=False)
         methods = df.dropna(subset=["method"]).drop_duplicates("target")
         for r in methods.itertuples(index=False):
             if r.unit != "all":
