@@ -408,3 +408,103 @@ def test_divide_table_for_kazakhstan_2023(obs):
     # regions below 90 % in 2023: Abai 89.4, Atyrau 89.7, Ulytau 89.0
     pops = reg[(reg.indicator == "population") & (reg.year == 2023)].set_index("unit").value
     assert r["people_below"] == pops[["KZ-10", "KZ-23", "KZ-62"]].sum()
+
+
+# ---------------------------------------------------------------------------------------------------
+# store-facing layer: geography, regional panel on one layout, regional index, report, trend, map
+# ---------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def rstore(template_store_path, tmp_path_factory):
+    """A read-only copy of the snapshot store shared by this module's store-facing tests."""
+    import shutil
+
+    from digimeter.store import Store
+
+    p = tmp_path_factory.mktemp("regions_store") / "s.duckdb"
+    shutil.copyfile(template_store_path, p)
+    s = Store(p, read_only=True)
+    yield s
+    s.close()
+
+
+def test_geography_comes_from_data_files(rstore):
+    g = R.geography(rstore, "KAZ")
+    assert (g.name, g.origin) == ("kz", "bundled")
+    assert [g.layout_for(y) for y in (2016, 2018, 2021, 2022, 2030)] == ["kz16", "kz17", "kz17", "kz20", "kz20"]
+    groups = g.groups("kz20")
+    assert sorted(u for u, v in groups.items() if v == "city") == ["KZ-71", "KZ-75", "KZ-79"]
+    assert len(g.units("kz20")) == 20
+    with pytest.raises(NotFoundError):
+        R.geography(rstore, "KGZ")  # a country without regions in the store
+
+
+def test_regional_panel_reads_old_series_on_todays_layout(rstore):
+    rp = R.regional_panel(rstore, "KAZ", ["digital_literacy_pct", "internet_users_pct"], 2023, window=4)
+    v, e, y = rp.panel.values, rp.estimated, rp.panel.years
+    assert rp.layout == "kz20" and len(v) == 20 and v.notna().all().all()
+    # Abai, Zhetisu, Ulytau did not exist in 2020: their parent region's value, marked estimated
+    for new, parent in {"KZ-10": "KZ-63", "KZ-33": "KZ-19", "KZ-62": "KZ-35"}.items():
+        assert e.loc[new, "digital_literacy_pct"] and y.loc[new, "digital_literacy_pct"] == 2020
+        assert v.loc[new, "digital_literacy_pct"] == v.loc[parent, "digital_literacy_pct"]
+    assert not e.loc["KZ-43", "digital_literacy_pct"] and not e["internet_users_pct"].any()
+    assert v.loc["KZ-23", "internet_users_pct"] == 89.7
+    # population weights of the 20 regions add up to the published national total of that year
+    nat = rstore.observations(indicators="population", units="KZ", years=2023).value.iloc[0]
+    assert rp.population.sum() == pytest.approx(nat, rel=1e-12)
+
+
+def test_kz_regions_index_2023_scores_every_region_and_marks_estimates(rstore):
+    ri = R.regional_index("kz-regions", rstore)
+    ix = ri.index
+    assert ix.year == 2023 and ri.layout == "kz20"
+    assert len(ix.score) == 20 and ix.score.notna().all() and len(ix.excluded) == 0
+    assert sorted(ix.rank.astype(int)) == list(range(1, 21))
+    assert (ix.score.between(0, 100)).all()
+    est = ri.estimated
+    assert est.loc["KZ-10"].any() and est.loc["KZ-62", "digital_literacy"]
+    assert not est.loc["KZ-43"].any()
+    assert set(est.index[est.any(axis=1)]) == {"KZ-10", "KZ-19", "KZ-33", "KZ-35", "KZ-62", "KZ-63"}
+    assert ix.params["estimated"].equals(est)
+    # goalposts: internet use 97.4 in Astana is a normalised 97.4; broadband per 100 people via denominate
+    assert ix.stages["normalised"].loc["KZ-71", "internet_use"] == pytest.approx(97.4)
+    bb = ix.stages["denominated"].loc["KZ-71", "fixed_broadband"]
+    assert 20 < bb < 30  # ~25 subscriptions >= 10 Mbit/s per 100 people in Astana, 2023
+    # the same pure build: rebuilding from the kept panel is bit for bit
+    assert ix.rebuild().score.equals(ix.score)
+
+
+def test_region_report_internet_2023(rstore):
+    rep = R.region_report(rstore, "KAZ", "internet_users_pct", 2023)
+    t = rep.table.set_index("unit")
+    assert t.loc["KZ-23", "value"] == 89.7 and t.loc["KZ-71", "value"] == 97.4
+    assert t.loc["KZ-71", "rank"] == 2 and t.loc["KZ-62", "rank"] == 20
+    m = rep.measures
+    assert m["national"] == 94.7 and abs(m["rollup_difference"]) <= 0.1
+    assert m["theil_between"] + m["theil_within"] == pytest.approx(m["theil"])
+    assert m["threshold"] == 90 and set(rep.below_units) == {"KZ-10", "KZ-23", "KZ-62"}
+    assert m["gap"] == pytest.approx(8.6)
+
+
+def test_divide_trend_convergence(rstore):
+    tr = R.divide_trend(rstore, "KAZ", "internet_users_pct")
+    assert tr.layout == "kz20" and tr.series_break == 2015
+    assert list(tr.table.index) == list(range(2011, 2024)) and (tr.table["n"] == 20).all()
+    assert tr.sigma.index.min() == 2015 and tr.sigma_trend["converging"]
+    assert tr.beta_period == (2015, 2023) and tr.beta.slope < 0 and tr.beta.transform == "shortfall"
+    assert tr.estimated_share[2016] > 0 and tr.estimated_share[2023] == 0
+    assert "catching" in tr.verdict() or "grew faster" in tr.verdict()
+    json.dumps(tr.to_dict())
+
+
+@pytest.mark.parametrize("subject", ["internet_users_pct", "kz-regions"])
+def test_map_data(rstore, subject):
+    fc = R.map_data(rstore, "KAZ", subject, 2023)
+    assert fc["type"] == "FeatureCollection" and fc["layout"] == "kz20" and len(fc["features"]) == 20
+    p = {f["properties"]["unit"]: f["properties"] for f in fc["features"]}
+    assert all(x["value"] is not None and isinstance(x["estimated"], bool) for x in p.values())
+    if subject == "internet_users_pct":
+        assert p["KZ-23"]["value"] == 89.7 and not p["KZ-10"]["estimated"]
+    else:
+        assert p["KZ-10"]["estimated"] and not p["KZ-43"]["estimated"] and fc["kind"] == "score"
+    json.dumps(fc)
