@@ -1,0 +1,56 @@
+"""Charts: pure functions from data to altair specs, accessible style, the source under every chart."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from digimeter import charts as C
+
+
+def _spec(ch):
+    return ch.to_dict()
+
+
+def test_source_under_every_chart_and_palette():
+    t = pd.DataFrame({"unit": ["A", "B", "KAZ"], "name": ["a", "b", "Kazakhstan"], "s": [1.0, 2.0, 3.0], "rank": [3, 2, 1]})
+    ch = C.score_strip(t, score="s", unit="KAZ", x_title="score (0-1)", source="Source: UN DESA, E-Gov Survey (2024)")
+    d = _spec(ch)
+    assert d["title"]["orient"] == "bottom" and "UN DESA" in " ".join(d["title"]["text"])
+    assert C.HIGHLIGHT in json.dumps(d) and C.HIGHLIGHT in C.OKABE_ITO
+    with pytest.raises(ValueError):
+        C.style(ch, source="")
+
+
+def test_long_sources_wrap():
+    lines = C.wrap("word " * 100, width=50)
+    assert all(len(x) <= 50 for x in lines) and len(lines) > 5
+
+
+def test_axes_are_labelled():
+    df = pd.DataFrame({"pillar": ["P1", "P2"] * 2, "series": ["KAZ", "KAZ", "leader", "leader"], "score": [1, 2, 3, 4]})
+    d = json.dumps(_spec(C.pillar_profile(df, x_title="pillar score (0-100)", source="Source: x")))
+    assert "pillar score (0-100)" in d
+    h = pd.DataFrame({"year": [2020, 2021], "value": [80.0, 85.0]})
+    q = pd.DataFrame({"year": [2022, 2023], "lo90": [80, 81], "lo50": [84, 85], "median": [86, 88], "hi50": [88, 90], "hi90": [90, 95]})
+    d = json.dumps(_spec(C.fan_chart(h, q, y_title="Internet users (% of population)", source="Source: ITU", target=95, deadline=2028)))
+    assert "Internet users (% of population)" in d and "95" in d
+
+
+def test_rewind_makes_exteriors_clockwise():
+    ccw = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
+    out = C.rewind(ccw)
+    assert C._ring_area(out["coordinates"][0]) < 0
+    assert C.rewind(out) == out
+    fc = {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": ccw, "properties": {"name": "r", "value": 1.0}}]}
+    d = _spec(C.choropleth(fc, value_title="%", source="Source: BNS"))
+    assert "geoshape" in json.dumps(d)
+
+
+def test_charts_render_offline_to_svg():
+    import vl_convert as vlc
+
+    df = pd.DataFrame({"label": ["a", "b"], "value": [1.0, 2.0]})
+    svg = vlc.vegalite_to_svg(C.bars(df, x_title="value (units)", source="Source: test", highlight=["a"]).to_dict())
+    assert svg.lstrip().startswith("<svg") or "<svg" in svg[:200]
+    assert "Source: test" in svg

@@ -1,0 +1,135 @@
+"""The dashboard: every page and its JSON twin, the OpenAPI schema, uploads with one error shape,
+language switch, and a headless-Chromium render of a page served on loopback."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from test_report import SAMPLES, assert_not_blank, screenshot, shared_report
+
+PAGES = ("country", "compare", "regions", "targets")
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory, template_store_path):
+    from fastapi.testclient import TestClient
+
+    from digimeter.web.app import create_app
+
+    rep, _, store = shared_report(tmp_path_factory, template_store_path)
+    app = create_app(store, samples=SAMPLES)
+    app.state.service.put(rep)          # the shared report answers every page of KAZ in English
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def _error_shape(r, status):
+    body = r.json()
+    assert r.status_code == status, body
+    assert set(body) == {"ok", "error", "errors", "status"}
+    assert body["ok"] is False and body["status"] == status and body["error"]
+    return body
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_and_json_twins(client, page):
+    r = client.get(f"/{page}/KAZ")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "Kazakhstan" in r.text and "?lang=ru" in r.text and "?lang=kk" in r.text   # language switch
+    assert f'href="/api/{page}/KAZ' in r.text                                         # link to the twin
+    j = client.get(f"/api/{page}/KAZ").json()
+    assert j["ok"] is True and j["page"] == page and j["unit"] == "KAZ"
+    for s in j["sections"]:
+        assert s["title"] and isinstance(s["paragraphs"], list)
+        for ch in s["charts"].values():
+            assert "$schema" in ch["spec"]
+
+
+def test_country_twin_has_the_headline(client):
+    j = client.get("/api/country/KAZ").json()
+    head = j["sections"][0]
+    assert head["id"] == "headline" and head["key_numbers"]["egdi.rank"] == 24
+
+
+def test_methods_page_and_languages(client):
+    assert client.get("/methods").status_code == 200
+    j = client.get("/api/methods").json()
+    assert j["sections"][0]["tables"]["sources"]["rows"]
+    r = client.get("/methods?lang=ru")
+    assert r.status_code == 200 and "Методы и данные" in r.text and 'lang="ru"' in r.text
+    _error_shape(client.get("/api/methods?lang=fr"), 404)
+
+
+def test_openapi_lists_every_twin(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for p in PAGES:
+        assert f"/api/{p}/{{unit}}" in paths
+    assert "/api/methods" in paths and "/api/upload/spec" in paths and "/api/upload/data" in paths
+
+
+def test_not_found_has_the_error_shape(client):
+    _error_shape(client.get("/api/country/XXX"), 404)
+    _error_shape(client.get("/api/nothing-here"), 404)
+    assert client.get("/nothing-here").status_code == 404
+
+
+def _up(client, name, data, url="/api/upload/spec", **form):
+    return client.post(url, files={"file": (name, data, "application/octet-stream")}, data=form)
+
+
+def test_upload_spec_rebuilds(client):
+    spec = (Path(__file__).parents[1] / "src/digimeter/data/specs/egdi.yaml").read_bytes()
+    j = _up(client, "my-egdi.yaml", spec).json()
+    assert j["ok"] is True and j["unit_rank"] == 24 and j["n_ranked"] == 193
+    r = _up(client, "my-egdi.yaml", spec, url="/upload/spec")
+    assert r.status_code == 200 and "Denmark" in r.text
+
+
+def test_bad_uploads(client):
+    b = _error_shape(_up(client, "bad.yaml", b"name: [unclosed"), 400)
+    assert "YAML" in b["error"] and b["errors"][0]["row"] == 1
+    _error_shape(_up(client, "big.yaml", b"#" * (300 * 1024)), 413)
+    b = _error_shape(_up(client, "../../etc/passwd.yaml", b"name: x"), 400)
+    assert b["errors"][0]["field"] == "filename"
+    _error_shape(_up(client, "spec.exe", b"MZ"), 400)
+    _error_shape(_up(client, "code.yaml", b"!!python/object/apply:os.system ['echo hi']"), 400)
+    spec = (Path(__file__).parents[1] / "src/digimeter/data/specs/egdi.yaml").read_bytes()
+    b = _error_shape(_up(client, "e.yaml", spec.replace(b"indicator: hci", b"indicator: hcii")), 400)
+    assert b["errors"][0]["fix"] == "did you mean hci?"
+    _error_shape(_up(client, "notes.txt", b"x", url="/api/upload/data"), 400)
+    _error_shape(client.post("/api/upload/spec"), 422)
+
+
+def test_upload_data_into_a_private_copy(client):
+    csv = b"unit,indicator,year,value\nKAZ,internet_users_pct,2025,99.5\n"
+    j = _up(client, "mine.csv", csv, url="/api/upload/data", spec="digital-nation").json()
+    assert j["ok"] is True and "1 new" in j["import_report"]
+    bad = _error_shape(_up(client, "mine.csv", b"unit,indicator,year,value\nKAZ,no_such_thing,2025,1\n",
+                           url="/api/upload/data"), 400)
+    assert bad["errors"]
+
+
+def test_dashboard_renders_in_chromium(client, tmp_path):
+    import uvicorn
+
+    app = client.app
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    th = threading.Thread(target=server.run, daemon=True)
+    th.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.1)
+        png = screenshot(f"http://127.0.0.1:{port}/country/KAZ", tmp_path / "country.png", size="1280,2000")
+        assert_not_blank(png)
+    finally:
+        server.should_exit = True
+        th.join(timeout=10)
