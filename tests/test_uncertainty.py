@@ -138,6 +138,15 @@ def test_engine_equals_naive_rebuilds(asem):
     assert np.array_equal(_rank_desc(fast[0], axis=0), ref, equal_nan=True)
 
 
+def test_engine_fallback_to_compute_gives_the_same_numbers(asem):
+    eng = Engine.from_index(asem, COINR_FACTORS)
+    assert eng.fast                      # the engine mirrors the build on this spec
+    U = np.random.default_rng(8).random((20, eng.design.n_dims))
+    slow = Engine.from_index(asem, COINR_FACTORS)
+    slow.fast = False                    # what happens when the build moves on: compute() per choice
+    assert np.array_equal(eng.evaluate(U), slow.evaluate(U), equal_nan=True)
+
+
 def test_engine_reuses_upstream_builds(asem):
     res = uncertainty(asem, COINR_FACTORS, 200, seed=1)
     assert res.n_rebuilds_upstream == 5          # once per winmax; normalise and the rest are cheap

@@ -65,9 +65,6 @@ import pandas as pd
 import yaml
 from scipy.stats import rankdata
 
-from . import aggregate as agg
-from . import normalise as norm
-from . import treat as trt
 from .errors import DataError, NotFoundError, Problem, SpecError
 
 __all__ = [
@@ -76,7 +73,7 @@ __all__ = [
     "naive_evaluate", "coinr_example", "ishigami", "sobol_g",
 ]
 
-STAGE_HEADS = ("screen", "impute", "treat", "normalise", "aggregate")
+STAGE_HEADS = ("denominate", "screen", "impute", "treat", "normalise", "aggregate")
 HEADS = STAGE_HEADS + ("weights", "exclude")
 _FACTOR_KEYS = ("address", "values", "range", "integer", "noise", "levels", "name")
 
@@ -291,15 +288,14 @@ def tree_table(spec) -> pd.DataFrame:
 
 
 def _option_names() -> dict[str, set[str]]:
-    treat_opts = {p for p in inspect.signature(trt.treat).parameters if p not in ("x", "codes")}
-    norm_opts = set().union(*(set(m.options) for m in norm.METHODS.values()))
-    agg_opts = set().union(*({p for p in inspect.signature(f).parameters if p not in ("x", "w")}
-                             for f in agg.METHODS.values()))
-    return {"screen": {"min_availability", "force_include", "force_exclude"},
-            "impute": {"method", "group_by"},
-            "treat": {"method"} | treat_opts,
-            "normalise": {"method"} | norm_opts,
-            "aggregate": {"method", "by_level", "min_share"} | agg_opts}
+    from . import build as B
+
+    return {"denominate": set(),
+            "screen": {"min_availability", "max_zero_share", "force_include", "force_exclude", "action", "after"},
+            "impute": {"method", "group_by", "then", "panel_method", "max_time", "max_gap"},
+            "treat": {"method"} | set(B._TREAT_OPTS),
+            "normalise": {"method", "indiv", "ref_unit"} | B._normaliser_options(),
+            "aggregate": {"method", "by_level", "min_share"} | B._agg_options()}
 
 
 # ============================================================================================
@@ -314,6 +310,8 @@ class Design:
     """
 
     def __init__(self, factors: Iterable[Any], spec: Any = None):
+        if isinstance(factors, (str, Path)):
+            factors = load_factors(factors)
         self.factors = [Factor.from_dict(f, where=f"factors[{i}]") for i, f in enumerate(factors)]
         if not self.factors:
             raise SpecError("no factors given", field="factors",
@@ -388,7 +386,7 @@ class Design:
             # a stage, or a stage option
             if rest:
                 key = rest.split(".", 1)[0]
-                if key not in opts[head]:
+                if head != "denominate" and key not in opts[head]:
                     close = difflib.get_close_matches(key, sorted(opts[head]), n=3)
                     problems.append(Problem(f"unknown factor address '{f.address}': '{key}' is not an "
                                             f"option of {head}", field=f.address, value=key,
@@ -473,10 +471,21 @@ class Design:
         pos = {i: j for j, i in enumerate(self.keyed)}
         return {self.factors[i].address: self.value(i, key[pos[i]]) for i in which}
 
-    def weights(self, U: np.ndarray) -> np.ndarray:
-        """The weight of every node (meta order) in each sample, ``(n_samples, n_nodes)``."""
+    def base_weights(self) -> np.ndarray:
+        """The spec's own weights of every node (meta order), as the build resolves them."""
+        from . import build as B
+
+        w = B._resolve_weights(self.spec, self.meta)
+        return np.array([w[c] for c in self.codes], dtype=float)
+
+    def weights(self, U: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
+        """The weight of every node (meta order) in each sample, ``(n_samples, n_nodes)``.
+
+        ``base`` are the weights before the factors act (default :meth:`base_weights`).
+        """
         U = np.atleast_2d(np.asarray(U, dtype=float))
-        W = np.tile(self.meta.weight.to_numpy(dtype=float), (len(U), 1))
+        base = self.base_weights() if base is None else np.asarray(base, dtype=float)
+        W = np.tile(base, (len(U), 1))
         pos = {c: j for j, c in enumerate(self.codes)}
         excl = []
         for i, f in enumerate(self.factors):
@@ -502,8 +511,8 @@ class Design:
         """The spec changes (address -> value) one sample stands for; a naive rebuild applies these."""
         u = np.asarray(u, dtype=float)[None, :]
         out = self.keyed_changes(self.keys(u)[0])
-        W = self.weights(u)[0]
-        base = self.meta.weight.to_numpy(dtype=float)
+        base = self.base_weights()
+        W = self.weights(u, base)[0]
         for j, c in enumerate(self.codes):
             if c != self.spec.name and W[j] != base[j]:
                 out[f"weights.{c}"] = float(W[j])
@@ -567,9 +576,14 @@ class Engine:
     """
 
     def __init__(self, spec, panel, factors, *, unit_meta: pd.DataFrame | None = None,
-                 directions: dict[str, int] | None = None, nodes: Any = "aggregates"):
+                 directions: dict[str, int] | None = None, history: pd.DataFrame | None = None,
+                 fixed: dict[str, Any] | None = None, nodes: Any = "aggregates"):
         self.spec = spec
         self.panel = panel
+        self.history = history
+        self.fixed = fixed
+        self.fast = True
+        self.data_weights = spec.weight_method in ("pca", "optimised")
         self.design = factors if isinstance(factors, Design) else Design(factors, spec)
         self.unit_meta = unit_meta
         self.directions = directions
@@ -600,8 +614,23 @@ class Engine:
 
     @classmethod
     def from_index(cls, index, factors, *, nodes: Any = "aggregates") -> "Engine":
-        return cls(index.spec, index.panel, factors, unit_meta=index.params.get("unit_meta"),
-                   directions=index.params.get("directions"), nodes=nodes)
+        """An engine over the data and settings of a built index.
+
+        Checks once that the engine's stage pipeline reproduces the index's normalised data; if the
+        build has moved on in a way the engine does not mirror, every upstream choice is computed
+        with :func:`digimeter.build.compute` itself (slower, same numbers).
+        """
+        p = index.params
+        eng = cls(index.spec, index.panel, factors, unit_meta=p.get("unit_meta"), directions=p.get("directions"),
+                  history=p.get("history"), fixed=p.get("fixed"), nodes=nodes)
+        try:
+            mine = eng._stages_fast(index.spec, p.get("fixed"))
+            ref = index.stages["normalised"]
+            eng.fast = (mine.shape == ref.shape and list(mine.index) == list(ref.index)
+                        and np.array_equal(mine.to_numpy(dtype=float), ref.to_numpy(dtype=float), equal_nan=True))
+        except Exception:  # noqa: BLE001 - any mismatch means: use compute
+            eng.fast = False
+        return eng
 
     # -- cached pieces -----------------------------------------------------------------------
     def _sub(self, key: tuple, heads: tuple[str, ...]) -> tuple:
@@ -610,135 +639,102 @@ class Engine:
     def _spec_for(self, key: tuple, heads: tuple[str, ...]):
         which = [i for i in self.design.keyed if self.design.factors[i].head in heads]
         changes = self.design.keyed_changes(key, which)
-        sub = self._sub(key, heads)
         if not changes:
-            return self.spec, sub, changes
+            return self.spec, changes
         try:
-            return self.spec.with_changes(changes), sub, changes
+            return self.spec.with_changes(changes), changes
         except SpecError as e:
             raise SpecError(f"the factor choice {changes} makes an invalid spec: {e.message}",
                             problems=e.problems) from e
 
-    def _treated(self, key: tuple) -> tuple[np.ndarray, np.ndarray]:
-        """Screened, imputed and treated indicators for the choices ``key``: (kept-units mask, values).
+    def _stages_fast(self, spec, fixed, cache_key: tuple | None = None) -> pd.DataFrame:
+        """Denominate -> screen -> impute -> treat -> normalise with the build's own stage functions.
 
-        The same steps and kernels as :func:`digimeter.build.compute` (a test compares both).
+        The order of :func:`digimeter.build.compute`; :meth:`from_index` checks that both agree on the
+        nominal spec and falls back to ``compute`` itself if they do not.
         """
-        sub = self._sub(key, ("screen", "impute", "treat"))
-        if sub in self._upstream:
-            return self._upstream[sub]
-        spec, sub, changes = self._spec_for(key, ("screen", "impute", "treat"))
-        from . import impute as imp
+        from . import build as B
 
-        try:
-            raw = pd.DataFrame({n.code: self.panel.values[n.indicator].to_numpy(dtype=float)
-                                for n in spec.indicator_nodes()}, index=self.panel.values.index)
-            scr = dict(spec.screen)
-            min_av = float(scr.pop("min_availability", 0.0))
-            force_in = set(scr.pop("force_include", []) or [])
-            force_out = set(scr.pop("force_exclude", []) or [])
-            if scr:
-                raise SpecError(f"screen: unknown option(s) {', '.join(scr)}", field="screen",
-                                fix="use min_availability, force_include, force_exclude")
-            avail = raw.notna().mean(axis=1)
-            keep = ((avail >= min_av) & (avail > 0)) | raw.index.isin(force_in)
-            keep &= ~raw.index.isin(force_out)
-            x = raw[keep]
-            im = dict(spec.impute)
-            method = im.pop("method")
-            group_by = im.pop("group_by", None)
-            if group_by:
-                if self.unit_meta is None or group_by not in self.unit_meta:
-                    raise SpecError(f"impute.group_by '{group_by}' is not a unit attribute",
-                                    field="impute.group_by", fix="use un_region, wb_region or income_group")
-                im["groups"] = self.unit_meta.reindex(x.index)[group_by].fillna("(none)").to_numpy()
-            x_imp, _ = imp.impute(x, method, **im)
-            tr = dict(spec.treat)
-            tmethod = tr.pop("method")
-            if tmethod == "none":
-                x_tr = x_imp.copy()
-            elif tmethod in ("coinr", "winsorise"):
-                x_tr, _ = trt.treat(x_imp, **tr)
-            else:
-                raise SpecError(f"unknown treatment method {tmethod!r}", field="treat.method", value=tmethod,
-                                fix="use none or coinr (COINr's skew/kurtosis rule with Winsorisation then log)")
-        except SpecError as e:
-            if not changes:
-                raise
-            raise SpecError(f"the factor choice {changes} fails: {e.message}", problems=e.problems) from e
-        self.n_compute += 1
-        self._upstream[sub] = (keep.to_numpy(), x_tr.to_numpy(dtype=float))
-        return self._upstream[sub]
-
-    def _normalised(self, key: tuple) -> np.ndarray:
-        """Normalised indicators (all panel units x indicator nodes; NaN rows for screened-out units)."""
-        nkey = ("n",) + self._sub(key, ("screen", "impute", "treat", "normalise"))
-        if nkey in self._upstream:
-            return self._upstream[nkey]
-        spec, sub, changes = self._spec_for(key, ("screen", "impute", "treat", "normalise"))
-        keep, arr = self._treated(key)
+        panel = self.panel
         ind_nodes = spec.indicator_nodes()
         icodes = [n.code for n in ind_nodes]
-        directions = self.directions or {n.code: (n.direction or 1) for n in ind_nodes}
+        given = dict(self.directions or {})
+        directions = {n.code: int(n.direction if n.direction is not None else given.get(n.code, 1)) for n in ind_nodes}
         dirs = np.array([directions[c] for c in icodes], dtype=float)
-        nm = dict(spec.normalise)
-        nmethod = nm.pop("method")
-        if "range" in nm:
-            nm["range"] = tuple(nm["range"])
-        try:
-            if nmethod == "goalposts":
-                lo = np.array([n.goalposts[0] if n.goalposts else np.nan for n in ind_nodes], dtype=float)
-                hi = np.array([n.goalposts[1] if n.goalposts else np.nan for n in ind_nodes], dtype=float)
-                missing = [c for c, a, b in zip(icodes, lo, hi) if np.isnan(a) or np.isnan(b)]
-                if missing:
-                    raise SpecError("normalise.method is goalposts but some indicators have no goalposts: "
-                                    + ", ".join(missing), field="goalposts",
-                                    fix="add `goalposts: [lower, upper]` to each indicator node")
-                nm.update(lo=lo, hi=hi, direction=dirs)
-                y, _ = norm.normalise(arr, "goalposts", **nm)
-            else:
-                y, _ = norm.normalise(arr * dirs, nmethod, **nm)
-        except SpecError as e:
-            if not changes:
-                raise
-            raise SpecError(f"the factor choice {changes} fails: {e.message}", problems=e.problems) from e
-        full = np.full((len(self.units), len(icodes)), np.nan)
-        full[keep] = y
-        pos = {c: j for j, c in enumerate(icodes)}
-        self._upstream[nkey] = full[:, [pos[c] for c in self.ind_codes]]
-        return self._upstream[nkey]
+        tkey = ("treated",) + cache_key if cache_key is not None else None
+        if tkey is not None and tkey in self._upstream:
+            x_tr = self._upstream[tkey]
+            normalised, _ = B._normalise(spec, x_tr, dirs, (fixed or {}).get("normalise"))
+            return normalised
+        raw = pd.DataFrame({n.code: panel.values[n.indicator].to_numpy(dtype=float) for n in ind_nodes},
+                           index=panel.values.index)
+        raw.columns.name = "node"
+        dens = spec.denominators()
+        if dens:
+            from . import screen as scr_mod
 
-    def _structure(self) -> list:
-        """(level, node, kid codes, kid positions) of every aggregate node, bottom-up (as compute)."""
-        if getattr(self, "_struct", None) is None:
-            m = self.meta
-            kids: dict[str, list[str]] = {}
-            for c, p in zip(m.code, m.parent):
-                if p is not None:
-                    kids.setdefault(p, []).append(c)
-            pos = {c: j for j, c in enumerate(self.codes)}
-            lev = dict(zip(m.code, m.level))
-            aggs = [c for c, k in zip(m.code, m.kind) if k == "aggregate"]
-            self._struct = [(lev[c], c, kids[c], [pos[k] for k in kids[c]])
-                            for level in sorted({lev[c] for c in aggs}) for c in aggs if lev[c] == level]
-        return self._struct
+            dcodes = sorted({d for d, _ in dens.values()})
+            x = scr_mod.denominate(raw, panel.values[dcodes].astype(float), {k: d for k, (d, _) in dens.items()},
+                                   scale={k: sc for k, (_, sc) in dens.items()})
+        else:
+            x = raw.copy()
+        if spec.screen.get("after", "denominate") != "impute":
+            keep = B._screen(spec, x)[0]
+            x = x[keep]
+            x_imp, _ = B._impute(spec, x, self.unit_meta, self.history, panel.year, dens)
+        else:
+            x_imp, _ = B._impute(spec, x, self.unit_meta, self.history, panel.year, dens)
+            keep = B._screen(spec, x_imp)[0]
+            x_imp = x_imp[keep]
+        x_tr, _ = B._treat(spec, x_imp)
+        if tkey is not None:
+            self._upstream[tkey] = x_tr
+            self.n_compute += 1
+        normalised, _ = B._normalise(spec, x_tr, dirs, (fixed or {}).get("normalise"))
+        return normalised
+
+    def _prepared(self, key: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """(normalised indicators for all panel units, base node weights) for the choices ``key``.
+
+        Computed once per distinct upstream choice (screen, impute, treat, normalise ...) and reused;
+        with data-driven weights (PCA, optimised) once per distinct choice of everything.
+        """
+        heads = tuple(h for h in STAGE_HEADS if h != "aggregate" or self.data_weights)
+        sub = self._sub(key, heads)
+        if sub not in self._upstream:
+            spec, changes = self._spec_for(key, heads)
+            fixed = self.fixed if spec.normalise == self.spec.normalise else None
+            try:
+                if self.fast and not self.data_weights:
+                    from . import build as B
+
+                    normalised = self._stages_fast(spec, fixed, self._sub(key, ("denominate", "screen", "impute", "treat")))
+                    w = B._resolve_weights(spec, self.meta)
+                else:
+                    from .build import compute
+
+                    ix = compute(spec, self.panel, unit_meta=self.unit_meta, directions=self.directions,
+                                 history=self.history, fixed=fixed)
+                    normalised, w = ix.stages["normalised"], ix.params["weights"].to_dict()
+                    self.n_compute += 1
+            except SpecError as e:
+                if not changes:
+                    raise
+                raise SpecError(f"the factor choice {changes} fails: {e.message}", problems=e.problems) from e
+            arr = normalised.reindex(index=self.units)[self.ind_codes].to_numpy(dtype=float)
+            self._upstream[sub] = (arr, np.array([w[c] for c in self.codes], dtype=float))
+        return self._upstream[sub]
 
     def _plan(self, key: tuple) -> list:
-        """The aggregation steps of the variant spec: (node, kid positions, kids, method, opts, min_share)."""
+        """The aggregation steps of the variant spec (the build's own plan)."""
         sub = self._sub(key, ("aggregate",))
         if sub not in self._plans:
-            spec, _, _ = self._spec_for(key, ("aggregate",))
-            ag = dict(spec.aggregate)
-            amethod = ag.pop("method")
-            by_level = {int(k): v for k, v in (ag.pop("by_level", None) or {}).items()}
-            min_share = float(ag.pop("min_share", 0.0))
-            nodes = spec.nodes()
-            steps = []
-            for level, code, kids, kid_pos in self._structure():
-                node = nodes.get(code)
-                method = node.aggregate if node is not None and node.aggregate else by_level.get(level, amethod)
-                steps.append((code, kid_pos, kids, method, ag, min_share))
-            self._plans[sub] = steps
+            from . import build as B
+
+            spec, _ = self._spec_for(key, ("aggregate",))
+            pos = {c: j for j, c in enumerate(self.codes)}
+            self._plans[sub] = [(code, [pos[k] for k in kids], kids, m, o, ms, where)
+                                for level, code, kids, m, o, ms, where in B._plan(spec, self.meta)]
         return self._plans[sub]
 
     # -- evaluation ------------------------------------------------------------------------
@@ -750,28 +746,29 @@ class Engine:
         if S == 0:
             return out
         keys = self.design.keys(U)
-        W = self.design.weights(U)
         if keys.shape[1]:
             uniq, inv = np.unique(keys, axis=0, return_inverse=True)
             inv = inv.reshape(-1)
         else:
             uniq, inv = np.zeros((1, 0)), np.zeros(S, dtype=np.int64)
+        from . import build as B
+
         ind_pos = {c: j for j, c in enumerate(self.ind_codes)}
         for g, key in enumerate(uniq):
             rows = np.flatnonzero(inv == g)
             key_t = tuple(float(v) for v in key)
-            x_ind = self._normalised(key_t)                       # (n_units, n_ind)
-            Wg = W[rows]                                          # (S_g, n_nodes)
+            x_ind, base = self._prepared(key_t)                   # (n_units, n_ind), (n_nodes,)
+            Wg = self.design.weights(U[rows], base)               # (S_g, n_nodes)
             vals: dict[str, np.ndarray] = {c: x_ind[:, ind_pos[c]] for c in self.ind_codes}
-            for code, kid_pos, kids, method, opts, min_share in self._plan(key_t):
+            for code, kid_pos, kids, method, opts, min_share, where in self._plan(key_t):
                 w = Wg[:, kid_pos]
                 xs = [vals[k] for k in kids]
                 if all(v.ndim == 1 for v in xs) and np.all(w == w[:1]):
-                    y = agg.aggregate(np.stack(xs, -1), w[0], method, min_share=min_share, **opts)
+                    y = B._agg_call(np.stack(xs, -1), w[0], method, opts, min_share, where)
                 else:
                     shp = (len(rows), len(self.units))
                     x = np.stack([np.broadcast_to(v, shp) for v in xs], -1)
-                    y = agg.aggregate(x, w, method, min_share=min_share, **opts)
+                    y = B._agg_call(x, w, method, opts, min_share, where)
                 vals[code] = y
             for j, c in enumerate(self.out_nodes):
                 out[rows, :, j] = vals[c]
@@ -992,6 +989,7 @@ class UncertaintyResult:
     scores: np.ndarray | None = None
     exact: bool = True
     n_rebuilds_upstream: int = 0
+    #: number of distinct treated data sets (or full compute calls, on the fallback path) computed
 
     @property
     def n(self) -> int:
