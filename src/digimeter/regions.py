@@ -560,7 +560,7 @@ def _territories(crosswalk: pd.DataFrame) -> dict[str, dict[str, frozenset]]:
 
 
 def infer_layout(units: Iterable[str], crosswalk: pd.DataFrame, year: int | None = None,
-                 layouts: pd.DataFrame | None = None) -> str:
+                 layouts: pd.DataFrame | None = None, *, _terr: dict | None = None) -> str:
     """The layout a set of regional values (one indicator, one year) was published on.
 
     Scores each layout by ``|units in layout| - |layout units missing|`` and takes the best; a tie is
@@ -568,18 +568,18 @@ def infer_layout(units: Iterable[str], crosswalk: pd.DataFrame, year: int | None
     the later layout. Codes such as ``KZ-19`` that exist in several layouts with different territories
     are resolved this way (Almaty region 2022 is the new territory only if Zhetisu is published too).
     """
-    terr = _territories(crosswalk)
+    terr = _terr if _terr is not None else _territories(crosswalk)
     us = set(units)
     best, key = None, None
+    spans = ({} if layouts is None else
+             {r[0]: (r[1], r[2]) for r in zip(layouts["layout"], layouts["first_year"], layouts["last_year"])})
     for order, (lay, members) in enumerate(terr.items()):
         ms = set(members)
         score = len(us & ms) - len(ms - us)
         covers = 0
-        if layouts is not None and year is not None:
-            row = layouts[layouts["layout"] == lay]
-            if len(row):
-                lo, hi = row["first_year"].iloc[0], row["last_year"].iloc[0]
-                covers = int((pd.isna(lo) or year >= lo) and (pd.isna(hi) or year <= hi))
+        if year is not None and lay in spans:
+            lo, hi = spans[lay]
+            covers = int((pd.isna(lo) or year >= lo) and (pd.isna(hi) or year <= hi))
         k = (score, covers, order)
         if key is None or k > key:
             best, key = lay, k
@@ -658,7 +658,7 @@ def to_layout(obs: pd.DataFrame, crosswalk: pd.DataFrame, target_layout: str, *,
         if "layout" in g.columns and g["layout"].notna().all() and g["layout"].nunique() == 1:
             src_layout = g["layout"].iloc[0]
         else:
-            src_layout = infer_layout(g["unit"], crosswalk, yr, layouts)
+            src_layout = infer_layout(g["unit"], crosswalk, yr, layouts, _terr=terr)
         # territory of each source unit: its territory in the source layout if it is a member there,
         # else in any layout (a unit published alongside its parts, e.g. KZ-51 with KZ-61/KZ-79)
         src = {}
@@ -1584,16 +1584,18 @@ def divide_trend(store, country: str, indicator: str, *, layout: str | None = No
 
 
 def map_data(store, country: str, indicator_or_spec, year: int | None = None, *, layout: str | None = None,
-             lang: str = "en", threshold: float | None = None) -> dict:
+             lang: str = "en", threshold: float | None = None, report: "RegionReport | None" = None) -> dict:
     """A GeoJSON FeatureCollection of the regions of ``country`` with one indicator's (or a regional
     index's score's) values for a year, ready for a choropleth (offline: bundled or imported boundaries).
 
     Each feature's properties gain ``value`` (null where none), ``rank``, ``estimated`` (bool), ``year``
     (of the value), ``population`` and ``name``; the collection gains ``value_min``/``value_max``,
     ``indicator``, ``title``, ``unit_of_measure``, ``year``, ``layout``, ``country``, ``higher_is_better``
-    and ``measures`` (the divide measures of :func:`region_report`).
+    and ``measures`` (the divide measures of :func:`region_report`). Pass ``report`` (a
+    :class:`RegionReport` already computed) to skip recomputing it.
     """
-    rep = region_report(store, country, indicator_or_spec, year, layout=layout, lang=lang, threshold=threshold)
+    rep = report or region_report(store, country, indicator_or_spec, year, layout=layout, lang=lang,
+                                  threshold=threshold)
     geo = geography(store, rep.country)
     if not geo.has_boundaries(rep.layout):
         raise NotFoundError(f"no boundaries for layout '{rep.layout}' of {rep.country}", field="layout",

@@ -108,7 +108,7 @@ def register(app: typer.Typer) -> None:
                 rep = R.region_report(s, code, subject, year, threshold=threshold, layout=layout)
                 cname = s.unit(code)["name"]
                 if geojson:
-                    fc = R.map_data(s, code, subject, rep.year, layout=rep.layout, threshold=threshold)
+                    fc = R.map_data(s, code, subject, rep.year, layout=rep.layout, report=rep)
                     geojson.parent.mkdir(parents=True, exist_ok=True)
                     geojson.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
                     err.print(f"wrote {geojson}")
