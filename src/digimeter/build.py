@@ -165,7 +165,8 @@ def _rank_desc(values: np.ndarray) -> np.ndarray:
 
 
 def build(spec: IndexSpec | str, store: Store | None = None, *, year: int | None = None,
-          changes: dict[str, Any] | None = None, as_of_vintage: int | None = None) -> Index:
+          changes: dict[str, Any] | None = None, as_of_vintage: int | None = None,
+          fixed: dict[str, Any] | None = None) -> Index:
     """Build an index from the store.
 
     Parameters
@@ -180,6 +181,9 @@ def build(spec: IndexSpec | str, store: Store | None = None, *, year: int | None
         Settings changed by address (``{"normalise.method": "zscore"}``), as ``--set`` on the CLI.
     as_of_vintage : int, optional
         Build from the data as they were at that vintage.
+    fixed : dict, optional
+        Fitted parameters to apply instead of fitting them (``{"normalise": index.params["normalise_fit"]}``),
+        as :func:`build_panel` does with a reference year.
     """
     spec = load_spec(spec) if not isinstance(spec, IndexSpec) else spec
     if year is not None:
@@ -221,7 +225,84 @@ def build(spec: IndexSpec | str, store: Store | None = None, *, year: int | None
     directions = {n.code: (n.direction if n.direction is not None
                            else (1 if ind_meta[n.indicator]["higher_is_better"] else -1))
                   for n in spec.indicator_nodes()}
-    return compute(spec, panel, unit_meta=unit_meta, directions=directions, history=history)
+    return compute(spec, panel, unit_meta=unit_meta, directions=directions, history=history, fixed=fixed)
+
+
+def build_panel(spec: IndexSpec | str, store: Store | None = None, *, years: list[int] | range,
+                normalise: str = "per_year", reference_year: int | None = None,
+                changes: dict[str, Any] | None = None, skip_missing: bool = False,
+                as_of_vintage: int | None = None) -> dict[int, Index]:
+    """Build one index per year over a panel of years.
+
+    Parameters
+    ----------
+    spec : IndexSpec or str
+    store : Store, optional
+    years : list of int
+    normalise : {"per_year", "reference"}
+        ``"per_year"``: each year is normalised on its own data (scores are relative within the
+        year, as the UN EGDI). ``"reference"``: the normalisation parameters (min/max, mean/sd,
+        reference values ...) are fitted on ``reference_year`` and applied unchanged to every year,
+        so that scores compare over time (as DESI's fixed minima and maxima, and COINr's panel
+        normalisation). The parameters are kept in each Index (``params["fixed"]``), so every
+        year rebuilds exactly.
+    reference_year : int, optional
+        Default: the last of ``years``.
+    changes : dict, optional
+        Settings changed by address for every year.
+    skip_missing : bool
+        Leave out years without data (e.g. between biennial editions) instead of raising.
+
+    Returns
+    -------
+    dict of int to Index, in year order.
+
+    References
+    ----------
+    COINr ``Normalise.purse(global = TRUE)`` (``R/normalise.R``), https://github.com/bluefoxr/COINr ;
+    OECD/JRC (2008) Handbook on Constructing Composite Indicators, section 5 (normalisation over time),
+    https://doi.org/10.1787/9789264043466-en
+    """
+    if normalise not in ("per_year", "reference"):
+        raise SpecError(f"build_panel: normalise must be per_year or reference, not {normalise!r}",
+                        field="normalise", value=normalise, fix="use per_year or reference")
+    years = sorted(int(y) for y in years)
+    if not years:
+        raise SpecError("build_panel: no years given", field="years", fix="give years=[2018, 2019, ...]")
+    spec = load_spec(spec) if not isinstance(spec, IndexSpec) else spec
+    if changes:
+        spec = spec.with_changes(changes)
+    own = store is None
+    store = store or open_store()
+    try:
+        fixed = None
+        out: dict[int, Index] = {}
+        if normalise == "reference":
+            ref_year = int(reference_year if reference_year is not None else years[-1])
+            ref = build(spec, store, year=ref_year, as_of_vintage=as_of_vintage)
+            fixed = {"normalise": ref.params["normalise_fit"], "reference_year": ref_year}
+            ref = build(spec, store, year=ref_year, as_of_vintage=as_of_vintage, fixed=fixed)
+            if ref_year in years:
+                out[ref_year] = ref
+        for y in years:
+            if y in out:
+                continue
+            try:
+                out[y] = build(spec, store, year=y, as_of_vintage=as_of_vintage, fixed=fixed)
+            except SpecError as e:
+                if skip_missing and "no data" in str(e):
+                    continue
+                raise
+    finally:
+        if own:
+            store.close()
+    return dict(sorted(out.items()))
+
+
+def panel_scores(indices: dict[int, Index], node: str | None = None) -> pd.DataFrame:
+    """Units x years table of one node's scores (default the index) from :func:`build_panel`."""
+    cols = {y: ix.scores[node or ix.spec.name] for y, ix in indices.items()}
+    return pd.DataFrame(cols)
 
 
 def _store_codes(spec: IndexSpec) -> list[str]:
@@ -416,28 +497,26 @@ def _history_array(spec: IndexSpec, history: pd.DataFrame, units: list[str], yea
                    current: pd.DataFrame, dens: dict[str, tuple[str, float]]
                    ) -> tuple[np.ndarray, np.ndarray, int]:
     """(times, units, indicator nodes) array of denominated values; slice ``year`` = ``current``."""
-    h = history[history.unit.isin(units)]
+    h = history[history.unit.isin(units) & history.value.notna()]
     years = sorted(set(h.year.astype(int)) | {int(year)})
-    wide = h.pivot_table(index=["year", "unit"], columns="indicator", values="value", aggfunc="last")
+    codes = sorted(set(h.indicator))
+    cube = np.full((len(years), len(units), len(codes)), np.nan)
+    cube[pd.Index(years).get_indexer(h.year.astype(int)), pd.Index(units).get_indexer(h.unit),
+         pd.Index(codes).get_indexer(h.indicator)] = h.value.to_numpy(dtype=float)
+    pos = {c: i for i, c in enumerate(codes)}
+    nan = np.full(cube.shape[:2], np.nan)
     arr = np.full((len(years), len(units), len(current.columns)), np.nan)
-    for ti, y in enumerate(years):
-        if y == year:
-            arr[ti] = current.to_numpy(dtype=float)
-            continue
-        if y not in wide.index.get_level_values(0):
-            continue
-        sl = wide.xs(y, level="year").reindex(units)
-        for j, n in enumerate(spec.indicator_nodes()):
-            if n.indicator not in sl.columns:
-                continue
-            v = sl[n.indicator].to_numpy(dtype=float)
-            if n.code in dens:
-                dcode, scale = dens[n.code]
-                d = sl[dcode].to_numpy(dtype=float) if dcode in sl.columns else np.full(len(units), np.nan)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    v = np.where(d != 0, v / d * scale, np.nan)
-            arr[ti, :, j] = v
-    return arr, np.asarray(years, dtype=float), years.index(int(year))
+    for j, n in enumerate(spec.indicator_nodes()):
+        v = cube[:, :, pos[n.indicator]] if n.indicator in pos else nan
+        if n.code in dens:
+            dcode, scale = dens[n.code]
+            d = cube[:, :, pos[dcode]] if dcode in pos else nan
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v = np.where(d != 0, v / d * scale, np.nan)
+        arr[:, :, j] = v
+    ti = years.index(int(year))
+    arr[ti] = current.to_numpy(dtype=float)
+    return arr, np.asarray(years, dtype=float), ti
 
 
 def _impute(spec: IndexSpec, x: pd.DataFrame, unit_meta: pd.DataFrame | None,
