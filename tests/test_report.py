@@ -19,7 +19,20 @@ import pytest
 from digimeter import report as R
 
 GOLDEN = Path(__file__).parent / "golden" / "report_kaz_skeleton.txt"
-SAMPLES = {"uncertainty": 64, "sensitivity": 32, "targets": 200, "index": 20}
+SAMPLES = {"uncertainty": 64, "sensitivity": 32, "targets": 200, "index": 20, "fans": 1}
+
+
+def small_scenario(folder: Path) -> Path:
+    """The first two targets of the shipped fully-digital-kz scenario (keeps the shared report fast)."""
+    import yaml
+
+    from digimeter.targets import shipped_scenarios
+
+    d = yaml.safe_load(shipped_scenarios()["fully-digital-kz"].read_text(encoding="utf-8"))
+    d["targets"] = [t for t in d["targets"] if t.get("unit") == "KAZ" and "indicator" in t][:2]
+    p = folder / "small-kz.yaml"
+    p.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
+    return p
 #: key numbers that do not depend on Monte Carlo sample sizes (kept in the golden file)
 STABLE = ("egdi.", "digital-nation.", "weakest_", "strongest_", "benchmark.", "connectivity.", "infrastructure.",
           "government.", "skills.", "economy.", "gap.", "regions.", "targets.scenario", "sources", "digimeter")
@@ -51,7 +64,8 @@ def shared_report(tmp_path_factory, template_store_path) -> tuple[R.Report, dict
     shutil.copyfile(template_store_path, work)
     s = Store(work)
     try:
-        rep = R.make_report("KAZ", "digital-nation", lang="en", store=s, samples=SAMPLES)
+        rep = R.make_report("KAZ", "digital-nation", lang="en", store=s, samples=SAMPLES,
+                            scenario=str(small_scenario(folder)))
     finally:
         s.close()
     written = R.write_report(rep, folder / "out", png=False)

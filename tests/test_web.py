@@ -24,6 +24,7 @@ def client(tmp_path_factory, template_store_path):
     rep, _, store = shared_report(tmp_path_factory, template_store_path)
     app = create_app(store, samples=SAMPLES)
     app.state.service.put(rep)          # the shared report answers every page of KAZ in English
+    app.state.service.default_scenario = rep.scenario
     return TestClient(app, raise_server_exceptions=False)
 
 
@@ -62,6 +63,8 @@ def test_methods_page_and_languages(client):
     r = client.get("/methods?lang=ru")
     assert r.status_code == 200 and "Методы и данные" in r.text and 'lang="ru"' in r.text
     _error_shape(client.get("/api/methods?lang=fr"), 404)
+    _error_shape(client.get("/api/methods?spec=/etc/passwd"), 404)          # names only, never paths
+    _error_shape(client.get("/api/targets/KAZ?scenario=../../x.yaml"), 404)
 
 
 def test_openapi_lists_every_twin(client):

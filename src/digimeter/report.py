@@ -284,7 +284,8 @@ def make_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: st
         Only these sections (see :data:`SECTION_IDS`; default all). The headline mentions the targets
         only when the targets section is computed too.
     samples : dict, optional
-        Sample sizes: ``uncertainty`` (512), ``sensitivity`` (256), ``targets`` (1000), ``index`` (100).
+        Sample sizes: ``uncertainty`` (512), ``sensitivity`` (256), ``targets`` (1000), ``index`` (100),
+        and ``fans`` (3), the number of fan charts of the unit's indicator targets.
     """
     from .store import open_store
 
@@ -300,7 +301,8 @@ def make_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: st
         if unknown:
             raise NotFoundError(f"unknown report section(s): {', '.join(unknown)}", field="sections",
                                 value=unknown, fix=f"use: {', '.join(SECTION_IDS)}")
-        ctx.samples = {"uncertainty": 512, "sensitivity": 256, "targets": 1000, "index": 100, **(samples or {})}
+        ctx.samples = {"uncertainty": 512, "sensitivity": 256, "targets": 1000, "index": 100, "fans": 3,
+                       **(samples or {})}
         _ = ctx._
         from .build import build
 
@@ -883,7 +885,7 @@ def _targets(ctx: _Ctx) -> Section:
     # fan charts of the unit's indicator targets, from the same forecasting engine
     shown = 0
     for tg in sc.targets:
-        if tg.kind != "indicator" or tg.unit != ctx.unit or shown >= 3:
+        if tg.kind != "indicator" or tg.unit != ctx.unit or shown >= ctx.samples["fans"]:
             continue
         try:
             fr, _ifc = tmod.forecast_unit(ctx.store, ctx.unit, tg.indicator, max(sc.deadline, 2030), seed=0,

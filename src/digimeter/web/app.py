@@ -125,6 +125,7 @@ class Service:
         self.html: dict[tuple, str] = {}
         self.cache_size = cache_size
         self.samples = samples
+        self.default_scenario: str | None = None
 
     def put(self, report: Report) -> None:
         """Keep a computed report (e.g. one made by the CLI or a test) to answer pages from."""
@@ -136,6 +137,7 @@ class Service:
 
     def report(self, unit: str, spec: str, lang: str, scenario: str | None, ids: tuple[str, ...]) -> Report:
         unit = unit.upper() if len(unit) == 3 else unit
+        scenario = scenario or self.default_scenario
         with self.lock:
             for key, rep in reversed(self.cache.items()):
                 if key[:4] == (unit, spec, lang, scenario) and set(ids) <= set(key[4]):
@@ -293,7 +295,21 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
 
     # -- pages and their JSON twins ------------------------------------------------------------
     def page_data(page: str, unit: str, spec: str, lang: str, scenario: str | None) -> tuple[Report, tuple[str, ...]]:
+        from ..spec import shipped_specs
+
         _check_lang(lang)
+        # names only: a query parameter never names a file on the server
+        if spec not in shipped_specs():
+            raise NotFoundError(f"no shipped spec named '{spec}'", field="spec", value=spec,
+                                fix=f"one of: {', '.join(shipped_specs())} (upload your own at /upload)")
+        if scenario is not None:
+            try:
+                from ..targets import shipped_scenarios
+            except ModuleNotFoundError:
+                shipped_scenarios = dict
+            if scenario not in shipped_scenarios():
+                raise NotFoundError(f"no shipped scenario named '{scenario}'", field="scenario", value=scenario,
+                                    fix=f"one of: {', '.join(shipped_scenarios()) or '(none yet)'}")
         ids = PAGES[page][0]
         return service.report(unit, spec, lang, scenario, ids), ids
 
