@@ -137,9 +137,10 @@ def test_golden_skeleton(made):
                 continue
         lines.append(line)
     text = "\n".join(lines) + "\n"
-    if os.environ.get("DIGIMETER_UPDATE_GOLDEN") or not GOLDEN.exists():
+    if os.environ.get("DIGIMETER_UPDATE_GOLDEN"):
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(text, encoding="utf-8")
+    assert GOLDEN.exists(), f"{GOLDEN} is missing: run with DIGIMETER_UPDATE_GOLDEN=1 once, review it, commit it"
     assert text == GOLDEN.read_text(encoding="utf-8")
 
 
