@@ -313,3 +313,14 @@ def test_audit_tables(asem):
     s = a.strengths[a.strengths.unit == "CHE"]
     assert (s.kind == "strength").sum() == 5 and (s.kind == "weakness").sum() == 5
     assert s[s.kind == "strength"]["rank"].max() <= s[s.kind == "weakness"]["rank"].min()
+
+
+def test_cli_style_settings(asem):
+    """--set values as the CLI parses them (YAML scalars): range '1,100', method names with hyphens."""
+    import yaml
+
+    sets = {"normalise.range": yaml.safe_load("1,100"), "aggregate.method": "mazziotta-pareto"}
+    v = asem.variant(sets)
+    n = v.stages["normalised"]
+    assert n.min().min() == pytest.approx(1) and n.max().max() == pytest.approx(100)
+    assert v.score.notna().all()

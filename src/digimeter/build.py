@@ -667,7 +667,14 @@ def _normalise(spec: IndexSpec, x_tr: pd.DataFrame, dirs: np.ndarray, fixed: lis
         o = dict(g["opts"])
         sub = arr[:, cols]
         if "range" in o:
-            o["range"] = tuple(o["range"])
+            r = o["range"]
+            if isinstance(r, str):  # --set normalise.range=1,100
+                try:
+                    r = [float(v) for v in r.replace(" ", "").strip("[]()").split(",")]
+                except ValueError:
+                    raise SpecError(f"{g['where']}: range must be two numbers, not {r!r}", field="normalise.range",
+                                    value=r, fix="e.g. normalise.range=1,100") from None
+            o["range"] = tuple(r)
         if m == "goalposts":
             lo = np.array([nodes[c].goalposts[0] if nodes[c].goalposts else np.nan for c in codes])
             hi = np.array([nodes[c].goalposts[1] if nodes[c].goalposts else np.nan for c in codes])
