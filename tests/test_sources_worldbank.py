@@ -1,0 +1,142 @@
+"""World Bank connector on recorded real API responses (tests/fixtures/recorded/worldbank, see PROVENANCE.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from digimeter.errors import SourceError
+from digimeter.sources import worldbank
+from digimeter.sources.http import Fetcher
+from digimeter.sources.update import apply_batches
+
+REC = Path(__file__).parent / "fixtures" / "recorded" / "worldbank"
+
+
+def body(name: str) -> bytes:
+    return (REC / name).read_bytes()
+
+
+def replay(routes: dict, calls: list | None = None):
+    """A transport answering from recorded bodies, keyed by (path suffix, page)."""
+    def handler(req: httpx.Request) -> httpx.Response:
+        if calls is not None:
+            calls.append(str(req.url))
+        for (path, page), resp in routes.items():
+            if req.url.path.endswith(path) and req.url.params.get("page", "1") == str(page):
+                return resp() if callable(resp) else httpx.Response(200, content=resp)
+        return httpx.Response(404, content=b"not recorded")
+    return httpx.MockTransport(handler)
+
+
+def fetcher(transport, **kw):
+    kw.setdefault("cache_dir", False)
+    return Fetcher(transport, sleep=lambda s: None, **kw)
+
+
+def test_parse_real_page_and_tidy():
+    r = worldbank.Response(url="u", content=body("JPN_USA_NY.GDP.MKTP.CD_footnote_page1_of_3.json"), status=200,
+                           retrieved="2021-02-23T05:14:34+00:00")
+    meta, recs = worldbank.parse_page(r)
+    assert meta["pages"] == 3 and meta["total"] == 122 and meta["lastupdated"] == "2021-02-17"
+    obs, notes = worldbank.tidy(recs, "NY.GDP.MKTP.CD", "gdp_usd")
+    assert len(obs) == 49  # 2020 is null in this recording
+    assert "1 empty values skipped" in notes[0]
+    row = obs.set_index("year").loc[2019]
+    assert row.unit == "JPN" and row.value == pytest.approx(5081769542379.77)
+
+
+def test_paging_fetches_every_page_and_checks_the_total():
+    # real page 1 (JPN 2019, 2018) of a 2-page answer; page 2 is derived: the same record shape for USA
+    # with the values replaced by those of page 1 (the recording holds no page 2) -- parsing only
+    p1 = body("JPN_USA_NY.GDP.MKTP.CD_2018-2019_page1.json")
+    d = json.loads(p1)
+    d[0]["page"] = 2
+    for rec in d[1]:
+        rec["countryiso3code"], rec["country"] = "USA", {"id": "US", "value": "United States"}
+    calls: list = []
+    f = fetcher(replay({("/NY.GDP.MKTP.CD", 1): p1, ("/NY.GDP.MKTP.CD", 2): json.dumps(d).encode()}, calls))
+    responses, meta, records = worldbank.fetch(f, "NY.GDP.MKTP.CD", countries="JPN;USA", per_page=2, date="2018:2019")
+    assert len(responses) == 2 and len(records) == 4
+    assert [httpx.URL(c).params["page"] for c in calls] == ["1", "2"]
+
+
+def test_truncated_paging_is_refused():
+    # page 1 of a real 264-page answer; page 2 missing from the store of recordings -> 404 -> error
+    f = fetcher(replay({("/NY.GDP.MKTP.CD", 1): body("ARB_all_NY.GDP.MKTP.CD_2018-2019_page1_of_264.json")}))
+    with pytest.raises(SourceError, match="HTTP 404"):
+        worldbank.fetch(f, "NY.GDP.MKTP.CD", per_page=2, date="2018:2019")
+
+
+def test_api_error_message_names_the_problem():
+    f = fetcher(replay({("/INVALID.INDICATOR.ID", 1): body("error_invalid_value.json")}))
+    with pytest.raises(SourceError, match="Invalid value: The provided parameter value is not valid"):
+        worldbank.fetch(f, "INVALID.INDICATOR.ID")
+
+
+def test_http_500_is_retried_then_succeeds():
+    n = {"k": 0}
+
+    def flaky():
+        n["k"] += 1
+        if n["k"] < 3:
+            return httpx.Response(500, content=b"<html><body>Internal Server Error</body></html>")
+        return httpx.Response(200, content=body("JPN_USA_NY.GDP.MKTP.CD_footnote_page1_of_3.json"))
+    waits: list = []
+    f = Fetcher(replay({("/X", 1): flaky}), cache_dir=False, sleep=waits.append, backoff=0.5)
+    r = f.get("https://api.worldbank.org/v2/country/all/indicator/X", {"page": 1})
+    assert r.status == 200 and waits == [0.5, 1.0]  # exponential backoff
+
+
+def test_timeouts_give_up_with_a_clear_error():
+    def handler(req):
+        raise httpx.ReadTimeout("timed out", request=req)
+    f = Fetcher(httpx.MockTransport(handler), cache_dir=False, sleep=lambda s: None, retries=2, timeout=5)
+    with pytest.raises(SourceError, match="gave up after 3 attempts; last: timed out after 5 s"):
+        f.get("https://api.worldbank.org/v2/country/all/indicator/X")
+    assert f.requests == 3
+
+
+def test_truncated_body_and_changed_schema():
+    full = body("JPN_USA_NY.GDP.MKTP.CD_footnote_page1_of_3.json")
+    r = worldbank.Response(url="u", content=full[: len(full) // 2], status=200, retrieved="t")
+    with pytest.raises(SourceError, match="not valid JSON"):
+        worldbank.parse_page(r)
+    changed = full.replace(b'"countryiso3code"', b'"iso3"')  # a renamed field (derived from the recording)
+    with pytest.raises(SourceError, match="lack field.*countryiso3code"):
+        worldbank.parse_page(worldbank.Response(url="u", content=changed, status=200, retrieved="t"))
+
+
+def test_cache_and_offline(tmp_path):
+    f = fetcher(replay({("/NY.GDP.MKTP.CD", 1): body("JPN_USA_NY.GDP.MKTP.CD_footnote_page1_of_3.json")}),
+                cache_dir=tmp_path)
+    r = f.get("https://api.worldbank.org/v2/country/JPN/indicator/NY.GDP.MKTP.CD", {"page": 1}, publisher="worldbank")
+    cached = list((tmp_path / "worldbank").glob("*.body"))
+    assert len(cached) == 1 and cached[0].read_bytes() == r.content
+    off = Fetcher(cache_dir=tmp_path, offline=True)
+    r2 = off.get("https://api.worldbank.org/v2/country/JPN/indicator/NY.GDP.MKTP.CD", {"page": 1}, publisher="worldbank")
+    assert r2.from_cache and r2.sha256 == r.sha256
+    with pytest.raises(SourceError, match="offline and no cached response"):
+        off.get("https://api.worldbank.org/v2/country/JPN/indicator/OTHER", publisher="worldbank")
+
+
+def test_catalogue_code_maps_and_unknown_code_becomes_new_indicator(store):
+    gdp = body("JPN_USA_NY.GDP.MKTP.CD_footnote_page1_of_3.json")
+    one_page = json.loads(gdp)
+    one_page[0].update(pages=1, total=50)  # derived: page 1 served as the whole answer (no paging)
+    pov = body("indicator_1.0.HCount.1.90usd.json")
+    routes = {("/NY.GDP.MKTP.CD", 1): json.dumps(one_page).encode(), ("/v2/indicator/1.0.HCount.1.90usd", 1): pov}
+    # the unknown code's data: the GDP records relabelled (derived), its metadata: the real recording
+    relab = json.loads(json.dumps(one_page).replace("NY.GDP.MKTP.CD", "1.0.HCount.1.90usd"))
+    routes[("/country/all/indicator/1.0.HCount.1.90usd", 1)] = json.dumps(relab).encode()
+    f = fetcher(replay(routes))
+    b_known, b_new = worldbank.connector(f, store, ["NY.GDP.MKTP.CD", "1.0.HCount.1.90usd"])
+    assert set(b_known.observations.indicator) == {"gdp_usd"}
+    assert b_new.indicators.iloc[0]["name"] == "Poverty Headcount ($1.90 a day)"
+    assert b_known.origin["edition"] == "2021-02-17" and b_known.origin["publisher"] == "World Bank"
+    rep = apply_batches(store, [b_new], threshold=10)
+    assert rep.new_indicators == ["1.0.HCount.1.90usd"] and rep.new == 49
+    assert store.indicator("1.0.HCount.1.90usd")["source"] == "World Bank"
