@@ -691,14 +691,6 @@ def _benchmark_section(ctx: _Ctx, bench, title: str) -> Section:
     return sec
 
 
-def _regional_obs(ctx: _Ctx) -> tuple[pd.DataFrame, pd.DataFrame]:
-    regs = ctx.store.units(kind="region", parent=ctx.unit)
-    if regs.empty:
-        return regs, pd.DataFrame()
-    obs = ctx.store.observations(indicators=list(REGION_INDICATORS) + ["population"], units=regs.code.tolist())
-    return regs, obs
-
-
 def _regions(ctx: _Ctx) -> Section:
     _ = ctx._
     title = _("Regions")
@@ -706,40 +698,35 @@ def _regions(ctx: _Ctx) -> Section:
     if rmod is None:
         return _unavailable("regions", title, ctx, "regions", "regional map and divide measures")
     sec = Section("regions", title)
-    regs, obs = _regional_obs(ctx)
-    if regs.empty or obs.empty:
+    regs = ctx.store.units(kind="region", parent=ctx.unit)
+    have = set(ctx.store.observations(indicators=list(REGION_INDICATORS), units=regs.code.tolist()).indicator) \
+        if len(regs) else set()
+    ind = next((i for i in REGION_INDICATORS if i in have), None)
+    if ind is None:
         sec.available = False
         sec.paragraphs.append(_("No regional data for {unit} in the store.").format(unit=ctx.unit_name))
         sec.missing.append("regional data")
         return sec
-    ind = next((i for i in REGION_INDICATORS if (obs.indicator == i).any()), None)
     meta = ctx.store.indicator(ind)
-    cw = rmod.load_crosswalk("kz")
-    layouts = rmod.load_layouts("kz")
-    layout = str(layouts.sort_values("first_year").layout.iloc[-1])
-    conv = rmod.to_layout(obs, cw, layout, layouts=layouts)
-    latest_year = int(conv[conv.indicator == ind].year.max())
-    cur = conv[(conv.indicator == ind) & (conv.year == latest_year)]
-    geo = rmod.load_geojson(layout)
-    name_key = f"name_{ctx.lang}"
-    names = {f["properties"]["unit"]: f["properties"].get(name_key) or f["properties"].get("name_en")
-             or ctx.name_of(f["properties"]["unit"]) for f in geo["features"]}
-    fc = rmod.choropleth(geo, cur[["unit", "value"]], name="value",
-                         extra={u: {"name": n} for u, n in names.items()})
+    # every region of today's layout (older series read on it, population-weighted and marked estimated)
+    rep = rmod.region_report(ctx.store, ctx.unit, ind, lang=ctx.lang)
+    trend = rmod.divide_trend(ctx.store, ctx.unit, ind)
+    fc = rmod.map_data(ctx.store, ctx.unit, ind, lang=ctx.lang, report=rep)
+    tab = rep.table
+    names = dict(zip(tab.unit, tab.name))
     from . import charts
 
-    src = ctx.origin_label(cur.origin_id.tolist() if "origin_id" in cur else [])
+    obs = ctx.store.observations(indicators=ind, units=tab.unit.tolist(), years=[rep.year])
+    src = ctx.origin_label(obs.origin_id.tolist())
     ylabel = f"{_(meta['name'])} ({meta['unit']})"
     sec.charts["map"] = charts.choropleth(fc, value_title=_(meta["name"]) if len(meta["name"]) < 30 else "%",
                                           source=src, domain=None)
-    sec.chart_titles["map"] = _("{indicator}, {year}, by region").format(indicator=ylabel, year=latest_year)
-    bars = cur.assign(label=cur.unit.map(names))[["label", "value"]]
-    sec.charts["bars"] = charts.bars(bars, x_title=ylabel, source=src)
-    sec.chart_titles["bars"] = _("Regions ranked, {year}").format(year=latest_year)
-    national = ctx.store.observations(indicators=ind, units=ctx.unit)
-    nat = dict(zip(national.year.astype(int), national.value.astype(float)))
-    div = rmod.divide(conv, ind, population="population", national=nat,
-                      higher_is_better=bool(meta["higher_is_better"]))
+    sec.chart_titles["map"] = _("{indicator}, {year}, by region").format(indicator=ylabel, year=rep.year)
+    sec.charts["bars"] = charts.bars(tab.rename(columns={"name": "label"})[["label", "value"]].dropna(),
+                                     x_title=ylabel, source=src)
+    sec.chart_titles["bars"] = _("Regions ranked, {year}").format(year=rep.year)
+    div = trend.table
+    m = rep.measures
     if not div.empty:
         keep = [c for c in ("n", "mean_weighted", "national", "gini", "theil", "cv_weighted", "best", "worst", "gap")
                 if c in div.columns]
@@ -758,22 +745,32 @@ def _regions(ctx: _Ctx) -> Section:
         sec.charts["divide"] = charts.lines(tr, y_title=_("inequality between regions (0 = none)"), source=src,
                                             x_title=_("year"))
         sec.chart_titles["divide"] = _("Is the divide closing?")
-        last = div.iloc[-1]
         first = div.iloc[0]
-        sec.key_numbers.update({"regions.indicator": ind, "regions.year": latest_year, "regions.n": int(last["n"]),
-                                "regions.gini": round(float(last["gini"]), 4),
-                                "regions.gap": round(float(last["gap"]), 1)})
         sec.paragraphs.append(_("In {year}, {indicator} ranged from {worst_v} in {worst} to {best_v} in {best} "
                                 "(a gap of {gap} points); the population-weighted Gini between regions was {gini} "
                                 "(it was {gini0} in {year0}).").format(
-            year=latest_year, indicator=_(meta["name"]).lower(),
-            worst_v=fmt_num(cur.value.min(), ctx.lang), worst=names.get(last["worst"], last["worst"]),
-            best_v=fmt_num(cur.value.max(), ctx.lang), best=names.get(last["best"], last["best"]),
-            gap=fmt_num(last["gap"], ctx.lang), gini=fmt_num(last["gini"], ctx.lang, 3),
+            year=rep.year, indicator=_(meta["name"]).lower(),
+            worst_v=fmt_num(m["worst_value"], ctx.lang), worst=names.get(m["worst"], m["worst"]),
+            best_v=fmt_num(m["best_value"], ctx.lang), best=names.get(m["best"], m["best"]),
+            gap=fmt_num(m["gap"], ctx.lang), gini=fmt_num(m["gini"], ctx.lang, 3),
             gini0=fmt_num(first["gini"], ctx.lang, 3), year0=int(div.index[0])))
-    if "estimated" in cur and cur.estimated.any():
+    if ctx.lang == "en":
+        sec.paragraphs.append(trend.verdict())
+    if m.get("national") is not None and m.get("rollup_difference") is not None:
+        sec.paragraphs.append(_("Roll-up check: the population-weighted mean of the regions is {mean}, the national "
+                                "figure {national} (difference {diff}).").format(
+            mean=fmt_num(m["regional_mean"], ctx.lang), national=fmt_num(m["national"], ctx.lang),
+            diff=fmt_num(m["rollup_difference"], ctx.lang, 2)))
+    if m.get("threshold") is not None and m.get("people_below") is not None:
+        sec.paragraphs.append(_("{people} people ({share}) live in regions below {threshold}.").format(
+            people=fmt_num(m["people_below"], ctx.lang, 0), share=f"{100 * m['share_below']:.1f} %",
+            threshold=fmt_num(m["threshold"], ctx.lang)))
+    sec.key_numbers.update({"regions.indicator": ind, "regions.year": rep.year, "regions.n": int(m["n"]),
+                            "regions.gini": round(float(m["gini"]), 4), "regions.gap": round(float(m["gap"]), 1)})
+    n_est = int(tab.estimated.sum()) if "estimated" in tab else 0
+    if n_est:
         sec.paragraphs.append(_("Values for {n} regions are estimated from an earlier regional layout "
-                                "(population-weighted).").format(n=int(cur.estimated.sum())))
+                                "(population-weighted).").format(n=n_est))
     return sec
 
 
