@@ -225,7 +225,7 @@ def apply_batches(store: Store, batches: list[Batch], *, threshold: float = DEFA
             fresh = sus.merge(pend, on=key + ["new_value"], how="left", indicator="_m")
             fresh = fresh[fresh["_m"] == "left_only"].drop(columns="_m")
             if len(fresh):
-                start = int(con.execute("SELECT coalesce(max(revision_id), 0) FROM revisions").fetchone()[0]) + 1
+                start = int(con.execute("SELECT coalesce(max(revision_id), 0) FROM revisions").fetchall()[0][0]) + 1
                 fresh = fresh.assign(revision_id=range(start, start + len(fresh)),
                                      created=datetime.now(timezone.utc).replace(tzinfo=None), status="pending",
                                      decided=None, vintage=None, note=None)
@@ -251,7 +251,9 @@ def apply_batches(store: Store, batches: list[Batch], *, threshold: float = DEFA
                 SELECT o.unit, o.indicator FROM (
                     SELECT unit, indicator, arg_max(origin_id, vintage) AS origin_id FROM observations
                     WHERE indicator IN ({','.join('?' * len(b.covers))}) GROUP BY ALL) o
-                JOIN origins g USING (origin_id) WHERE g.publisher = ?""", [*b.covers, b.origin.get("publisher")])
+                JOIN origins g USING (origin_id)
+                WHERE g.publisher = $p OR g.publisher ILIKE $p || ',%' OR g.publisher ILIKE '%(' || $p || ')%'
+                """.replace("$p", "?"), [*b.covers, *[b.origin.get("publisher")] * 3])
             for u, i in zip(cur.unit, cur.indicator):
                 if (u, i) not in got:
                     dropped.append((u, i, b.origin_id))
