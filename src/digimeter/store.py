@@ -395,8 +395,8 @@ class Store:
         if isinstance(when, int) or (isinstance(when, str) and when.strip().lower().lstrip("v").isdigit()
                                      and len(when.strip().lower().lstrip("v")) < 6):
             v = int(str(when).strip().lower().lstrip("v"))
-            if self.con.execute("SELECT 1 FROM vintages WHERE vintage = ?", [v]).fetchone() is None:
-                last = self.con.execute("SELECT max(vintage) FROM vintages").fetchone()[0]
+            if not self.con.execute("SELECT 1 FROM vintages WHERE vintage = ?", [v]).fetchall():
+                last = self.con.execute("SELECT max(vintage) FROM vintages").fetchall()[0][0]
                 raise NotFoundError(f"no vintage {v}", field="as_of", value=when,
                                     fix=f"vintages run from 1 to {last}; see `digimeter data vintages`")
             return v
@@ -415,9 +415,9 @@ class Store:
                                 fix="use YYYY-MM-DD, an ISO date-time, or a vintage number") from None
         if t.tzinfo is not None:
             t = t.astimezone(timezone.utc).replace(tzinfo=None)
-        row = self.con.execute("SELECT max(vintage) FROM vintages WHERE created <= ?", [t]).fetchone()
+        row = self.con.execute("SELECT max(vintage) FROM vintages WHERE created <= ?", [t]).fetchall()[0]
         if row is None or row[0] is None:
-            first = self.con.execute("SELECT min(created) FROM vintages").fetchone()[0]
+            first = self.con.execute("SELECT min(created) FROM vintages").fetchall()[0][0]
             raise NotFoundError(f"no vintage existed on {when}", field="as_of", value=str(when),
                                 fix=f"the first vintage was created {first}")
         return int(row[0])
@@ -431,7 +431,7 @@ class Store:
         'dropped series' rows are series a publisher no longer returned in an update between the two
         vintages (their values stay in the store).
         """
-        last = int(self.con.execute("SELECT coalesce(max(vintage), 0) FROM vintages").fetchone()[0])
+        last = int(self.con.execute("SELECT coalesce(max(vintage), 0) FROM vintages").fetchall()[0][0])
         v2 = last if v2 is None else int(v2)
         v1 = max(v2 - 1, 0) if v1 is None else int(v1)
         if v1 > v2:
