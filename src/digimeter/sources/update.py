@@ -18,6 +18,8 @@ then :func:`apply_batches` writes all their batches as **one new vintage**, atom
 from __future__ import annotations
 
 import math
+
+import numpy as np
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
@@ -123,7 +125,7 @@ def _validate(obs: pd.DataFrame) -> pd.DataFrame:
     obs = obs.copy()
     obs["year"] = pd.to_numeric(obs["year"], errors="raise").astype("int32")
     obs["value"] = pd.to_numeric(obs["value"], errors="raise").astype("float64")
-    bad = ~obs["value"].map(math.isfinite)
+    bad = ~np.isfinite(obs["value"].to_numpy())
     if bad.any():
         r = obs[bad].iloc[0]
         raise SourceError(f"non-finite value for {r.unit} {r.indicator} {r.year}: {r.value}", field="value",
