@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+# CLI output (rich) wraps at the terminal width; tests read it, so fix the width before any
+# digimeter module creates its consoles (xdist workers have no terminal and would get 80 columns).
+os.environ["COLUMNS"] = "160"
+
 
 @pytest.fixture(scope="session")
 def template_store_path(tmp_path_factory) -> Path:

@@ -192,6 +192,18 @@ def build(spec: IndexSpec | str, store: Store | None = None, *, year: int | None
         spec = spec.with_changes(changes)
     own = store is None
     store = store or open_store()
+    kinds = spec.units.kind if isinstance(spec.units.kind, list) else [spec.units.kind]
+    if kinds == ["region"] and spec.units.parent and as_of_vintage is None and fixed is None:
+        # regions: read every series on the year's regional layout (older layouts converted,
+        # population-weighted and marked estimated) so that no region is left out
+        from .regions import regional_index
+
+        try:
+            _check_indicators(spec, store)
+            return regional_index(spec, store).index
+        finally:
+            if own:
+                store.close()
     try:
         _check_indicators(spec, store)
         units = select_units(store, spec.units, spec.year)

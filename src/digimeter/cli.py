@@ -208,6 +208,10 @@ def _notes(ix) -> None:
     if len(lag):
         err.print(f"note: {len(lag)} values are older than {ix.year} (latest within {ix.spec.year_window} years), "
                   f"e.g. {', '.join(f'{r.unit}/{r.indicator}={int(r.year_used)}' for r in lag.head(3).itertuples())}")
+    est = ix.params.get("estimated")
+    if est is not None and bool(est.to_numpy().any()):
+        err.print(f"note: {int(est.to_numpy().sum())} input values of {int(est.any(axis=1).sum())} regions are "
+                  f"estimated from an earlier regional layout (population-weighted), layout {ix.params.get('layout')}")
     if len(ix.excluded):
         err.print(f"note: {len(ix.excluded)} units left out for lack of data (availability < "
                   f"{ix.spec.screen.get('min_availability', 0)})")
