@@ -268,7 +268,7 @@ def test_sensitivity_same_seed_same_numbers(asem):
 def test_dask_local_cluster_gives_local_numbers(asem):
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cl, \
             Client(cl) as client:
         ua = uncertainty(asem, COINR_FACTORS, 100, seed=6, chunk_size=50, client=client)
         big = uncertainty(asem, COINR_FACTORS, 100, seed=6, chunk_size=50, exact=False, client=client)

@@ -63,7 +63,6 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 import yaml
-from scipy.stats import rankdata
 
 from .errors import DataError, NotFoundError, Problem, SpecError
 
@@ -546,16 +545,16 @@ def _rank_desc(scores: np.ndarray, axis: int = -2) -> np.ndarray:
     scores = np.asarray(scores, dtype=float)
     if scores.shape[axis] == 0:
         return scores.copy()
-    if scores.shape[axis] > 200:
-        return rankdata(-scores, method="min", axis=axis, nan_policy="omit").astype(float)
-    v = np.moveaxis(scores, axis, -1)
+    v = np.ascontiguousarray(-np.moveaxis(scores, axis, -1))
+    order = np.argsort(v, axis=-1)                                  # NaN last
+    s = np.take_along_axis(v, order, axis=-1)
+    idx = np.broadcast_to(np.arange(v.shape[-1]), v.shape)
+    new = np.ones(v.shape, dtype=bool)
+    new[..., 1:] = s[..., 1:] != s[..., :-1]
+    first = np.maximum.accumulate(np.where(new, idx, 0), axis=-1)   # start of each run of ties
     out = np.empty(v.shape)
-    flat_v, flat_o = v.reshape(-1, v.shape[-1]), out.reshape(-1, v.shape[-1])
-    step = max(1, 2_000_000 // (v.shape[-1] ** 2))
-    for a in range(0, len(flat_v), step):      # rank = 1 + number of units strictly better
-        b = flat_v[a:a + step]
-        flat_o[a:a + step] = 1.0 + (b[:, None, :] > b[:, :, None]).sum(-1)
-    out = np.where(np.isnan(v), np.nan, out)
+    np.put_along_axis(out, order, first + 1.0, axis=-1)
+    out[np.isnan(v)] = np.nan
     return np.moveaxis(out, -1, axis)
 
 
@@ -829,7 +828,7 @@ def _client(workers: int | None, scheduler: str | None, client: Any):
             yield c
         return
     with LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as c:
+                      dashboard_address=":0") as cluster, Client(cluster) as c:
         yield c
 
 
