@@ -44,11 +44,12 @@ def register(app: typer.Typer) -> None:
                     t.insert(1, "name", t.unit.map(names["name"]))
                 cols = ["unit"] + (["name"] if "name" in t else []) + [
                     "nominal_rank", "median_rank", "q05_rank", "q95_rank", "p_nominal_rank",
-                    "nominal_score", "q05_score", "q95_score"]
+                    "nominal_score", "median_score"]
                 write_frame(t[cols], "table", None,
                             title=f"{ix.spec.title or ix.name} {ix.year}: {res.n} samples, seed {seed}")
                 err.print(f"{len(res.design.factors)} factors; {res.n_rebuilds_upstream} distinct upstream "
-                          "builds; ranks 5-95 %; p_nominal_rank = share of samples keeping the nominal rank")
+                          "builds; ranks 5-95 %; p_nominal_rank = share of samples keeping the nominal rank; "
+                          "score intervals: --format csv")
                 return
             if node:
                 df = df[df.node == node]
