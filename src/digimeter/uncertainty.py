@@ -49,13 +49,11 @@ COINr ``get_sensitivity`` (``R/sensitivity.R``), https://github.com/bluefoxr/COI
 from __future__ import annotations
 
 import contextlib
-import copy
 import difflib
-import inspect
 import json
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -987,8 +985,8 @@ class UncertaintyResult:
     seed: int | None
     scores: np.ndarray | None = None
     exact: bool = True
+    #: distinct treated data sets computed (full ``compute`` calls on the fallback path)
     n_rebuilds_upstream: int = 0
-    #: number of distinct treated data sets (or full compute calls, on the fallback path) computed
 
     @property
     def n(self) -> int:
