@@ -44,31 +44,37 @@ def shared_report(tmp_path_factory, template_store_path) -> tuple[R.Report, dict
     root = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
     folder = root / "shared_report"
     folder.mkdir(exist_ok=True)
-    done, lock = folder / "report.pkl", folder / "lock"
+    done, lock, failed = folder / "report.pkl", folder / "lock", folder / "failed"
     store = folder / "store.duckdb"
     try:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
         for _ in range(1200):
-            if done.exists():
+            if done.exists() or failed.exists():
                 break
             time.sleep(0.25)
+        if failed.exists():  # the worker that made the report failed: fail at once, with its reason
+            pytest.fail("the shared report could not be made: " + failed.read_text(encoding="utf-8"))
         with done.open("rb") as fh:
             rep, written = pickle.load(fh)
         return rep, written, store
     os.close(fd)
     from digimeter.store import Store
 
-    shutil.copyfile(template_store_path, store)
-    work = folder / "work.duckdb"
-    shutil.copyfile(template_store_path, work)
-    s = Store(work)
     try:
-        rep = R.make_report("KAZ", "digital-nation", lang="en", store=s, samples=SAMPLES,
-                            scenario=str(small_scenario(folder)))
-    finally:
-        s.close()
-    written = R.write_report(rep, folder / "out", png=False)
+        shutil.copyfile(template_store_path, store)
+        work = folder / "work.duckdb"
+        shutil.copyfile(template_store_path, work)
+        s = Store(work)
+        try:
+            rep = R.make_report("KAZ", "digital-nation", lang="en", store=s, samples=SAMPLES,
+                                scenario=str(small_scenario(folder)))
+        finally:
+            s.close()
+        written = R.write_report(rep, folder / "out", png=False)
+    except BaseException as exc:
+        failed.write_text(f"{type(exc).__name__}: {exc}", encoding="utf-8")
+        raise
     tmp = folder / "report.pkl.tmp"
     with tmp.open("wb") as fh:
         pickle.dump((rep, written), fh)
