@@ -25,7 +25,8 @@ from .errors import DigimeterError
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="digimeter: how digital is a country and each of its regions, what holds it back, "
                        "and can it reach its digital targets in time?")
-data_app = typer.Typer(no_args_is_help=True, help="The data store: list, show, import.")
+data_app = typer.Typer(no_args_is_help=True, help="The data store: list, show, import, update from the "
+                                                  "publishers, vintages, diff, review, export.")
 app.add_typer(data_app, name="data")
 
 console = Console()
@@ -50,7 +51,7 @@ def store_ctx():
 def df_table(df: pd.DataFrame, title: str | None = None, *, floatfmt: str | None = None,
              highlight: str | None = None, index: bool = True) -> Table:
     if floatfmt is None:  # 0-1 indices get 4 decimals, 0-100 scores 1
-        num = df.select_dtypes("number")
+        num = df.select_dtypes("floating")
         big = bool(len(num.columns)) and float(num.abs().max().max() or 0) > 1.5
         floatfmt = "{:.1f}" if big else "{:.4f}"
     t = Table(title=title, header_style="bold", show_lines=False)
@@ -186,13 +187,12 @@ def data_import(file: Path = typer.Argument(..., help="CSV or XLSX, long (unit,i
 def build_cmd(spec: str = typer.Argument(..., help="a shipped spec (egdi, digital-nation) or a YAML file"),
               year: Optional[int] = typer.Option(None, "--year", "-y"),
               set_: Optional[list[str]] = typer.Option(None, "--set", help="change a setting: ADDRESS=VALUE"),
+              as_of: Optional[str] = typer.Option(None, "--as-of", help="build from the data as of a date or vintage"),
               fmt: str = typer.Option("table", "--format", "-f", help="table, csv (long: unit,node,score,rank) or json"),
               out: Optional[Path] = typer.Option(None, "--out", "-o")):
     """Build an index: scores and ranks for every unit and node."""
     def go():
-        from .build import build
-
-        ix = build(spec, year=year, changes=parse_sets(set_))
+        ix = _build(spec, year, set_, as_of)
         if fmt == "table":
             t = ix.table().reset_index()
             t.insert(2, "name", t.unit.map(ix.params["unit_meta"]["name"]))
@@ -201,6 +201,18 @@ def build_cmd(spec: str = typer.Argument(..., help="a shipped spec (egdi, digita
         else:
             write_frame(ix.to_long(), fmt, out)
     run(go)
+
+
+def _build(spec: str, year: int | None, sets: list[str] | None, as_of: str | None):
+    """build() for the CLI: ``--set`` changes and ``--as-of`` (a date or vintage) resolved here."""
+    from .build import build
+
+    with store_ctx() as s:
+        vintage = s.vintage_as_of(as_of) if as_of else None
+        ix = build(spec, s, year=year, changes=parse_sets(sets), as_of_vintage=vintage)
+    if vintage is not None:
+        err.print(f"note: data as of vintage {vintage} ({as_of})")
+    return ix
 
 
 def _notes(ix) -> None:
@@ -223,13 +235,12 @@ def rank_cmd(spec: str = typer.Argument(...),
              top: int = typer.Option(25, "--top", "-t", help="how many leaders to show"),
              year: Optional[int] = typer.Option(None, "--year", "-y"),
              set_: Optional[list[str]] = typer.Option(None, "--set"),
+             as_of: Optional[str] = typer.Option(None, "--as-of", help="build from the data as of a date or vintage"),
              fmt: str = typer.Option("table", "--format", "-f"),
              out: Optional[Path] = typer.Option(None, "--out", "-o")):
     """A unit's place among the leaders of an index."""
     def go():
-        from .build import build
-
-        ix = build(spec, year=year, changes=parse_sets(set_))
+        ix = _build(spec, year, set_, as_of)
         code = unit.upper()
         t = ix.table()
         t.insert(1, "name", ix.params["unit_meta"]["name"].reindex(t.index))
