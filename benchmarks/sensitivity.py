@@ -15,7 +15,7 @@ Options: ``--million`` adds a 1,000,000-sample uncertainty analysis on a local D
 COINr: 28 s); ``--digital-nation`` the same analyses for the shipped ``digital-nation`` spec over all
 countries (needs the store). Not a test: numbers depend on the machine.
 
-    python benchmarks/uncertainty.py [--million] [--big] [--digital-nation]
+    python benchmarks/sensitivity.py [--million] [--big] [--digital-nation]
 """
 
 from __future__ import annotations
