@@ -198,3 +198,21 @@ def test_year_window_takes_latest_value_and_says_so(store):
     assert ix.score["KAZ"] == pytest.approx(0.90093, abs=1e-4)   # the 2024 edition
     lag = ix.panel.lagged()
     assert (lag.year_used == 2024).all() and len(lag) == 3 * 193
+
+
+def test_cli_build_as_of_reproduces_an_earlier_vintage(digimeter_home, tmp_path, monkeypatch):
+    """A value revised by an import changes the build; --as-of the first vintage gives the old numbers."""
+    from digimeter.cli import app
+
+    runner = CliRunner()
+    before = runner.invoke(app, ["build", "egdi", "--format", "csv"])
+    assert before.exit_code == 0, before.output
+    f = tmp_path / "revision.csv"
+    f.write_text("unit,indicator,year,value\nKAZ,osi,2024,0.99\n", encoding="utf-8")
+    assert runner.invoke(app, ["data", "import", str(f)]).exit_code == 0
+    after = runner.invoke(app, ["build", "egdi", "--format", "csv"])
+    pinned = runner.invoke(app, ["build", "egdi", "--format", "csv", "--as-of", "1"])
+    assert pinned.exit_code == 0, pinned.output
+    kaz = lambda res: pd.read_csv(io.StringIO(res.stdout)).query("unit == 'KAZ' and node == 'egdi'").score.item()
+    assert kaz(after) == pytest.approx((0.99 + 0.92353 + 0.84029) / 3, abs=1e-9)
+    assert kaz(pinned) == kaz(before) == pytest.approx(0.90095, abs=1e-5)
