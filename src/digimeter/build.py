@@ -211,6 +211,7 @@ def build(spec: IndexSpec | str, store: Store | None = None, *, year: int | None
         panel = make_panel(store, _store_codes(spec), spec.year, window=spec.year_window,
                            units=units, as_of_vintage=as_of_vintage)
         umeta = store.units().set_index("code").reindex(units)
+        groups = store.unit_groups(units, wide=True)
         ind_meta = {c: store.indicator(c) for c in set(codes)}
         history = _fetch_history(spec, store, units, as_of_vintage)
     finally:
@@ -234,6 +235,11 @@ def build(spec: IndexSpec | str, store: Store | None = None, *, year: int | None
             f"year_window {spec.year_window}: {', '.join(empty)}", field="year_window",
             fix="set a wider year_window, choose another year, or drop the indicator")
     unit_meta = umeta[["name", "un_region", "wb_region", "income_group"]].copy()
+    # unit groupings kept apart from the units table (groups_<part>.parquet, e.g. COINr's EurAsia_group)
+    # serve impute.group_by like a units column; a units column of the same name wins
+    extra = [c for c in groups.columns if c not in unit_meta.columns]
+    if extra:
+        unit_meta = unit_meta.join(groups[extra].reindex(unit_meta.index))
     directions = {n.code: (n.direction if n.direction is not None
                            else (1 if ind_meta[n.indicator]["higher_is_better"] else -1))
                   for n in spec.indicator_nodes()}

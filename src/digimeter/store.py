@@ -31,6 +31,7 @@ IND_COLS = ["code", "name", "unit", "higher_is_better", "min_value", "max_value"
 ORIGIN_COLS = ["origin_id", "publisher", "dataset", "edition", "url", "repository", "licence",
                "retrieved", "sha256", "note"]
 OBS_COLS = ["unit", "indicator", "year", "value", "origin_id", "vintage", "note"]
+GROUP_COLS = ["unit", "grouping", "group", "origin_id"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -56,6 +57,9 @@ CREATE TABLE IF NOT EXISTS revisions (
     indicator VARCHAR NOT NULL, year INTEGER NOT NULL, old_value DOUBLE, new_value DOUBLE NOT NULL,
     origin_id VARCHAR NOT NULL, reason VARCHAR NOT NULL, status VARCHAR NOT NULL, decided TIMESTAMP,
     vintage INTEGER, note VARCHAR);
+CREATE TABLE IF NOT EXISTS unit_groups (
+    unit VARCHAR NOT NULL, grouping VARCHAR NOT NULL, "group" VARCHAR NOT NULL, origin_id VARCHAR,
+    PRIMARY KEY (unit, grouping));
 CREATE TABLE IF NOT EXISTS series_events (
     vintage INTEGER NOT NULL, unit VARCHAR NOT NULL, indicator VARCHAR NOT NULL, event VARCHAR NOT NULL,
     detail VARCHAR);
@@ -202,6 +206,8 @@ class Store:
                     self._upsert_indicators(ind)
                 if "origins" in tables:
                     self._upsert_origins(pd.read_parquet(tables["origins"]))
+                if "groups" in tables:
+                    self._upsert_groups(pd.read_parquet(tables["groups"]))
             obs = [pd.read_parquet(t["observations"]) for t in parts.values() if "observations" in t]
             if obs:
                 allobs = pd.concat(obs, ignore_index=True)
@@ -228,6 +234,17 @@ class Store:
 
     def _upsert_origins(self, df: pd.DataFrame) -> None:
         self._upsert("origins", df, ORIGIN_COLS, "origin_id")
+
+    def _upsert_groups(self, df: pd.DataFrame) -> None:
+        """Unit groupings (``groups_<part>.parquet``): one row per (unit, grouping), replaced whole."""
+        df = df.reindex(columns=GROUP_COLS)
+        self.con.register("_groups", df)
+        try:
+            self.con.execute("DELETE FROM unit_groups USING _groups g "
+                             "WHERE unit_groups.unit = g.unit AND unit_groups.grouping = g.grouping")
+            self.con.execute('INSERT INTO unit_groups SELECT unit, grouping, "group", origin_id FROM _groups')
+        finally:
+            self.con.unregister("_groups")
 
     def _next_vintage(self) -> int:
         return int(self.con.execute("SELECT coalesce(max(vintage), 0) + 1 FROM vintages").fetchone()[0])
@@ -294,6 +311,30 @@ class Store:
             sql += " AND parent = ?"
             params.append(parent)
         return self.query(sql + " ORDER BY code", params)
+
+    def unit_groups(self, units: Iterable[str] | None = None, *, wide: bool = False) -> pd.DataFrame:
+        """Unit groupings that are not columns of ``units`` (e.g. COINr's ``EurAsia_group``).
+
+        Long rows ``unit, grouping, group, origin_id``; with ``wide=True`` a frame indexed by unit with
+        one column per grouping (what ``impute.group_by`` reads when the name is not a units column).
+        """
+        sql, params = 'SELECT unit, grouping, "group", origin_id FROM unit_groups', []
+        if units is not None:
+            units = list(units)
+            if not units:
+                sql += " WHERE 1=0"
+            else:
+                sql += f" WHERE unit IN ({','.join('?' * len(units))})"
+                params += units
+        try:
+            df = self.query(sql + " ORDER BY grouping, unit", params)
+        except duckdb.CatalogException:  # a store made before unit groups existed, opened read-only
+            df = pd.DataFrame(columns=GROUP_COLS)
+        if not wide:
+            return df
+        out = df.pivot(index="unit", columns="grouping", values="group") if len(df) else pd.DataFrame()
+        out.columns.name = None
+        return out
 
     def indicators(self) -> pd.DataFrame:
         """The indicator catalogue with coverage (units, first and last year)."""
