@@ -132,22 +132,25 @@ def test_copeland_hand():
     w = [1.0, 1.0, 2.0]
     # e_AB = 1/4 + 0 + 1/2 = 3/4 ; e_AC = 1/8 + 1/4 + 0 = 3/8
     # e_BA = 1/4 ; e_BC = 0 + 1/4 + 0 = 1/4 ; e_CA = 5/8 ; e_CB = 3/4
-    np.testing.assert_allclose(copeland(x, w), [3 / 4 + 3 / 8, 1 / 4 + 1 / 4, 5 / 8 + 3 / 4])
+    np.testing.assert_allclose(copeland(x, w, variant="rowsum"), [3 / 4 + 3 / 8, 1 / 4 + 1 / 4, 5 / 8 + 3 / 4])
+    np.testing.assert_allclose(copeland(x, w), copeland(x, w, variant="majority"))
+    np.testing.assert_allclose(copeland(x, w, variant="coinr"), copeland(x, w, variant="majority"))
     # classic Copeland: wins minus losses. A: beats B, loses to C -> 0; B: -2; C: +2
     np.testing.assert_allclose(copeland(x, w, variant="majority"), [0.0, -2.0, 2.0])
-    # equal weights, as COINr's a_copeland / outrankMatrix with no missing data:
+    # equal weights, row sums of the outranking matrix (COINr6):
     # e_AB = 2/3, e_AC = 1/6 + 1/3 = 1/2, e_BC = 1/3
-    np.testing.assert_allclose(copeland(x), [2 / 3 + 1 / 2, 1 / 3 + 1 / 3, 1 / 2 + 2 / 3])
+    np.testing.assert_allclose(copeland(x, variant="rowsum"), [2 / 3 + 1 / 2, 1 / 3 + 1 / 3, 1 / 2 + 2 / 3])
 
 
 def test_copeland_missing_data_and_blocks():
     x = np.array([[1.0, np.nan], [2.0, 5.0], [np.nan, np.nan], [np.nan, 1.0]])
     # A-B: child 1 only, A < B -> 0 ; A-D: nothing in common -> tie 1/2 ; B-D: child 2 -> B wins
-    np.testing.assert_allclose(copeland(x), [0.5, 2.0, np.nan, 0.5])
+    np.testing.assert_allclose(copeland(x, variant="rowsum"), [0.5, 2.0, np.nan, 0.5])
     rng = np.random.default_rng(1)
     big = rng.normal(size=(3, 17, 4))
     big[big > 1.5] = np.nan
     np.testing.assert_allclose(copeland(big, block=3), copeland(big))
+    np.testing.assert_allclose(copeland(big, block=3, variant="rowsum"), copeland(big, variant="rowsum"))
 
 
 def test_mazziotta_pareto_hand_and_compind():

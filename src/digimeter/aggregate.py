@@ -374,7 +374,7 @@ def maximum(x: Any, w: Any = None) -> np.ndarray:
     return np.where(valid.any(axis=-1), y, np.nan)
 
 
-def copeland(x: Any, w: Any = None, *, variant: str = "coinr", block: int | None = None) -> np.ndarray:
+def copeland(x: Any, w: Any = None, *, variant: str = "majority", block: int | None = None) -> np.ndarray:
     """Copeland outranking score (COINr ``a_copeland``); the result depends on all units.
 
     For every pair of units (i, j) the outranking value is
@@ -385,11 +385,12 @@ def copeland(x: Any, w: Any = None, *, variant: str = "coinr", block: int | None
     :math:`e_{ij} + e_{ji} = 1`); :math:`e_{ii} = 0`. A pair with no child in common counts as a
     tie (1/2 each).
 
-    ``variant="coinr"`` (default): the score is the row sum :math:`\\sum_{j \\ne i} e_{ij}`, as
-    COINr's ``a_copeland`` computes it (equal to COINr whenever there is no missing data; COINr
-    does not re-weight over shared children when data are missing).
-    ``variant="majority"``: the classic Copeland rule of Munda & Nardo, :math:`\\sum_{j \\ne i}
-    \\operatorname{sign}(e_{ij} - e_{ji})` (+1 per pairwise win, -1 per loss, 0 per tie).
+    ``variant="majority"`` (default; alias ``"coinr"``): the classic Copeland rule of Munda & Nardo,
+    :math:`\\sum_{j \\ne i} \\operatorname{sign}(e_{ij} - e_{ji})` (+1 per pairwise win, -1 per loss,
+    0 per tie), as COINr 1.1.14's ``a_copeland`` scores it (equal to COINr whenever there is no
+    missing data; COINr does not re-weight over shared children when data are missing).
+    ``variant="rowsum"``: the row sum of the outranking matrix :math:`\\sum_{j \\ne i} e_{ij}`, as
+    COINr before version 1.0 (COINr6) computed it.
 
     A unit with no data gets NaN (and is left out of everyone else's comparisons). Memory is
     bounded by processing ``block`` units at a time (chosen automatically).
@@ -398,7 +399,7 @@ def copeland(x: Any, w: Any = None, *, variant: str = "coinr", block: int | None
     ----------
     x : array_like, shape (..., n_units, n_children)
     w : array_like, broadcastable to (..., n_children), optional
-    variant : {"coinr", "majority"}, default "coinr"
+    variant : {"majority", "coinr", "rowsum"}, default "majority"
     block : int, optional
 
     Returns
@@ -412,9 +413,11 @@ def copeland(x: Any, w: Any = None, *, variant: str = "coinr", block: int | None
     countries: a defensible setting, Applied Economics 41(12), 1513-1523,
     https://doi.org/10.1080/00036840601019364
     """
-    if variant not in ("coinr", "majority"):
-        raise SpecError("aggregate 'copeland': variant must be 'coinr' or 'majority'",
+    if variant not in ("coinr", "majority", "rowsum"):
+        raise SpecError("aggregate 'copeland': variant must be 'majority' (alias 'coinr') or 'rowsum'",
                         field="variant", value=variant)
+    if variant == "coinr":
+        variant = "majority"
     xa, wv, valid = _prep(x, w, "copeland")
     n, k = xa.shape[-2], xa.shape[-1]
     lead = xa.shape[:-2]

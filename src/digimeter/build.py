@@ -8,7 +8,6 @@ setting (by address: ``normalise.method``, ``aggregate.method``, ``weights.conne
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import warnings
 from dataclasses import dataclass, field

@@ -7,7 +7,6 @@ Commands of later features live in ``digimeter/commands/<area>.py``; each module
 from __future__ import annotations
 
 import importlib
-import json
 import pkgutil
 import sys
 from pathlib import Path
@@ -84,12 +83,17 @@ def write_frame(df: pd.DataFrame, fmt: str, out: Optional[Path], *, title: str |
         text = df.to_json(orient="records", indent=1, force_ascii=False)
     else:
         raise typer.BadParameter(f"unknown format {fmt!r}; use table, csv or json")
+    emit_text(text, out)
+
+
+def emit_text(text: str, out: Optional[Path]) -> None:
+    """Write CSV/JSON text to ``out`` (saying so on stderr) or to stdout."""
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
         err.print(f"wrote {out}")
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def parse_sets(sets: list[str]) -> dict:

@@ -6,7 +6,7 @@ known, the likely fix, so that a message can be acted on without reading the cod
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 

@@ -4,7 +4,6 @@ the rank effect of removing each indicator or pillar, strengths and weaknesses).
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -61,7 +60,7 @@ def register(app: typer.Typer) -> None:
                   out: Optional[Path] = typer.Option(None, "--out", "-o")):
         """Statistical audit of an index: correlations and flags, Cronbach's alpha, PCA, removal effect,
         strengths and weaknesses."""
-        from ..cli import console, df_table, err, parse_sets, run
+        from ..cli import console, df_table, err, parse_sets, run, emit_text
 
         def go():
             if fmt not in ("table", "csv", "json"):
@@ -98,11 +97,6 @@ def register(app: typer.Typer) -> None:
             else:
                 text = pd.concat([v.assign(table=k)[["table"] + list(v.columns)] for k, v in chosen.items()],
                                  ignore_index=True).to_csv(index=False)
-            if out:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_text(text, encoding="utf-8")
-                err.print(f"wrote {out}")
-            else:
-                sys.stdout.write(text)
+            emit_text(text, out)
 
         run(go)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -20,7 +19,7 @@ def _json(obj) -> str:
 
 def _emit(fmt: str, out: Optional[Path], frames: dict, main: str) -> None:
     """csv: the main frame; json: every frame and value."""
-    from ..cli import err
+    from ..cli import emit_text
 
     if fmt == "csv":
         text = frames[main].to_csv(index=False)
@@ -28,12 +27,7 @@ def _emit(fmt: str, out: Optional[Path], frames: dict, main: str) -> None:
         text = _json(frames)
     else:
         raise typer.BadParameter(f"unknown format {fmt!r}; use table, csv or json")
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-        err.print(f"wrote {out}")
-    else:
-        sys.stdout.write(text)
+    emit_text(text, out)
 
 
 def _fmt_rank(r, n) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -29,14 +28,9 @@ def _small(v) -> str:
 
 
 def _write(text: str, out: Optional[Path]) -> None:
-    from ..cli import err
+    from ..cli import emit_text
 
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-        err.print(f"wrote {out}")
-    else:
-        sys.stdout.write(text)
+    emit_text(text, out)
 
 
 def measures_rows(rep) -> list[tuple[str, str, str]]:

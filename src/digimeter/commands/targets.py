@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
@@ -29,14 +28,9 @@ def _clean(o):
 
 
 def _write(text: str, out: Optional[Path]) -> None:
-    from ..cli import err
+    from ..cli import emit_text
 
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-        err.print(f"wrote {out}")
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    emit_text(text, out)
 
 
 @contextmanager
