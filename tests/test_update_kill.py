@@ -73,7 +73,7 @@ def run_and_kill(path: Path, stop_at: str, delay: float) -> list[str]:
     p = subprocess.Popen([sys.executable, "-c", SCRIPT, str(path), str(rec)], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env=env)
     seen = []
-    deadline = time.time() + 60
+    deadline = time.time() + 300  # generous: a loaded CI machine opens the store slowly
     try:
         while time.time() < deadline:
             line = p.stdout.readline()
