@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from .errors import DataError, NotFoundError
@@ -33,6 +34,10 @@ ORIGIN_COLS = ["origin_id", "publisher", "dataset", "edition", "url", "repositor
 OBS_COLS = ["unit", "indicator", "year", "value", "origin_id", "vintage", "note"]
 GROUP_COLS = ["unit", "grouping", "group", "origin_id"]
 
+# observations carry no PRIMARY KEY index: (unit, indicator, year, vintage) is unique by construction
+# (each load writes one fresh vintage and _add_observations refuses two rows for one key), no read uses
+# the index (reads are scans with zone maps), and maintaining the ART index made bulk loads ~4x slower
+# (benchmarks/ingest.py). Stores created before this keep their key; both shapes work the same.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS units (
@@ -50,8 +55,7 @@ CREATE TABLE IF NOT EXISTS vintages (
     origin_id VARCHAR, note VARCHAR);
 CREATE TABLE IF NOT EXISTS observations (
     unit VARCHAR NOT NULL, indicator VARCHAR NOT NULL, year INTEGER NOT NULL, value DOUBLE NOT NULL,
-    origin_id VARCHAR NOT NULL, vintage INTEGER NOT NULL, note VARCHAR,
-    PRIMARY KEY (unit, indicator, year, vintage));
+    origin_id VARCHAR NOT NULL, vintage INTEGER NOT NULL, note VARCHAR);
 CREATE TABLE IF NOT EXISTS revisions (
     revision_id INTEGER PRIMARY KEY, created TIMESTAMP NOT NULL, unit VARCHAR NOT NULL,
     indicator VARCHAR NOT NULL, year INTEGER NOT NULL, old_value DOUBLE, new_value DOUBLE NOT NULL,
@@ -250,49 +254,85 @@ class Store:
         return int(self.con.execute("SELECT coalesce(max(vintage), 0) + 1 FROM vintages").fetchone()[0])
 
     def _add_observations(self, obs: pd.DataFrame, *, kind: str, origin_id: str | None,
-                          note: str | None = None, source: str | None = None) -> ChangeReport:
+                          note: str | None = None, source: str | None = None,
+                          unique_keys: bool = False) -> ChangeReport:
         """Add rows as a new vintage where they are new or differ from the current value.
 
         ``obs`` has columns unit, indicator, year, value, origin_id (or ``origin_id`` is given) and
         optionally note. Unchanged values are not stored again, so loading the same data twice adds
         nothing. The caller holds the transaction.
+
+        Set-based and columnar (no Python rows): the incoming frame is handed to DuckDB through Arrow
+        (zero-copy for numeric and Arrow-backed string columns), one SQL statement compares it with the
+        current values (restricted to the incoming indicators, so zone maps prune the scan) and keeps
+        only the new and changed rows, and one ``INSERT ... SELECT`` appends those. Two incoming rows
+        for one key that would both be written raise :class:`DataError` (what the old per-vintage
+        primary key guaranteed); ``unique_keys=True`` skips that check when the caller has made sure
+        (``apply_batches`` has).
         """
-        obs = obs.copy()
-        if origin_id is not None:
-            obs["origin_id"] = origin_id
-        if "note" not in obs:
-            obs["note"] = None
-        obs = obs[["unit", "indicator", "year", "value", "origin_id", "note"]]
-        obs["year"] = obs["year"].astype("int32")
-        obs["value"] = obs["value"].astype("float64")
-        self.con.register("_obs", obs)
+        import pyarrow as pa
+
+        n_in = len(obs)
+        frame = pd.DataFrame({
+            "unit": obs["unit"], "indicator": obs["indicator"],
+            "year": obs["year"].astype("int32"),
+            "value": obs["value"].astype("float64"),
+            # one origin for every row: a one-category categorical (Arrow dictionary), not n copies
+            "origin_id": (pd.Categorical.from_codes(np.zeros(n_in, dtype=np.int8), categories=[origin_id])
+                          if origin_id is not None else obs["origin_id"]),
+        }, index=obs.index)
+        if "note" in obs:
+            frame["note"] = obs["note"]
+        incoming = pa.Table.from_pandas(frame, preserve_index=False)
+        if "note" not in obs:  # no notes: an all-null Arrow column, not n Python Nones
+            incoming = incoming.append_column("note", pa.nulls(n_in, pa.string()))
+        for i, f in enumerate(incoming.schema):  # all-None columns arrive as Arrow nulls
+            if pa.types.is_null(f.type):
+                incoming = incoming.set_column(i, f.name, incoming.column(i).cast(pa.string()))
+        self.con.register("_obs", incoming)
         try:
-            counts = self.con.execute("""
-                WITH cur AS (
-                    SELECT unit, indicator, year, arg_max(value, vintage) AS value
-                    FROM observations SEMI JOIN _obs USING (unit, indicator, year) GROUP BY ALL)
-                SELECT
-                    count(*) FILTER (WHERE cur.value IS NULL),
-                    count(*) FILTER (WHERE cur.value IS NOT NULL AND cur.value IS DISTINCT FROM o.value),
-                    count(*) FILTER (WHERE cur.value IS NOT DISTINCT FROM o.value)
-                FROM _obs o LEFT JOIN cur USING (unit, indicator, year)""").fetchall()[0]
-            new, changed, unchanged = (int(c) for c in counts)
+            # nothing stored yet for these indicators (a first bulk load): every row is new
+            has_cur = self.con.execute("SELECT EXISTS (SELECT 1 FROM observations "
+                                       "WHERE indicator IN (SELECT DISTINCT indicator FROM _obs))").fetchall()[0][0]
+            if not has_cur:
+                src, new, changed = "_obs", n_in, 0
+            else:
+                # the one comparison: incoming LEFT JOIN the current value of each key; keep new/changed
+                self.con.execute("""
+                    CREATE OR REPLACE TEMP TABLE _obs_delta AS
+                    WITH cur AS (
+                        SELECT unit, indicator, year, arg_max(value, vintage) AS value
+                        FROM observations WHERE indicator IN (SELECT DISTINCT indicator FROM _obs)
+                        GROUP BY ALL)
+                    SELECT o.unit, o.indicator, o.year, o.value, o.origin_id, o.note, cur.value AS old_value
+                    FROM _obs o LEFT JOIN cur USING (unit, indicator, year)
+                    WHERE cur.value IS DISTINCT FROM o.value""")
+                src = "_obs_delta"
+                new, changed = (int(c) for c in self.con.execute(
+                    "SELECT count(*) FILTER (WHERE old_value IS NULL), count(*) FILTER (WHERE old_value IS NOT NULL) "
+                    "FROM _obs_delta").fetchall()[0])
+            unchanged = n_in - new - changed
             vintage = None
+            if (new or changed) and not unique_keys:
+                dup = self.con.execute(f"SELECT unit, indicator, year, count(*) FROM {src} GROUP BY ALL "
+                                       "HAVING count(*) > 1 LIMIT 1").fetchall()
+                if dup:
+                    u, i, y, n = dup[0]
+                    raise DataError(f"{n} rows for {u} {i} {y} in one load", field="indicator", value=i,
+                                    fix="give each (unit, indicator, year) once")
             if new or changed:
                 vintage = self._next_vintage()
                 self.con.execute("INSERT INTO vintages VALUES (?, ?, ?, ?, ?)",
                                  [vintage, datetime.now(timezone.utc).replace(tzinfo=None), kind,
                                   origin_id, note])
-                self.con.execute("""
-                    INSERT INTO observations
-                    WITH cur AS (
-                        SELECT unit, indicator, year, arg_max(value, vintage) AS value
-                        FROM observations SEMI JOIN _obs USING (unit, indicator, year) GROUP BY ALL)
-                    SELECT o.unit, o.indicator, o.year, o.value, o.origin_id, ?, o.note
-                    FROM _obs o LEFT JOIN cur USING (unit, indicator, year)
-                    WHERE cur.value IS DISTINCT FROM o.value""", [vintage])
+                self.con.execute("INSERT INTO observations "
+                                 f"SELECT unit, indicator, year, value, origin_id, ?, note FROM {src}", [vintage])
         finally:
             self.con.unregister("_obs")
+            try:
+                self.con.execute("DROP TABLE IF EXISTS temp._obs_delta")
+            except duckdb.Error:  # an aborted transaction: the caller's rollback drops it
+                pass
         return ChangeReport(vintage=vintage, origin_id=origin_id or "snapshot", new=new, changed=changed,
                             unchanged=unchanged, source=source)
 

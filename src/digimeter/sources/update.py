@@ -121,8 +121,37 @@ def update(store: Store, sources: list[str] | None = None, indicators: list[str]
     return rep
 
 
+def _has_duplicate_keys(obs: pd.DataFrame) -> bool:
+    """Whether any (unit, indicator, year) occurs twice: one hash aggregate in DuckDB over Arrow columns."""
+    import duckdb
+    import pyarrow as pa
+
+    if len(obs) < 2:
+        return False
+    u, i, y = obs["unit"], obs["indicator"], obs["year"].to_numpy()
+    if isinstance(u.dtype, pd.CategoricalDtype) and isinstance(i.dtype, pd.CategoricalDtype):
+        # categories are unique, so (unit code, indicator code, year) identifies a key: one int64 per row
+        y0, span = int(y.min()), int(y.max()) - int(y.min()) + 1
+        n_i = len(i.cat.categories) + 1
+        if (len(u.cat.categories) + 1) * n_i * span < 2 ** 62:
+            k = ((u.cat.codes.to_numpy().astype(np.int64) + 1) * n_i + i.cat.codes.to_numpy() + 1) * span + (y - y0)
+            return bool(pd.Series(k).duplicated().any())
+    keys = pa.Table.from_pandas(obs[["unit", "indicator", "year"]], preserve_index=False)
+    con = duckdb.connect()
+    try:
+        con.register("_keys", keys)
+        # hashes first (one integer per row); only a repeated hash needs the exact check
+        if not con.execute("SELECT 1 FROM _keys GROUP BY hash(unit, indicator, year) HAVING count(*) > 1 "
+                           "LIMIT 1").fetchall():
+            return False
+        return bool(con.execute("SELECT 1 FROM _keys GROUP BY unit, indicator, year HAVING count(*) > 1 "
+                                "LIMIT 1").fetchall())
+    finally:
+        con.close()
+
+
 def _validate(obs: pd.DataFrame) -> pd.DataFrame:
-    obs = obs.copy()
+    obs = obs.copy(deep=False)
     obs["year"] = pd.to_numeric(obs["year"], errors="raise").astype("int32")
     obs["value"] = pd.to_numeric(obs["value"], errors="raise").astype("float64")
     bad = ~np.isfinite(obs["value"].to_numpy())
@@ -130,6 +159,8 @@ def _validate(obs: pd.DataFrame) -> pd.DataFrame:
         r = obs[bad].iloc[0]
         raise SourceError(f"non-finite value for {r.unit} {r.indicator} {r.year}: {r.value}", field="value",
                           value=r.value)
+    if not _has_duplicate_keys(obs):
+        return obs
     dup = obs.duplicated(["unit", "indicator", "year"], keep=False)
     if dup.any():
         d = obs[dup].groupby(["unit", "indicator", "year"])["value"].nunique()
@@ -148,15 +179,23 @@ def apply_batches(store: Store, batches: list[Batch], *, threshold: float = DEFA
     """Write batches atomically as one vintage (see the module docstring for the rules)."""
     rep = UpdateReport(dry_run=dry_run)
     parts = []
+    # the origin of each row as a categorical over the batches' origins (codes, not n string copies)
+    origin_ids = list(dict.fromkeys(b.origin_id for b in batches))
     for b in batches:
-        o = b.observations.reindex(columns=["unit", "indicator", "year", "value", "note"]).copy()
-        o["origin_id"] = b.origin_id
-        o["_publisher"] = b.origin.get("publisher")
+        o = b.observations
+        cols = ["unit", "indicator", "year", "value"] + (["note"] if "note" in o else [])  # no note: none made
+        o = pd.DataFrame({c: o[c] if c in o else None for c in cols}, index=o.index)
+        o["origin_id"] = pd.Categorical.from_codes(np.full(len(o), origin_ids.index(b.origin_id), dtype=np.int16),
+                                                   categories=origin_ids)
         parts.append(o)
         rep.by_source[b.source] = rep.by_source.get(b.source, 0) + len(o)
         rep.notes += [f"{b.source}: {n}" for n in b.skipped]
-    obs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["unit", "indicator", "year", "value", "note", "origin_id", "_publisher"])
+    if len(parts) == 1:
+        obs = parts[0].reset_index(drop=True)
+    else:
+        obs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+            columns=["unit", "indicator", "year", "value", "note", "origin_id"])
+    del parts
     obs = _validate(obs)
     con = store.con
     store.con.execute("BEGIN TRANSACTION")
@@ -190,17 +229,23 @@ def apply_batches(store: Store, batches: list[Batch], *, threshold: float = DEFA
         if len(lost_i):
             rep.notes.append(f"{len(lost_i)} values for indicators without metadata left out "
                              f"({', '.join(sorted(set(lost_i.indicator))[:8])})")
-        obs = obs[obs.unit.isin(have_units) & obs.indicator.isin(have_ind)]
+        keep = obs.unit.isin(have_units).to_numpy() & obs.indicator.isin(have_ind).to_numpy()
+        if not keep.all():
+            obs = obs[keep]
         if batches:
             store._upsert_origins(pd.DataFrame([b.origin for b in batches]).drop_duplicates("origin_id")
                                   .reindex(columns=ORIGIN_COLS))
 
         # suspicious revisions: big jumps and out-of-range values are held for review
-        con.register("_upd", obs[["unit", "indicator", "year", "value", "origin_id"]])
+        import pyarrow as pa
+
+        con.register("_upd", pa.Table.from_pandas(obs[["unit", "indicator", "year", "value", "origin_id"]],
+                                                  preserve_index=False))
         try:
             sus = store.query("""
                 WITH cur AS (SELECT unit, indicator, year, arg_max(value, vintage) AS value
-                             FROM observations SEMI JOIN _upd USING (unit, indicator, year) GROUP BY ALL)
+                             FROM observations WHERE indicator IN (SELECT DISTINCT indicator FROM _upd)
+                             GROUP BY ALL)
                 SELECT u.unit, u.indicator, u.year, cur.value AS old_value, u.value AS new_value, u.origin_id,
                        CASE WHEN (i.min_value IS NOT NULL AND u.value < i.min_value)
                                  OR (i.max_value IS NOT NULL AND u.value > i.max_value)
@@ -261,7 +306,7 @@ def apply_batches(store: Store, batches: list[Batch], *, threshold: float = DEFA
                     dropped.append((u, i, b.origin_id))
         rep.dropped = len(dropped)
 
-        ch: ChangeReport = store._add_observations(obs.drop(columns="_publisher"), kind=kind, origin_id=None,
+        ch: ChangeReport = store._add_observations(obs, kind=kind, unique_keys=True, origin_id=None,
                                                    note=f"{kind}: " + ", ".join(sorted({b.source for b in batches})),
                                                    source=", ".join(sorted({b.source for b in batches})))
         rep.new, rep.changed, rep.unchanged, rep.vintage = ch.new, ch.changed, ch.unchanged, ch.vintage

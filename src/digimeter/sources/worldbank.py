@@ -188,3 +188,148 @@ def connector(fetcher: Fetcher, store, codes: list[str] | None = None, *, countr
         batches.append(Batch(source="worldbank", observations=obs, origin=origin, indicators=new_ind,
                              covers=[dm_code] if countries == "all" and not date else [], skipped=notes))
     return batches
+
+
+# -- the WDI bulk download (``WDICSV.csv`` from WDI_CSV.zip, or an ``API_<code>_DS2_*.csv``) -------------
+
+BULK_ID_COLS = ("Country Name", "Country Code", "Indicator Name", "Indicator Code")
+
+
+def _bulk_header(path) -> tuple[int, list[str], str | None]:
+    """Find the header line (``Country Name,Country Code,Indicator Name,Indicator Code,1960,...``).
+
+    ``API_*`` downloads start with a 4-line preamble (``"Data Source"``, ``"Last Updated Date"``);
+    ``WDICSV.csv`` starts with the header. Returns ``(lines to skip, header fields, last updated)``.
+    """
+    import csv
+
+    updated = None
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        for i, line in enumerate(f):
+            if i > 20:
+                break
+            fields = next(csv.reader([line]), [])
+            if fields and fields[0].strip() == "Last Updated Date" and len(fields) > 1:
+                updated = fields[1].strip() or None
+            if [x.strip() for x in fields[:4]] == list(BULK_ID_COLS):
+                return i, [x.strip() for x in fields], updated
+    raise SourceError(f"{path}: no WDI bulk header (Country Name, Country Code, Indicator Name, Indicator Code, "
+                      f"1960, ...) in the first 20 lines", field="header",
+                      fix="use the CSV from the World Bank bulk download (WDI_CSV.zip or API_*.csv)")
+
+
+def read_bulk_csv(path, store=None, *, new_units_kind: str | None = None, origin_id: str | None = None) -> Batch:
+    """Parse a WDI bulk-download CSV into one :class:`Batch`, columnar from end to end.
+
+    pyarrow's multi-threaded CSV reader reads the wide file (year columns typed float64, so a
+    non-numeric cell is an error), and each record batch is unpivoted with numpy (row-major, empty
+    cells dropped). Unit and indicator come back as pandas categoricals (integer codes into a small
+    dictionary: no Python string per value), year as int32, value as float64; there is no ``note``
+    column. WDI codes in the store's catalogue map to their digimeter code (``IT.NET.BBND.P2`` ->
+    ``fixed_broadband_per100_wdi``); any other code becomes a new indicator named from the file.
+    Economies the store does not know are offered as new units of kind ``new_units_kind`` when it is
+    given; otherwise :func:`~digimeter.sources.update.apply_batches` leaves them out with a note (the
+    bulk file mixes countries with aggregates such as ``WLD`` or ``ARB``).
+    """
+    import hashlib as _hl
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    path = Path(path)
+    skip, header, updated = _bulk_header(path)
+    years = [h for h in header if re.fullmatch(r"\d{4}", h)]
+    if not years:
+        raise SourceError(f"{path}: no year columns in the header", field="header")
+    names = [h if h else f"_blank{i}" for i, h in enumerate(header)]
+    ids = list(BULK_ID_COLS)
+    try:
+        wide = pacsv.read_csv(
+            path, read_options=pacsv.ReadOptions(skip_rows=skip + 1, column_names=names),
+            parse_options=pacsv.ParseOptions(delimiter=","),
+            convert_options=pacsv.ConvertOptions(
+                column_types={**{c: pa.string() for c in ids}, **{y: pa.float64() for y in years}},
+                include_columns=ids + years, strings_can_be_null=False))
+    except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+        raise SourceError(f"{path}: not a readable WDI bulk CSV: {str(e).splitlines()[0]}", field="body",
+                          fix="re-download the file; a value cell must be a number or empty") from e
+    year_no = np.array([int(y) for y in years], dtype=np.int32)
+    unit_pos: dict[str, int] = {}
+    ind_pos: dict[str, int] = {}
+    unit_name: dict[str, str] = {}
+    ind_name: dict[str, str] = {}
+    out_u, out_i, out_y, out_v = [], [], [], []
+
+    def codes(col, pos: dict, label, nm: dict):
+        enc = pc.utf8_trim_whitespace(col).dictionary_encode()
+        local = enc.dictionary.to_pylist()
+        glob = np.array([pos.setdefault(c, len(pos)) for c in local], dtype=np.int32)
+        idx = enc.indices.to_numpy(zero_copy_only=False)
+        _, first = np.unique(idx, return_index=True)
+        lab = label.take(pa.array(first)).to_pylist()
+        for k, f in zip(np.unique(idx), lab):
+            nm.setdefault(local[k], f)
+        return glob[idx], np.array([bool(c) for c in local])[idx]
+
+    for b in wide.to_batches():
+        if not b.num_rows:
+            continue
+        u, u_ok = codes(b.column("Country Code"), unit_pos, b.column("Country Name"), unit_name)
+        i, i_ok = codes(b.column("Indicator Code"), ind_pos, b.column("Indicator Name"), ind_name)
+        vals = np.column_stack([pc.fill_null(b.column(y), np.nan).to_numpy() for y in years])
+        keep = ~np.isnan(vals)
+        keep &= (u_ok & i_ok)[:, None]  # rows without a country or indicator code
+        r, c = np.nonzero(keep)
+        out_u.append(u[r]); out_i.append(i[r]); out_y.append(year_no[c]); out_v.append(vals[r, c])
+        del vals, keep, r, c
+    del wide
+    wdi_codes = list(ind_pos)
+    known: dict[str, str] = {}
+    if store is not None:
+        cat = store.query("SELECT code, source_code FROM indicators WHERE source = ? AND source_code IS NOT NULL",
+                          [PUBLISHER])
+        known = {s_.upper(): c_ for c_, s_ in zip(cat.code, cat.source_code)}
+    mapped = [known.get(w.upper(), w) for w in wdi_codes]
+    categories = list(dict.fromkeys(mapped))
+    cat_of = dict(zip(categories, range(len(categories))))
+    remap = np.array([cat_of[m] for m in mapped], dtype=np.int32)
+
+    def cat(parts, cats, remap=None):
+        arr = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+        return pd.Categorical.from_codes(remap[arr] if remap is not None else arr, categories=cats)
+
+    frame = pd.DataFrame({
+        "unit": cat(out_u, list(unit_pos)),
+        "indicator": cat(out_i, categories, remap),
+        "year": np.concatenate(out_y) if out_y else np.zeros(0, dtype=np.int32),
+        "value": np.concatenate(out_v) if out_v else np.zeros(0),
+    })
+    del out_u, out_i, out_y, out_v
+    new = [(m, w) for m, w in zip(mapped, wdi_codes) if w and w.upper() not in known]
+    new_ind = pd.DataFrame({
+        "code": [m for m, _ in new], "name": [ind_name.get(w) or w for _, w in new], "unit": None,
+        "higher_is_better": True, "min_value": None, "max_value": None, "source": PUBLISHER,
+        "source_code": [w for _, w in new],
+        "description": "From the WDI bulk download. Direction assumed higher-is-better: check it."})
+    units = pd.DataFrame({"code": [u for u in unit_pos if u], "name": [unit_name.get(u) or u for u in unit_pos if u]})
+    unit_meta = units.assign(kind=new_units_kind) if new_units_kind else None
+    h = _hl.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    sha = h.hexdigest()
+    edition = updated or datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).date().isoformat()
+    origin = {
+        "origin_id": origin_id or f"wb_bulk:{path.name}:{edition}:{sha[:10]}", "publisher": PUBLISHER,
+        "dataset": f"World Development Indicators, bulk download ({path.name}; {len(categories)} indicators, "
+                   f"{len(units)} economies, {years[0]}-{years[-1]})",
+        "edition": edition, "url": None, "repository": None, "licence": LICENCE,
+        "retrieved": datetime.now(timezone.utc).isoformat(timespec="seconds"), "sha256": sha,
+        "note": f"{len(frame)} non-empty values",
+    }
+    return Batch(source="worldbank", observations=frame, origin=origin, indicators=new_ind if len(new_ind) else None,
+                 units=unit_meta, covers=[])
