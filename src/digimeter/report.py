@@ -1113,8 +1113,9 @@ def _cell(v: Any, lang: str, col: str) -> tuple[str, bool]:
     if isinstance(v, (bool, np.bool_)):
         return str(v), False
     if isinstance(v, (int, np.integer)):
-        return (str(int(v)) if "year" in col.lower() or "год" in col.lower() or "жыл" in col.lower()
-                else fmt_num(v, lang, 0)), True
+        # years (also a target's deadline) are written without a thousands separator, as floats are below
+        yearish = "year" in col.lower() or "год" in col.lower() or "жыл" in col.lower() or 1900 < abs(int(v)) < 2200
+        return (str(int(v)) if yearish else fmt_num(v, lang, 0)), True
     if isinstance(v, (float, np.floating)):
         if float(v).is_integer() and abs(v) > 1900 and abs(v) < 2200:
             return str(int(v)), True

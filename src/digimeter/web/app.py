@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import jinja2
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -123,17 +123,41 @@ class Service:
         self.lock = threading.RLock()
         self.cache: OrderedDict[tuple, Report] = OrderedDict()
         self.html: dict[tuple, str] = {}
+        self.svgs: dict[int, dict[str, str]] = {}   # id(report) -> chart SVGs already drawn ("{section}_{chart}")
+        self.json: dict[tuple, bytes] = {}          # (id(report), page) -> the JSON twin, validated and encoded
         self.cache_size = cache_size
         self.samples = samples
         self.default_scenario: str | None = None
 
-    def put(self, report: Report) -> None:
-        """Keep a computed report (e.g. one made by the CLI or a test) to answer pages from."""
+    def put(self, report: Report, svgs: dict[str, str] | None = None) -> None:
+        """Keep a computed report (e.g. one made by the CLI or a test) to answer pages from; ``svgs``: its
+        charts already drawn (as :func:`digimeter.report.write_report` names them), not drawn again."""
         key = (report.unit, report.spec, report.lang, report.scenario, tuple(s.id for s in report.sections))
         with self.lock:
+            old = self.cache.pop(key, None)
+            if old is not None and old is not report:
+                self._forget(old)
             self.cache[key] = report
+            self.svgs.setdefault(id(report), {}).update(svgs or {})
             while len(self.cache) > self.cache_size:
-                self.cache.popitem(last=False)
+                self._forget(self.cache.popitem(last=False)[1])
+
+    def _forget(self, report: Report) -> None:
+        # cached HTML is keyed by id(report): drop it, or a later report given the same id would show it
+        rid = id(report)
+        self.svgs.pop(rid, None)
+        for cache in (self.html, self.json):
+            for k in [k for k in cache if k[0] == rid]:
+                del cache[k]
+
+    def page_json(self, rep: Report, page: str, make: Any) -> bytes:
+        """The JSON twin of ``page`` for ``rep``, made by ``make()`` once and kept with the report: a report
+        does not change once computed, and Vega-Lite specs are slow to make (altair validates them)."""
+        key = (id(rep), page)
+        with self.lock:
+            if key not in self.json:
+                self.json[key] = PageOut.model_validate(make()).model_dump_json().encode()
+            return self.json[key]
 
     def report(self, unit: str, spec: str, lang: str, scenario: str | None, ids: tuple[str, ...]) -> Report:
         unit = unit.upper() if len(unit) == 3 else unit
@@ -159,7 +183,7 @@ class Service:
             if key not in self.html:
                 if len(self.html) > 256:
                     self.html.clear()
-                self.html[key] = section_body(rep.section(sid), rep)
+                self.html[key] = section_body(rep.section(sid), rep, self.svgs.setdefault(id(rep), {}))
             return self.html[key]
 
 
@@ -260,7 +284,7 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
         params = dict(request.query_params)
         lang_urls = {c: f"{request.url.path}?{urlencode({**params, 'lang': c})}" for c in LANGS}
         page = env.get_template(template).render(
-            lang=lang, _=_, css=CSS, page_title=title, subtitle=kw.pop("subtitle", ""), menu=menu,
+            lang=lang, _=_, css=jinja2.utils.markupsafe.Markup(CSS), page_title=title, subtitle=kw.pop("subtitle", ""), menu=menu,
             langs=LANG_LABELS, lang_urls=lang_urls, api_url=api_url, version=__version__, **kw)
         return HTMLResponse(page, status_code=status)
 
@@ -286,7 +310,23 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
-        return _error_response(request, {"ok": False, "error": str(exc.detail), "errors": [], "status": exc.status_code})
+        path, status = request.url.path, exc.status_code
+        if status == 404:
+            error = f"no page or API operation at {path}"
+            errs = [{"message": error, "field": "path", "value": path,
+                     "fix": "see /docs for the API's operations; pages: /country/KAZ, /compare/KAZ, /regions/KAZ, "
+                            "/targets/KAZ, /methods, /upload"}]
+        elif status == 405:
+            allowed = exc.headers.get("Allow", "") if exc.headers else ""
+            error = f"{request.method} is not allowed on {path}"
+            errs = [{"message": error, "field": "method", "value": request.method,
+                     "fix": f"use {allowed}" if allowed else "see /docs for the API's operations"}]
+        else:
+            error, errs = str(exc.detail), []
+        resp = _error_response(request, {"ok": False, "error": error, "errors": errs, "status": status})
+        if exc.headers:
+            resp.headers.update(exc.headers)
+        return resp
 
     @app.exception_handler(Exception)
     async def _server_error(request: Request, exc: Exception):  # never leak a traceback
@@ -313,10 +353,12 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
         ids = PAGES[page][0]
         return service.report(unit, spec, lang, scenario, ids), ids
 
-    def page_json(page: str, unit: str, spec: str, lang: str, scenario: str | None) -> dict[str, Any]:
+    def page_json(page: str, unit: str, spec: str, lang: str, scenario: str | None) -> Response:
         rep, ids = page_data(page, unit, spec, lang, scenario)
-        return {"ok": True, "page": page, "unit": rep.unit, "unit_name": rep.unit_name, "lang": rep.lang,
-                "spec": rep.spec, "scenario": rep.scenario, "sections": [rep.section(i).to_dict() for i in ids]}
+        body = service.page_json(rep, page, lambda: {
+            "ok": True, "page": page, "unit": rep.unit, "unit_name": rep.unit_name, "lang": rep.lang,
+            "spec": rep.spec, "scenario": rep.scenario, "sections": [rep.section(i).to_dict() for i in ids]})
+        return Response(body, media_type="application/json")
 
     def page_html(request: Request, page: str, unit: str, spec: str, lang: str, scenario: str | None):
         rep, ids = page_data(page, unit, spec, lang, scenario)
@@ -436,6 +478,7 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
                   "result_table": jinja2.utils.markupsafe.Markup(table_html(df, lang, highlight=result.get("unit")))}
         return render(request, "upload.html", lang, title=_("Upload a spec or data"), api_url="/docs",
                       spec_kb=spec_limit // 1024, data_kb=data_limit // 1024, specs=list(shipped_specs()),
+                      default_spec="digital-nation",
                       unit=unit, **kw)
 
     @app.get("/upload", response_class=HTMLResponse, include_in_schema=False)
