@@ -1090,6 +1090,7 @@ th{background:var(--soft);font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.me td{background:#fdebe0;font-weight:600}
 .mono{font-family:"DejaVu Sans Mono",monospace;font-size:11px;word-break:break-all}
+td.mono{min-width:9em}
 pre{background:var(--soft);padding:10px;font-size:12px;overflow-x:auto;max-height:420px}
 .key{display:inline-block;background:var(--soft);border:1px solid var(--rule);border-radius:6px;padding:8px 12px;margin:4px 8px 4px 0}
 .key b{font-size:22px;color:var(--accent);display:block}
