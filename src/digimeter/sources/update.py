@@ -133,8 +133,11 @@ def _has_duplicate_keys(obs: pd.DataFrame) -> bool:
         # categories are unique, so (unit code, indicator code, year) identifies a key: one int64 per row
         y0, span = int(y.min()), int(y.max()) - int(y.min()) + 1
         n_i = len(i.cat.categories) + 1
-        if (len(u.cat.categories) + 1) * n_i * span < 2 ** 62:
+        space = (len(u.cat.categories) + 1) * n_i * span
+        if space < 2 ** 62:
             k = ((u.cat.codes.to_numpy().astype(np.int64) + 1) * n_i + i.cat.codes.to_numpy() + 1) * span + (y - y0)
+            if space <= 4 * len(k) + 1_000_000:  # a dense key space (a bulk file): count per key, no hashing
+                return bool(np.bincount(k, minlength=0).max() > 1)
             return bool(pd.Series(k).duplicated().any())
     keys = pa.Table.from_pandas(obs[["unit", "indicator", "year"]], preserve_index=False)
     con = duckdb.connect()

@@ -249,7 +249,7 @@ def read_bulk_csv(path, store=None, *, new_units_kind: str | None = None, origin
     ids = list(BULK_ID_COLS)
     try:
         wide = pacsv.read_csv(
-            path, read_options=pacsv.ReadOptions(skip_rows=skip + 1, column_names=names),
+            path, read_options=pacsv.ReadOptions(skip_rows=skip + 1, column_names=names, block_size=1 << 22),
             parse_options=pacsv.ParseOptions(delimiter=","),
             convert_options=pacsv.ConvertOptions(
                 column_types={**{c: pa.string() for c in ids}, **{y: pa.float64() for y in years}},
@@ -283,9 +283,12 @@ def read_bulk_csv(path, store=None, *, new_units_kind: str | None = None, origin
         vals = np.column_stack([pc.fill_null(b.column(y), np.nan).to_numpy() for y in years])
         keep = ~np.isnan(vals)
         keep &= (u_ok & i_ok)[:, None]  # rows without a country or indicator code
-        r, c = np.nonzero(keep)
-        out_u.append(u[r]); out_i.append(i[r]); out_y.append(year_no[c]); out_v.append(vals[r, c])
-        del vals, keep, r, c
+        per_row = keep.sum(axis=1)  # row-major: repeat each row's codes once per kept cell
+        out_u.append(np.repeat(u, per_row))
+        out_i.append(np.repeat(i, per_row))
+        out_y.append(np.broadcast_to(year_no, keep.shape)[keep])
+        out_v.append(vals[keep])
+        del vals, keep
     del wide
     wdi_codes = list(ind_pos)
     known: dict[str, str] = {}
@@ -300,7 +303,8 @@ def read_bulk_csv(path, store=None, *, new_units_kind: str | None = None, origin
 
     def cat(parts, cats, remap=None):
         arr = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
-        return pd.Categorical.from_codes(remap[arr] if remap is not None else arr, categories=cats)
+        # the codes were made here, within range: skip pandas' bounds check
+        return pd.Categorical.from_codes(remap[arr] if remap is not None else arr, categories=cats, validate=False)
 
     frame = pd.DataFrame({
         "unit": cat(out_u, list(unit_pos)),
