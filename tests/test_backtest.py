@@ -1,0 +1,63 @@
+"""The forecasting method's backtest over every country (issue 5's must-show), and its document.
+
+Fit on data up to each origin (2012, 2015, 2018), forecast 1-8 years ahead, compare with the held-out
+values of the bundled ITU series.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from digimeter.targets import backtest_markdown, backtest_report
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "backtest.md"
+INDICATORS = ("internet_users_pct", "mobile_broadband_per100", "fixed_broadband_per100")
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory, template_store_path):
+    import shutil
+
+    from digimeter.store import Store
+
+    p = tmp_path_factory.mktemp("bt") / "s.duckdb"
+    shutil.copyfile(template_store_path, p)
+    with Store(p) as s:
+        return {ind: backtest_report(s, ind) for ind in INDICATORS}
+
+
+def chosen(rep):
+    return rep.summary[rep.summary.chosen].set_index("origin")
+
+
+def test_internet_use_method_beats_the_walk_with_calibrated_intervals(reports):
+    m = chosen(reports["internet_users_pct"])
+    assert list(m.index) == [2012, 2015, 2018]
+    assert (m.mae < m.mae_baseline).all()                 # the random walk with drift
+    assert (m.mae <= m.mae_rw_clipped + 0.05).all()       # and (within 0.05 pp) the clipped walk
+    assert m.coverage80.between(0.70, 0.90).all()
+    assert m.coverage95.between(0.88, 0.98).all()
+    assert (m.n > 500).all()
+
+
+def test_broadband_results_are_what_the_document_says(reports):
+    fixed = chosen(reports["fixed_broadband_per100"])
+    assert (fixed.mae < fixed.mae_baseline).all()
+    mobile = chosen(reports["mobile_broadband_per100"])
+    # where mobile broadband falls short (no real gain over the walk at 2012), the document says so
+    assert mobile.loc[2012, "ratio"] > 0.95
+    text = DOC.read_text(encoding="utf-8")
+    assert "no significant gain over the random walk at 2012" in text
+
+
+def test_coverage_by_level_band_is_reported(reports):
+    bands = reports["internet_users_pct"].by_band
+    assert len(bands) >= 3 and {"coverage80", "coverage95"} <= set(bands.columns)
+
+
+def test_document_tables_are_the_computed_ones(reports):
+    """docs/backtest.md's tables are generated (`digimeter backtest ... --markdown`), never typed."""
+    text = DOC.read_text(encoding="utf-8")
+    generated = backtest_markdown([reports[i] for i in INDICATORS])
+    missing = [line for line in generated.splitlines() if line.startswith("|") and line not in text]
+    assert not missing, f"{len(missing)} table rows differ from docs/backtest.md, e.g. {missing[:2]}; regenerate it"
