@@ -12,19 +12,17 @@ import hashlib
 from pathlib import Path
 
 import pandas as pd
+
+from digimeter import store
 import yaml
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "digimeter" / "data"
 OUT = PKG / "snapshot"
 RETRIEVED = "2026-11-29"  # when the files were assembled into shared/data (SOURCES.md)
 
-UNIT_COLS = ["code", "name", "kind", "parent", "iso2", "un_region", "un_subregion", "wb_region",
-             "income_group", "un_member", "valid_from", "valid_to"]
-IND_COLS = ["code", "name", "unit", "higher_is_better", "min_value", "max_value", "source",
-            "source_code", "description"]
-ORIGIN_COLS = ["origin_id", "publisher", "dataset", "edition", "url", "repository", "licence",
-               "retrieved", "sha256", "note"]
-OBS_COLS = ["unit", "indicator", "year", "value", "origin_id", "note"]
+# the store's own column lists (observations without vintage: the store assigns it)
+UNIT_COLS, IND_COLS, ORIGIN_COLS = store.UNIT_COLS, store.IND_COLS, store.ORIGIN_COLS
+OBS_COLS = [c for c in store.OBS_COLS if c != "vintage"]
 
 
 def sha256(path: Path) -> str:

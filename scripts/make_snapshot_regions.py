@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from digimeter import store
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,13 +39,9 @@ RETRIEVED = "2026-11-29"  # when the files were assembled into shared/data (as f
 PARENT = "KAZ"
 NATIONAL = "KZ"           # the data's own code for the national total (kept as a unit of kind 'aggregate')
 
-UNIT_COLS = ["code", "name", "kind", "parent", "iso2", "un_region", "un_subregion", "wb_region",
-             "income_group", "un_member", "valid_from", "valid_to"]
-IND_COLS = ["code", "name", "unit", "higher_is_better", "min_value", "max_value", "source",
-            "source_code", "description"]
-ORIGIN_COLS = ["origin_id", "publisher", "dataset", "edition", "url", "repository", "licence",
-               "retrieved", "sha256", "note"]
-OBS_COLS = ["unit", "indicator", "year", "value", "origin_id", "note"]
+# the store's own column lists (observations without vintage: the store assigns it)
+UNIT_COLS, IND_COLS, ORIGIN_COLS = store.UNIT_COLS, store.IND_COLS, store.ORIGIN_COLS
+OBS_COLS = [c for c in store.OBS_COLS if c != "vintage"]
 
 LAYOUTS = [  # layout id, geojson in shared, first/last year of annual statistics on it, note
     ("kz16", "kz_adm1_pre2018_16units_derived.geojson", None, 2017,
