@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -94,6 +95,27 @@ def emit_text(text: str, out: Optional[Path]) -> None:
         err.print(f"wrote {out}")
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@contextmanager
+def progress(enabled: bool = True, total: int | None = None):
+    """A rich progress bar on stderr (transient: gone when done; silent when not a terminal).
+
+    Yields ``say(message)``, which names the current step and advances the bar by one.
+    """
+    if not enabled:
+        yield lambda msg: None
+        return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as p:
+        task = p.add_task("starting", total=total)
+
+        def say(msg: str) -> None:
+            p.update(task, description=msg, advance=1)
+
+        yield say
 
 
 def parse_sets(sets: list[str]) -> dict:
@@ -211,9 +233,12 @@ def _build(spec: str, year: int | None, sets: list[str] | None, as_of: str | Non
     """build() for the CLI: ``--set`` changes and ``--as-of`` (a date or vintage) resolved here."""
     from .build import build
 
-    with store_ctx() as s:
-        vintage = s.vintage_as_of(as_of) if as_of else None
-        ix = build(spec, s, year=year, changes=parse_sets(sets), as_of_vintage=vintage)
+    with progress(total=2) as say:
+        say("opening the store")
+        with store_ctx() as s:
+            vintage = s.vintage_as_of(as_of) if as_of else None
+            say(f"building {spec}")
+            ix = build(spec, s, year=year, changes=parse_sets(sets), as_of_vintage=vintage)
     if vintage is not None:
         err.print(f"note: data as of vintage {vintage} ({as_of})")
     return ix

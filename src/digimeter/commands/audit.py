@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
                   out: Optional[Path] = typer.Option(None, "--out", "-o")):
         """Statistical audit of an index: correlations and flags, Cronbach's alpha, PCA, removal effect,
         strengths and weaknesses."""
-        from ..cli import console, df_table, err, parse_sets, run, emit_text
+        from ..cli import console, df_table, emit_text, err, parse_sets, progress, run
 
         def go():
             if fmt not in ("table", "csv", "json"):
@@ -68,7 +68,9 @@ def register(app: typer.Typer) -> None:
             bad = [t for t in (table or []) if t not in TABLES]
             if bad:
                 raise typer.BadParameter(f"unknown table(s) {', '.join(bad)}; use {', '.join(TABLES)}")
-            tables = audit_tables(spec, year=year, changes=parse_sets(set_), unit=unit, top=top)
+            with progress() as say:
+                say(f"auditing {spec}")
+                tables = audit_tables(spec, year=year, changes=parse_sets(set_), unit=unit, top=top)
             chosen = {k: v for k, v in tables.items() if not table or k in table}
             if fmt == "table":
                 if out:

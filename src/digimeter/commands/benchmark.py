@@ -35,7 +35,7 @@ def _fmt_rank(r, n) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    from ..cli import console, df_table, err, parse_sets, run, store_ctx
+    from ..cli import console, df_table, err, parse_sets, run, store_ctx, progress
 
     @app.command("compare")
     def compare_cmd(unit: str = typer.Argument(..., help="unit code, e.g. KAZ"),
@@ -53,7 +53,8 @@ def register(app: typer.Typer) -> None:
             from .. import benchmark as bm
             from ..build import build
 
-            with store_ctx() as s:
+            with progress() as say, store_ctx() as s:
+                say("comparing rankings")
                 rk = bm.rankings(s, unit, year, specs=spec, levels=levels)
                 frames = {"rankings": rk.table, "correlations": rk.correlations}
                 ix = None
@@ -114,7 +115,8 @@ def register(app: typer.Typer) -> None:
             from .. import benchmark as bm
             from ..build import build
 
-            with store_ctx() as s:
+            with progress() as say, store_ctx() as s:
+                say("decomposing the gap")
                 ix = build(spec, s, year=year, changes=parse_sets(set_))
                 g = bm.gap(ix, unit, to, store=s)
             if fmt != "table":
@@ -148,7 +150,8 @@ def register(app: typer.Typer) -> None:
             from ..build import build
 
             costs = {k: float(v) for k, v in parse_sets(cost).items()} if cost else None
-            with store_ctx() as s:
+            with progress() as say, store_ctx() as s:
+                say("solving what it takes")
                 ix = build(spec, s, year=year, changes=parse_sets(set_))
                 p = bm.what_it_takes(ix, unit, rank=rank, score=score, by=by, costs=costs, store=s)
             info = {"message": p.message, "reachable": p.reachable, "rank_now": p.rank, "score_now": p.score,

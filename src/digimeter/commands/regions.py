@@ -72,7 +72,7 @@ def measures_rows(rep) -> list[tuple[str, str, str]]:
 
 
 def register(app: typer.Typer) -> None:
-    from ..cli import console, err, run, store_ctx
+    from ..cli import console, err, run, store_ctx, progress
 
     @app.command("regions")
     def regions_cmd(country: str = typer.Argument(..., help="ISO3 of the country, e.g. KAZ"),
@@ -92,7 +92,8 @@ def register(app: typer.Typer) -> None:
             from .. import regions as R
             from ..errors import NotFoundError
 
-            with store_ctx() as s:
+            with progress() as say, store_ctx() as s:
+                say("measuring the regions")
                 code = s.unit(country)["code"]
                 subject = indicator or spec or R.regional_spec_for(code)
                 if subject is None:
@@ -133,7 +134,8 @@ def register(app: typer.Typer) -> None:
         def go():
             from .. import regions as R
 
-            with store_ctx() as s:
+            with progress() as say, store_ctx() as s:
+                say("measuring the divide over time")
                 code = s.unit(country)["code"]
                 tr = R.divide_trend(s, code, indicator, layout=layout, start=start, end=end, threshold=threshold)
                 cname = s.unit(code)["name"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -33,24 +32,11 @@ def _write(text: str, out: Optional[Path]) -> None:
     emit_text(text, out)
 
 
-@contextmanager
 def _progress(enabled: bool):
-    """A rich progress display on stderr; yields a callback ``say(message)``."""
-    if not enabled:
-        yield None
-        return
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    """The CLI's progress bar (``digimeter.cli.progress``); yields ``say(message)`` or None."""
+    from ..cli import progress
 
-    from ..cli import err
-
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as p:
-        task = p.add_task("starting", total=None)
-
-        def say(msg: str) -> None:
-            p.update(task, description=msg, advance=1)
-
-        yield say
+    return progress(enabled)
 
 
 def _fmt(v, nd=3):
