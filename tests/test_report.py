@@ -231,3 +231,11 @@ def test_report_renders_in_chromium(made, tmp_path):
     if art:
         Path(art).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(png, Path(art) / "report.png")
+
+
+def test_country_names_in_the_report_language(store):
+    """Russian and Kazakh country names come from CLDR (via Babel), by ISO 3166 alpha-2 code."""
+    assert R._Ctx("KAZ", "digital-nation", None, "ru", store).unit_name == "Казахстан"
+    kk = R._Ctx("KAZ", "digital-nation", None, "kk", store)
+    assert kk.unit_name == "Қазақстан" and kk.name_of("DNK") == "Дания"
+    assert R._Ctx("KAZ", "digital-nation", None, "en", store).name_of("DNK") == "Denmark"

@@ -212,15 +212,24 @@ class _Ctx:
         self.indices: dict[str, Any] = {}
         self.units = store.units()
         self.unit_row = store.unit(unit)
-        self.unit_name = self.unit_row["name"]
+        self.unit_name = self.name_of(unit)
         self.origins = store.origins().set_index("origin_id")
         self.used_origins: set[str] = set()
         self.errors: dict[str, str] = {}
         self._meta: dict[int, pd.DataFrame] = {}
 
     def name_of(self, code: str) -> str:
+        """A unit's name in the report's language: English names from the store; Russian and Kazakh
+        country names from the Unicode CLDR territory names that Babel ships (by ISO 3166 alpha-2)."""
         if not hasattr(self, "_names"):
             self._names = dict(zip(self.units.code, self.units.name))
+            if self.lang != "en":
+                from babel import Locale
+
+                local = Locale.parse(self.lang).territories
+                for c, iso2 in zip(self.units.code, self.units.iso2):
+                    if isinstance(iso2, str) and iso2 in local:
+                        self._names[c] = local[iso2]
         return str(self._names.get(code, code))
 
     def meta(self, ix) -> pd.DataFrame:
