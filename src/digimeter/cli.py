@@ -57,7 +57,9 @@ def df_table(df: pd.DataFrame, title: str | None = None, *, floatfmt: str | None
     t = Table(title=title, header_style="bold", show_lines=False)
     cols = ([df.index.name or ""] if index else []) + [str(c) for c in df.columns]
     for c in cols:
-        t.add_column(c, overflow="fold")
+        # names stay on one line (cut with an ellipsis if the terminal is too narrow)
+        t.add_column(c, overflow="ellipsis" if c == "name" else "fold", no_wrap=c == "name",
+                     min_width=12 if c == "name" else None)
     for idx, row in df.iterrows():
         cells = [str(idx)] if index else []
         for v in row:
@@ -292,8 +294,8 @@ def rank_cmd(spec: str = typer.Argument(...),
         msg = f"{t.loc[code, 'name']} is {'inside' if r <= top else 'outside'} the top {top}"
         if r > top:
             need = t[ix.name].iloc[top - 1] - t.loc[code, ix.name]
-            msg += f"; it needs +{need:.4f} to reach rank {top}"
-        console.print(f"{msg}; gap to the leader ({t.index[0]}): {gap_lead:.4f}.")
+            msg += f"; it needs +{need:.4g} to reach rank {top}"
+        console.print(f"{msg}; gap to the leader ({t.index[0]}): {gap_lead:.4g}.")
         _notes(ix)
     run(go)
 
