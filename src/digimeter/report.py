@@ -438,9 +438,10 @@ def _headline(ctx: _Ctx) -> Section:
     if ev is not None:
         sc, t = ev
         head = t[(t.unit == ctx.unit) | (t.unit == "all")]
-        met = int(sum(str(x).startswith("already met") for x in head.status))
-        track = int(sum(str(x).startswith("on track") for x in head.status))
-        rest = head[~head.status.astype(str).str.startswith(("already met", "on track"))]
+        words = [_status_code_or_word(r) for _i, r in head.iterrows()]
+        met = words.count("already_met")
+        track = words.count("on_track")
+        rest = head[[w not in ("already_met", "on_track") for w in words]]
         names = {x.id: (x.name or x.id) for x in sc.targets}
         text = _("Of the {n} targets of “{title}”, {met} are already met and {track} on track.").format(
             n=len(head), title=_(sc.title or sc.name), met=met, track=track)
@@ -454,6 +455,15 @@ def _headline(ctx: _Ctx) -> Section:
         sec.key_numbers["targets.on_track"] = track
     sec.paragraphs = sentences
     return sec
+
+
+def _status_code_or_word(row) -> str:
+    """A row's status code; for a row without one, the code read from its English sentence."""
+    code = _code_of(row)
+    if code:
+        return code
+    s = str(row.get("status", ""))
+    return "already_met" if s.startswith("already met") else "on_track" if s.startswith("on track") else s
 
 
 def _peers(ctx: _Ctx, ix) -> list[str]:
@@ -812,13 +822,85 @@ def _evaluate_targets(ctx: _Ctx):
 
 
 def _status_word(status: str, _) -> str:
+    """The short status from the English sentence (the fallback for rows without a known status code)."""
     s = str(status)
     for key, word in (("already met", _("already met")), ("on track", _("on track")),
                       ("out of reach", _("out of reach at historical paces")),
-                      ("needs acceleration", _("needs acceleration")), ("no data", _("no data"))):
+                      ("needs acceleration", _("needs acceleration")), ("at risk", _("at risk")),
+                      ("no data", _("no data"))):
         if s.startswith(key):
             return word
     return s
+
+
+def _status_words(_) -> dict[str, str]:
+    """The short word of each status code of :func:`digimeter.targets.evaluate`."""
+    return {"already_met": _("already met"), "on_track": _("on track"), "at_risk": _("at risk"),
+            "needs_acceleration": _("needs acceleration"), "out_of_reach": _("out of reach at historical paces"),
+            "no_data": _("no data"), "no_forecast": _("no forecast"), "no_forecast_stale": _("no forecast")}
+
+
+def _code_of(row) -> str | None:
+    code = row.get("status_code") if hasattr(row, "get") else getattr(row, "status_code", None)
+    return code if isinstance(code, str) else None
+
+
+def _params_of(row) -> dict[str, Any]:
+    p = row.get("status_params") if hasattr(row, "get") else getattr(row, "status_params", None)
+    return p if isinstance(p, dict) else {}
+
+
+def _signed(x: float, lang: str) -> str:
+    x = float(x)
+    digits = 2 if abs(x) < 10 else 1
+    return ("+" if x >= 0 else "−") + fmt_num(abs(x), lang, digits)
+
+
+def status_word(row, lang: str = "en") -> str:
+    """A target's status in one or two words, in ``lang``, from its ``status_code`` (the English
+    ``status`` sentence only for a code this version does not know)."""
+    _ = gettext_for(lang)
+    code = _code_of(row)
+    words = _status_words(_)
+    if code in words:
+        return words[code]
+    return _status_word(row.get("status") if hasattr(row, "get") else getattr(row, "status", ""), _)
+
+
+def status_details(row, lang: str = "en") -> str:
+    """What the status word leaves out (the numbers behind it), in ``lang``; '' when nothing."""
+    _ = gettext_for(lang)
+    code, k = _code_of(row), _params_of(row)
+    if code not in _status_words(_):   # an unknown code: the English sentence, unless it is the word itself
+        full = str(row.get("status") if hasattr(row, "get") else getattr(row, "status", ""))
+        return "" if full == status_word(row, "en") else full
+    parts = []
+    if code == "already_met" and "value" in k and "year" in k:
+        digits = 2 if abs(float(k["value"])) < 10 else 1
+        parts.append(_("{value} in {year}").format(value=fmt_num(k["value"], lang, digits), year=int(k["year"])))
+        if "p_still" in k:
+            parts.append(_("may slip back: P(still met in {deadline}) = {p}").format(
+                deadline=int(k["deadline"]), p=fmt_num(k["p_still"], lang, 2)))
+    elif code == "at_risk":
+        parts.append(_("P = {p}: the last 5 years' pace would suffice, but the forecast expects growth to "
+                       "slow").format(p=fmt_num(k.get("p"), lang, 2)))
+    elif code == "no_forecast":
+        parts.append(_("too little data"))
+    elif code == "no_forecast_stale":
+        parts.append(_("the latest value is from {year}").format(year=int(k["year"])))
+    if "required_pace" in k and "achieved_pace" in k:
+        tpl = _("needs {required} places per year against {achieved} per year achieved") \
+            if k.get("pace_unit") == "places_per_year" else _("needs {required} per year against {achieved} per year achieved")
+        parts.append(tpl.format(required=_signed(k["required_pace"], lang), achieved=_signed(k["achieved_pace"], lang)))
+    if "n_units" in k:
+        parts.append(_("{met} of {n} already meet it").format(met=int(k.get("met", 0)), n=int(k["n_units"])))
+    return "; ".join(parts)
+
+
+def status_text(row, lang: str = "en") -> str:
+    """The status word and its details as one phrase, in ``lang``."""
+    word, det = status_word(row, lang), status_details(row, lang)
+    return f"{word} ({det})" if det and det != word else word
 
 
 def _targets(ctx: _Ctx) -> Section:
@@ -862,7 +944,10 @@ def _targets(ctx: _Ctx) -> Section:
         _("comparator"): head.comparator.to_numpy(), _("threshold"): head.threshold.to_numpy(),
         _("deadline"): head.deadline.to_numpy(),
         _("P(met by deadline)"): head.p_met.to_numpy(),
-        _("status"): [_status_word(x, _) for x in head.status], _("details"): head.status.to_numpy()})
+        _("status"): [status_word(r, ctx.lang) for _i, r in head.iterrows()],
+        _("details"): [status_details(r, ctx.lang) or None for _i, r in head.iterrows()]})
+    if tab[_("details")].isna().all():   # nothing beyond the status words: no empty column
+        tab = tab.drop(columns=[_("details")])
     sec.tables["targets"] = tab
     sec.table_titles["targets"] = _("Each target and the probability of meeting it ({scenario})").format(scenario=sc.name)
     p = head[["label", "p_met"]].rename(columns={"p_met": "value"})
@@ -878,10 +963,10 @@ def _targets(ctx: _Ctx) -> Section:
                            _("region"): regional.unit_name.to_numpy(),
                            _("latest value"): regional.latest_value.to_numpy(), _("year"): regional.latest_year.to_numpy(),
                            _("threshold"): regional.threshold.to_numpy(), _("P(met by deadline)"): regional.p_met.to_numpy(),
-                           _("status"): [_status_word(x, _) for x in regional.status]})
+                           _("status"): [status_word(r, ctx.lang) for _i, r in regional.iterrows()]})
         sec.tables["regional_targets"] = rt
         sec.table_titles["regional_targets"] = _("Regional targets, region by region")
-    counts = pd.Series([_status_word(x, _) for x in head.status]).value_counts()
+    counts = pd.Series([status_word(r, ctx.lang) for _i, r in head.iterrows()]).value_counts()
     sec.key_numbers["targets.scenario"] = sc.name
     for r in head.itertuples():
         sec.key_numbers[f"targets.{r.target}{'.all' if r.unit == 'all' else ''}.p_met"] = (

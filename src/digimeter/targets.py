@@ -511,20 +511,46 @@ def _fastest(long: pd.DataFrame, level: float, sign: int, tol: float, window: in
     return float(sign * best["pace"].iloc[0]), str(best["unit"].iloc[0]), w
 
 
+def _status_code(p_met: float, already: bool, req: float, fastest: float, sign: int, p_at: float,
+                 deadline: int, value: float, year: int, achieved: float = np.nan) -> tuple[str, dict]:
+    """The status as a machine-readable code and its parameters (what :func:`_status` says in words).
+
+    Codes: ``no_forecast`` (too little data), ``already_met`` (``value``, ``year``; ``p_still`` and
+    ``deadline`` when it may slip back), ``on_track``, ``out_of_reach``, ``at_risk`` (``p``),
+    ``needs_acceleration``. :func:`_row_for` and :func:`_eval_index` add paces; ``no_data``,
+    ``no_forecast_stale`` (``year``) and group rows (``met``, ``n_units``) are set where they arise.
+    """
+    if not np.isfinite(p_met):
+        return "no_forecast", {}
+    if already:
+        params = {"value": float(value), "year": int(year)}
+        if np.isfinite(p_at) and p_at < ON_TRACK and year < deadline:
+            params.update(p_still=float(p_at), deadline=int(deadline))
+        return "already_met", params
+    if p_met >= ON_TRACK:
+        return "on_track", {"p": float(p_met)}
+    if np.isfinite(req) and np.isfinite(fastest) and sign * req > sign * fastest:
+        return "out_of_reach", {"p": float(p_met)}
+    if np.isfinite(req) and np.isfinite(achieved) and sign * req <= sign * achieved:
+        return "at_risk", {"p": float(p_met)}
+    return "needs_acceleration", {"p": float(p_met)}
+
+
 def _status(p_met: float, already: bool, req: float, fastest: float, sign: int, p_at: float,
             deadline: int, value: float, year: int, achieved: float = np.nan) -> str:
-    if not np.isfinite(p_met):
+    code, k = _status_code(p_met, already, req, fastest, sign, p_at, deadline, value, year, achieved)
+    if code == "no_forecast":
         return "no forecast (too little data)"
-    if already:
+    if code == "already_met":
         s = f"already met ({value:.4g} in {year})"
-        if np.isfinite(p_at) and p_at < ON_TRACK and year < deadline:
+        if "p_still" in k:
             s += f"; may slip back: P(still met in {deadline}) = {p_at:.2f}"
         return s
-    if p_met >= ON_TRACK:
+    if code == "on_track":
         return "on track"
-    if np.isfinite(req) and np.isfinite(fastest) and sign * req > sign * fastest:
+    if code == "out_of_reach":
         return "out of reach at historical paces"
-    if np.isfinite(req) and np.isfinite(achieved) and sign * req <= sign * achieved:
+    if code == "at_risk":
         return (f"at risk (P = {p_met:.2f}): the last 5 years' pace would suffice, but the forecast "
                 "expects growth to slow")
     return "needs acceleration"
@@ -717,7 +743,8 @@ def index_feasibility(spec, store, year: int, *, node: str | None = None, n_samp
 
 COLUMNS = ["target", "unit", "unit_name", "measure", "latest_value", "latest_year", "comparator", "threshold",
            "deadline", "p_met", "p_at_deadline", "median_crossing_year", "required_pace", "achieved_pace_5y",
-           "fastest_pace_similar", "fastest_unit", "status", "method", "why", "source", "note"]
+           "fastest_pace_similar", "fastest_unit", "status", "status_code", "status_params", "method", "why",
+           "source", "note"]
 
 
 def _unit_names(store) -> dict:
@@ -744,6 +771,10 @@ def evaluate(scenario, store, *, seed: int = 0, n_samples: int = 2000, index_sam
     fastest_pace_similar, fastest_unit : the fastest change per year (over 5 years) any country achieved
         from a level near the latest value, in the target's direction, and which country
     status : plain words (already met / on track / needs acceleration / out of reach at historical paces)
+    status_code, status_params : the same, machine-readable (for translations): a code (``already_met``,
+        ``on_track``, ``at_risk``, ``needs_acceleration``, ``out_of_reach``, ``no_forecast``,
+        ``no_forecast_stale``, ``no_data``) and a dict of its numbers (``p``, ``value``, ``year``,
+        ``p_still``, ``deadline``, ``required_pace``, ``achieved_pace``, ``pace_unit``, ``met``, ``n_units``)
     method, why : the forecasting method and why it was chosen (from the backtest)
     source : the source of the threshold; note : data caveats (thin years, stale data, calibration)
 
@@ -798,12 +829,13 @@ def _row_for(t: Target, unit: str, ifc: IndicatorForecast, long: pd.DataFrame, n
         r = ifc.result(unit)
     except NotFoundError:
         return {**base, "p_met": np.nan, "p_at_deadline": np.nan, "status": "no data",
-                "note": f"no value of {t.indicator} for {unit}"}
+                "status_code": "no_data", "status_params": {}, "note": f"no value of {t.indicator} for {unit}"}
     ay, av = int(r.anchor_year), float(r.anchor_value)
     notes = list(r.notes) + list(ifc.notes) + list(notes_extra)
     if ay < t.deadline - STALE_YEARS:
         return {**base, "latest_value": av, "latest_year": ay, "p_met": np.nan, "p_at_deadline": np.nan,
-                "status": f"no forecast: latest value is from {ay}", "note": "; ".join(notes)}
+                "status": f"no forecast: latest value is from {ay}",
+                "status_code": "no_forecast_stale", "status_params": {"year": ay}, "note": "; ".join(notes)}
     already = _met(av, thr, t.comparator)
     p_met = F.prob_reach(r, thr, t.deadline, t.comparator, mode="any")
     p_at = F.prob_reach(r, thr, t.deadline, t.comparator, mode="at")
@@ -818,13 +850,16 @@ def _row_for(t: Target, unit: str, ifc: IndicatorForecast, long: pd.DataFrame, n
     if fw != 5 and np.isfinite(fast):
         notes.append(f"fastest pace measured over {fw}-year episodes (the series is not annual)")
     status = _status(p_met, already, req, fast, sign, p_at, t.deadline, av, ay, ach)
+    code, params = _status_code(p_met, already, req, fast, sign, p_at, t.deadline, av, ay, ach)
     if status.startswith(("needs", "out of")) and np.isfinite(ach) and np.isfinite(req):
         status += f": needs {req:+.3g}/yr against {ach:+.3g}/yr achieved"
+        params.update(required_pace=float(req), achieved_pace=float(ach), pace_unit="per_year")
     return {**base, "latest_value": av, "latest_year": ay, "p_met": p_met, "p_at_deadline": p_at,
             "median_crossing_year": (ay if already else cy) if (already or cy is not None) else None,
             "required_pace": req if not already else 0.0, "achieved_pace_5y": ach,
             "fastest_pace_similar": fast, "fastest_unit": fast_u, "status": status,
-            "method": r.model, "why": f"{r.why}; intervals {ifc.calibrated_on}", "note": "; ".join(dict.fromkeys(notes))}
+            "status_code": code, "status_params": params, "method": r.model,
+            "why": f"{r.why}; intervals {ifc.calibrated_on}", "note": "; ".join(dict.fromkeys(notes))}
 
 
 def _eval_indicator(t: Target, store, fc: Forecaster, names: dict) -> list[dict]:
@@ -857,11 +892,14 @@ def _eval_indicator(t: Target, store, fc: Forecaster, names: dict) -> list[dict]
         met = sum(bool(str(r.get("status", "")).startswith("already")) for r in rows)
         status = ("already met" if met == len(ps) else "on track" if indep >= ON_TRACK else
                   "needs acceleration" if hi_b > 0.05 else "out of reach at historical paces")
+        code = {"already met": "already_met", "on track": "on_track", "needs acceleration": "needs_acceleration",
+                "out of reach at historical paces": "out_of_reach"}[status]
         missing = n_all - len(ps)
         rows.append({"target": t.id, "unit": "all", "unit_name": f"all {len(ps)} {t.units.kind}s with data",
                      "measure": code, "comparator": t.comparator, "threshold": float(t.threshold),
                      "deadline": t.deadline, "p_met": indep, "p_at_deadline": np.nan, "source": t.source,
                      "status": f"{status} ({met} of {len(ps)} already meet it)",
+                     "status_code": code, "status_params": {"p": indep, "met": int(met), "n_units": int(len(ps))},
                      "method": "product over units (independence)",
                      "note": (f"P(every unit meets it) = {indep:.3f} if the units move independently; whatever "
                               f"their dependence it lies in [{lo_b:.3f}, {hi_b:.3f}] (Frechet bounds)"
@@ -931,8 +969,10 @@ def _eval_index(t: Target, store, fc: Forecaster, names: dict, cache: dict, n_sa
             notes.append(f"paces of the published {series_code} series; fastest pace over {fw}-year episodes "
                          "(biennial editions)")
     status = _status(p_met, already, req, fast, sign, p_at, t.deadline, value, ly, ach)
+    code, params = _status_code(p_met, already, req, fast, sign, p_at, t.deadline, value, ly, ach)
     if t.kind == "rank" and status.startswith(("needs", "out of")) and np.isfinite(ach):
         status += f": needs {req:+.3g} places/yr against {ach:+.3g}/yr achieved"
+        params.update(required_pace=float(req), achieved_pace=float(ach), pace_unit="places_per_year")
     q = fe.summary(unit)
     notes.insert(0, f"{t.deadline}: median rank {q.loc[0.5, 'rank']:.0f} (90 % interval "
                     f"{q.loc[0.95, 'rank']:.0f}-{q.loc[0.05, 'rank']:.0f}), median score {q.loc[0.5, 'score']:.4g}")
@@ -941,6 +981,7 @@ def _eval_index(t: Target, store, fc: Forecaster, names: dict, cache: dict, n_sa
             "deadline": t.deadline, "p_met": p_met, "p_at_deadline": p_at,
             "median_crossing_year": ly if already else None, "required_pace": req, "achieved_pace_5y": ach,
             "fastest_pace_similar": fast, "fastest_unit": fast_u, "status": status,
+            "status_code": code, "status_params": params,
             "method": f"index propagation ({len(fe.scores)} draws through spec {spec.name})",
             "why": "every indicator of the spec forecast for every country (calibrated, pooled), the index "
                    "rebuilt per draw with the spec's own method",

@@ -1,0 +1,176 @@
+"""Message catalogs: every interface string the code uses has a Russian and a Kazakh translation.
+
+The msgids are extracted from the code itself (Babel's Python extractor over report.py, charts.py and
+web/*.py, plus the ``_('...')`` calls inside the dashboard's Jinja templates, which live in Python
+strings), so a new string without a translation fails here, not in front of a reader.
+
+Names that reach ``_()`` from data are checked separately: the titles of the shipped specs and
+scenarios, the names of their pillars and sub-pillars (interface labels in the report and the
+dashboard), and target names. Indicator names (the leaves of a spec tree, and ``store.indicator(...)
+["name"]``) are data from the sources: they are translated when the catalog has them and may stay
+English otherwise, so they are not required here.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po
+
+from digimeter import report as R
+
+SRC = Path(R.__file__).parent
+LANGS = ("ru", "kk")
+TEMPLATE_CALL = re.compile(r"""_\(\s*'((?:[^'\\]|\\.)*)'\s*\)""")
+
+
+def code_msgids() -> dict[str, str]:
+    """msgid -> where it is used."""
+    ids: dict[str, str] = {}
+    files = [SRC / "report.py", SRC / "charts.py", *sorted((SRC / "web").glob("*.py"))]
+    for f in files:
+        for lineno, msg, _comments, _ctx in extract_from_file("python", str(f), keywords={"_": None}):
+            if isinstance(msg, str) and msg:
+                ids.setdefault(msg, f"{f.name}:{lineno}")
+        for m in TEMPLATE_CALL.finditer(f.read_text(encoding="utf-8")):   # Jinja templates kept in Python
+            ids.setdefault(m.group(1), f"{f.name} (template)")
+    return ids
+
+
+@pytest.fixture(scope="module", params=LANGS)
+def catalog(request):
+    po = R.locale_dir() / request.param / "LC_MESSAGES" / f"{R.DOMAIN}.po"
+    with po.open("rb") as fh:
+        return request.param, read_po(fh, locale=request.param)
+
+
+def _missing(cat, msgids) -> list[str]:
+    out = []
+    for m in msgids:
+        msg = cat.get(m)
+        if msg is None or not msg.string or not str(msg.string).strip():
+            out.append(m)
+    return out
+
+
+def test_extraction_finds_the_interface():
+    ids = code_msgids()
+    assert len(ids) > 150
+    for known in ("The answer in brief", "Methods and data", "compare with", "at risk", "Upload a spec"):
+        assert known in ids, known
+
+
+def test_every_code_msgid_is_translated(catalog):
+    lang, cat = catalog
+    ids = code_msgids()
+    missing = _missing(cat, ids)
+    assert not missing, f"{lang}: {len(missing)} untranslated:\n" + "\n".join(f"  {ids[m]}: {m!r}" for m in missing)
+
+
+def _fields(s: str) -> set[str]:
+    return {f for _lit, f, _spec, _conv in string.Formatter().parse(s) if f is not None}
+
+
+def test_translations_use_only_the_msgid_placeholders(catalog):
+    lang, cat = catalog
+    bad = []
+    for msg in cat:
+        if not msg.id or not msg.string or not isinstance(msg.id, str):
+            continue
+        try:
+            want, got = _fields(msg.id), _fields(msg.string)
+        except ValueError:
+            continue  # not a format string
+        if not got <= want:   # a translation may leave a name out (grammar), never add one (KeyError)
+            bad.append(f"{msg.id!r}: {sorted(want)} vs {lang} {sorted(got)}")
+    assert not bad, "\n".join(bad)
+
+
+def _aggregates(nodes):
+    for n in nodes:
+        if n.get("children"):
+            yield n
+            yield from _aggregates(n["children"])
+
+
+def test_shipped_spec_and_scenario_names_are_translated(catalog):
+    from digimeter.spec import load_spec, shipped_specs
+    from digimeter.targets import load_scenario, shipped_scenarios
+
+    lang, cat = catalog
+    want = {}
+    for name in shipped_specs():
+        spec = load_spec(name)
+        want[spec.title or spec.name] = f"spec {name}: title"
+        for node in _aggregates(spec.to_dict()["tree"]):   # pillars and sub-pillars (not indicators: data)
+            want[node.get("name") or node["code"]] = f"spec {name}: {node['code']}"
+    for name in shipped_scenarios():
+        sc = load_scenario(name)
+        want[sc.title or sc.name] = f"scenario {name}: title"
+        for t in sc.targets:
+            want[t.name or t.id] = f"scenario {name}: target {t.id}"
+    missing = _missing(cat, want)
+    assert not missing, f"{lang}:\n" + "\n".join(f"  {want[m]}: {m!r}" for m in missing)
+
+
+STATUS_ROWS = [
+    {"status_code": "already_met", "status_params": {"value": 91.3, "year": 2023}, "status": "already met (91.3 in 2023)"},
+    {"status_code": "already_met", "status_params": {"value": 91.3, "year": 2023, "p_still": 0.6, "deadline": 2028},
+     "status": "already met (91.3 in 2023); may slip back: P(still met in 2028) = 0.60"},
+    {"status_code": "on_track", "status_params": {"p": 0.93}, "status": "on track"},
+    {"status_code": "at_risk", "status_params": {"p": 0.77},
+     "status": "at risk (P = 0.77): the last 5 years' pace would suffice, but the forecast expects growth to slow"},
+    {"status_code": "needs_acceleration", "status_params": {"p": 0.3, "required_pace": 3.2, "achieved_pace": 1.1,
+                                                            "pace_unit": "per_year"},
+     "status": "needs acceleration: needs +3.2/yr against +1.1/yr achieved"},
+    {"status_code": "out_of_reach", "status_params": {"p": 0.01, "required_pace": -4.0, "achieved_pace": -0.5,
+                                                      "pace_unit": "places_per_year"},
+     "status": "out of reach at historical paces: needs -4 places/yr against -0.5/yr achieved"},
+    {"status_code": "on_track", "status_params": {"p": 0.85, "met": 14, "n_units": 17},
+     "status": "on track (14 of 17 already meet it)"},
+    {"status_code": "no_data", "status_params": {}, "status": "no data"},
+    {"status_code": "no_forecast", "status_params": {}, "status": "no forecast (too little data)"},
+    {"status_code": "no_forecast_stale", "status_params": {"year": 2012}, "status": "no forecast: latest value is from 2012"},
+]
+
+
+@pytest.mark.parametrize("row", STATUS_ROWS, ids=lambda r: r["status_code"])
+@pytest.mark.parametrize("lang", LANGS)
+def test_target_statuses_are_rendered_from_their_code(row, lang):
+    word, details = R.status_word(row, lang), R.status_details(row, lang)
+    text = R.status_text(row, lang)
+    assert word and word != R.status_word(row, "en")
+    assert not re.search(r"[A-Za-z]{3,}", word), word           # no English left in the word
+    assert not re.search(r"\b(?:already|needs|against|achieved|slip|forecast|data)\b", text), text
+    assert word not in details                                     # each said once (status vs details)
+    for k in ("year", "deadline", "met", "n_units"):
+        if k in row["status_params"]:
+            assert str(row["status_params"][k]) in text
+
+
+def test_status_falls_back_to_english_for_unknown_codes():
+    row = {"status_code": "something_new", "status_params": {}, "status": "something new happened (P = 0.5)"}
+    assert R.status_word(row, "kk") == "something new happened (P = 0.5)"   # shown once, in English
+    assert R.status_details(row, "kk") == ""
+    row = {"status": "on track"}   # an older table without codes
+    assert R.status_word(row, "ru") == R.gettext_for("ru")("on track")
+    assert R.status_details(row, "ru") == ""
+
+
+def test_every_status_code_of_targets_has_a_word():
+    import inspect
+
+    from digimeter import targets as T
+
+    codes = set(re.findall(r'"([a-z_]+)"', inspect.getsource(T._status_code)))
+    codes |= {"no_data", "no_forecast_stale"}
+    words = R._status_words(R.gettext_for("kk"))
+    known = {c for c in codes if c in words}
+    assert {"already_met", "on_track", "at_risk", "needs_acceleration", "out_of_reach", "no_forecast"} <= known
+    # a code emitted by targets.evaluate that the report does not know would fall back to English
+    emitted = set(re.findall(r'"status_code": "([a-z_]+)"', inspect.getsource(T)))
+    assert emitted <= set(words), emitted - set(words)
