@@ -136,3 +136,24 @@ def test_dashboard_renders_in_chromium(client, tmp_path):
     finally:
         server.should_exit = True
         th.join(timeout=10)
+
+
+def test_targets_table_says_each_status_once(client):
+    """The targets table: a short status word, and the numbers behind it under "details" (never the same text)."""
+    j = client.get("/api/targets/KAZ").json()
+    rows = j["sections"][0]["tables"]["targets"]["rows"]
+    assert rows
+    for r in rows:
+        assert r["status"] and r["status"] != r.get("details")
+        if r.get("details"):
+            assert not r["details"].startswith(r["status"])
+
+
+def test_rank_dots_label_countries_on_one_axis(client):
+    """No text marks beside the dots (they overlapped): countries are the rows of the chart."""
+    j = client.get("/api/compare/KAZ").json()
+    spec = next(s for s in j["sections"] if s["id"] == "rankings")["charts"]["rank_dots"]["spec"]
+    layers = spec["vconcat"][0]["layer"]
+    marks = [(ly["mark"]["type"] if isinstance(ly["mark"], dict) else ly["mark"]) for ly in layers]
+    assert "text" not in marks
+    assert all(ly["encoding"]["y"]["field"] == "label" for ly in layers)

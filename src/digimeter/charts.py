@@ -129,23 +129,40 @@ def score_strip(table: pd.DataFrame, *, score: str, unit: str, x_title: str, sou
 
 def rank_dots(df: pd.DataFrame, *, unit: str, x_title: str, source: str,
               title: str | None = None) -> alt.TopLevelMixin:
-    """Ranks of a unit and its peers on several indices, one row per index (rank 1 on the left).
+    """Ranks of a unit and its peers on several indices: one row per country (rank 1 on the left), one
+    coloured, shaped dot per index, a grey rule from its best to its worst rank.
+
+    Country names are the row labels (the unit of interest in bold vermillion), so no label is drawn
+    beside a dot and none can overlap another, however close the ranks.
 
     ``df`` has columns ``index`` (display name), ``unit``, ``label``, ``rank`` and ``n``.
     """
+    import json
+
     d = df.copy()
     d["is_unit"] = d["unit"] == unit
-    base = alt.Chart(_data(d)).encode(
-        y=alt.Y("index:N", title=None, sort=None),
-        x=alt.X("rank:Q", title=x_title, scale=alt.Scale(domain=[1, max(float(d["n"].max()), 2)])),
+    indices = list(dict.fromkeys(d["index"]))
+    colours = [BASE, OKABE_ITO[2], OKABE_ITO[0], OKABE_ITO[6], "#000000", OKABE_ITO[1]][: len(indices)]
+    shapes = ["circle", "square", "triangle-up", "cross", "triangle-down", "diamond"][: len(indices)]
+    order = d.groupby("label", sort=False)["rank"].mean().sort_values().index.tolist()
+    me = d.loc[d["is_unit"], "label"]
+    test = f"datum.value === {json.dumps(str(me.iloc[0]))}" if len(me) else "false"
+    y = alt.Y("label:N", title=None, sort=order,
+              axis=alt.Axis(labelFontSize=11, labelLimit=220,
+                            labelColor={"condition": {"test": test, "value": HIGHLIGHT}, "value": "#222222"},
+                            labelFontWeight={"condition": {"test": test, "value": "bold"}, "value": "normal"}))
+    xscale = alt.Scale(domain=[1, max(float(d["n"].max()), 2)])
+    rule = alt.Chart(_data(d)).mark_rule(color="#cccccc", strokeWidth=2).encode(
+        y=y, x=alt.X("min(rank):Q", scale=xscale, title=x_title), x2="max(rank):Q")
+    band = alt.Chart(_data(d)).transform_filter("datum.is_unit").mark_rule(
+        color=HIGHLIGHT, strokeWidth=4, opacity=0.35).encode(y=y, x=alt.X("min(rank):Q", scale=xscale), x2="max(rank):Q")
+    dots = alt.Chart(_data(d)).mark_point(filled=True, size=90, opacity=0.9).encode(
+        y=y, x=alt.X("rank:Q", scale=xscale, title=x_title),
+        color=alt.Color("index:N", title=None, scale=alt.Scale(domain=indices, range=colours),
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400)),
+        shape=alt.Shape("index:N", title=None, scale=alt.Scale(domain=indices, range=shapes)),
         tooltip=[alt.Tooltip("label:N", title="unit"), "index:N", "rank:Q", "n:Q"])
-    others = base.transform_filter("!datum.is_unit").mark_circle(size=70, color=BASE, opacity=0.55)
-    olabels = base.transform_filter("!datum.is_unit").mark_text(dy=-10, fontSize=9, color="#333333").encode(
-        text="label:N")
-    me = base.transform_filter("datum.is_unit").mark_point(size=200, color=HIGHLIGHT, filled=True, shape="diamond")
-    mlab = base.transform_filter("datum.is_unit").mark_text(dy=16, fontSize=11, fontWeight="bold",
-                                                              color=HIGHLIGHT).encode(text="label:N")
-    ch = alt.layer(others, olabels, me, mlab).properties(width=WIDTH, height=alt.Step(56))
+    ch = alt.layer(rule, band, dots).properties(width=WIDTH - 120, height=alt.Step(24))
     if title:
         ch = ch.properties(title=alt.TitleParams(title, anchor="start", fontSize=13))
     return style(ch, source=source)
