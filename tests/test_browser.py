@@ -1,4 +1,5 @@
-"""Browser tests: the report file and every dashboard page (English and Russian) in headless Chromium,
+"""Browser tests: the report file and every dashboard page (English and Russian; Kazakh for the pages with
+the most interface text) in headless Chromium,
 driven over the DevTools protocol (CDP).
 
 For each page: no console errors, no uncaught exceptions, no failed requests (network failures or HTTP
@@ -32,7 +33,9 @@ from test_report import SAMPLES, assert_not_blank, shared_report
 ARTIFACTS = Path(os.environ.get("DIGIMETER_ARTIFACTS") or Path(__file__).parents[1] / "test-artifacts")
 PAGES = ("country", "compare", "regions", "targets", "methods", "upload")
 LANGS = ("en", "ru")
-#: sample sizes of the reports the dashboard computes itself here (Russian pages): what is drawn, not precision
+#: Kazakh on the pages with the most interface text only (each language costs a report computed here)
+KK_PAGES = ("country", "compare", "targets")
+#: sample sizes of the reports the dashboard computes itself here (Russian and Kazakh pages): what is drawn, not precision
 TINY = {**SAMPLES, "uncertainty": 16, "sensitivity": 8, "targets": 50, "index": 5}
 #: pages whose sections must draw charts (the map is on the regions page)
 CHARTED = ("country", "compare", "regions", "targets")
@@ -235,7 +238,7 @@ def made(tmp_path_factory, template_store_path):
 def dashboard(made, tmp_path_factory):
     """``(base_url, app)``: the dashboard on 127.0.0.1 and a free port.
 
-    English pages answer from the run's shared report (its charts already drawn); Russian pages are
+    English pages answer from the run's shared report (its charts already drawn); Russian and Kazakh pages are
     computed by the dashboard itself on first request, as for a user."""
     import uvicorn
 
@@ -340,6 +343,9 @@ def _check_page(base: str, browser: Browser, page: str, lang: str) -> list[str]:
         latin = [x for x in dom["nav"] if not any("\u0400" <= ch <= "\u04ff" for ch in x)]
         if latin:
             bad.append(f"{url}: untranslated menu labels {latin}")
+        latin = [x for x in dom["h2"] if not any("\u0400" <= ch <= "\u04ff" for ch in x)]
+        if latin:
+            bad.append(f"{url}: untranslated headings {latin}")
     return bad
 
 
@@ -350,4 +356,12 @@ def test_dashboard_pages_in_chromium(dashboard, browser, lang):
     bad = []
     for page in PAGES:
         bad += _check_page(base, browser, page, lang)
+    assert not bad, "\n".join(bad)
+
+
+def test_dashboard_pages_in_kazakh(dashboard, browser):
+    base, _ = dashboard
+    bad = []
+    for page in KK_PAGES:
+        bad += _check_page(base, browser, page, "kk")
     assert not bad, "\n".join(bad)
