@@ -111,6 +111,8 @@ def test_shipped_spec_and_scenario_names_are_translated(catalog):
     for name in shipped_scenarios():
         sc = load_scenario(name)
         want[sc.title or sc.name] = f"scenario {name}: title"
+        if sc.description:
+            want[" ".join(sc.description.split())] = f"scenario {name}: description"
         for t in sc.targets:
             want[t.name or t.id] = f"scenario {name}: target {t.id}"
     missing = _missing(cat, want)

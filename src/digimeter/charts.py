@@ -180,15 +180,18 @@ def pillar_profile(df: pd.DataFrame, *, x_title: str, source: str, title: str | 
     colours = [HIGHLIGHT] + [c for c in (BASE, OKABE_ITO[2], OKABE_ITO[0], OKABE_ITO[6], "#000000")][: len(series) - 1]
     shapes = ["diamond", "circle", "square", "triangle-up", "cross", "triangle-down"][: len(series)]
     sort = list(order) if order is not None else list(dict.fromkeys(df["pillar"]))
+    # long names (Russian, Kazakh) are shown whole: labels up to 260 px, the legend in two columns
+    y = alt.Y("pillar:N", sort=sort, title=None, axis=alt.Axis(labelLimit=260))
+    legend = alt.Legend(columns=2, labelLimit=320)
     rule = alt.Chart(_data(df)).mark_rule(color="#dddddd").encode(
-        y=alt.Y("pillar:N", sort=sort, title=None), x=alt.X("min(score):Q"), x2="max(score):Q")
+        y=y, x=alt.X("min(score):Q"), x2="max(score):Q")
     pts = alt.Chart(_data(df)).mark_point(filled=True, size=110, opacity=0.9).encode(
-        y=alt.Y("pillar:N", sort=sort, title=None),
+        y=y,
         x=alt.X("score:Q", title=x_title, scale=alt.Scale(domain=list(domain))),
-        color=alt.Color("series:N", title=None, scale=alt.Scale(domain=series, range=colours)),
-        shape=alt.Shape("series:N", title=None, scale=alt.Scale(domain=series, range=shapes)),
+        color=alt.Color("series:N", title=None, scale=alt.Scale(domain=series, range=colours), legend=legend),
+        shape=alt.Shape("series:N", title=None, scale=alt.Scale(domain=series, range=shapes), legend=legend),
         tooltip=["pillar:N", "series:N", alt.Tooltip("score:Q", format=".1f")])
-    ch = alt.layer(rule, pts).properties(width=WIDTH, height=alt.Step(34))
+    ch = alt.layer(rule, pts).properties(width=WIDTH - 100, height=alt.Step(34))
     if title:
         ch = ch.properties(title=alt.TitleParams(title, anchor="start", fontSize=13))
     return style(ch, source=source)

@@ -903,6 +903,13 @@ def status_text(row, lang: str = "en") -> str:
     return f"{word} ({det})" if det and det != word else word
 
 
+def _desc(sc, _) -> str:
+    """A scenario's description in the report's language (shipped scenarios' descriptions are in the
+    catalogs, whitespace-normalised; a user's own scenario is shown as written)."""
+    text = " ".join((sc.description or "").split())
+    return _(text) if text else ""
+
+
 def _targets(ctx: _Ctx) -> Section:
     _ = ctx._
     title = _("Can the targets be reached in time?")
@@ -937,7 +944,7 @@ def _targets(ctx: _Ctx) -> Section:
     head["label"] = [_(tid_name.get(a, a)) + (" " + _("(all regions)") if u == "all" else "")
                      for a, u in zip(head.target, head.unit)]
     sec.paragraphs.append(_("Scenario: {title}. {description}").format(
-        title=_(sc.title or sc.name), description=" ".join((sc.description or "").split())))
+        title=_(sc.title or sc.name), description=_desc(sc, _)))
     tab = pd.DataFrame({
         _("target"): head.label.to_numpy(),
         _("latest value"): head.latest_value.to_numpy(), _("year"): head.latest_year.to_numpy(),
