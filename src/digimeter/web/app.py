@@ -117,9 +117,15 @@ class Service:
                  samples: dict[str, int] | None = None):
         from ..store import open_store
 
-        s = open_store(store_path)          # creates the store from the bundled snapshot on first use
-        self.store_path = Path(s.path) if str(s.path) != ":memory:" else None
-        s.close()
+        from ..store import default_home
+
+        path = Path(store_path) if store_path is not None else default_home() / "digimeter.duckdb"
+        if str(store_path) == ":memory:":
+            self.store_path = None
+        else:
+            if not path.exists():
+                open_store(path).close()    # creates the store from the bundled snapshot on first use
+            self.store_path = path
         self.lock = threading.RLock()
         self.cache: OrderedDict[tuple, Report] = OrderedDict()
         self.html: dict[tuple, str] = {}
@@ -168,7 +174,8 @@ class Service:
                     return rep
             from ..store import open_store
 
-            store = open_store(self.store_path)
+            # pages only read: read-only lets other processes (the CLI, other workers) read the store too
+            store = open_store(self.store_path, read_only=self.store_path is not None)
             try:
                 rep = make_report(unit, spec, scenario=scenario, lang=lang, store=store, sections=ids,
                                   samples=self.samples)
@@ -412,7 +419,7 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
 
         spec = parse_spec_upload(name, data)
         with service.lock:
-            store = open_store(service.store_path)
+            store = open_store(service.store_path, read_only=service.store_path is not None)
             try:
                 ix = build(spec, store)
             finally:
