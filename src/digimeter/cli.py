@@ -43,8 +43,11 @@ def run(fn):
 
 
 def store_ctx():
-    from .store import open_store
+    """The user's store; on first use it is created from the bundled snapshot (a few seconds), said once."""
+    from .store import default_home, open_store
 
+    if not (default_home() / "digimeter.duckdb").exists():
+        err.print(f"creating the data store in {default_home()} from the bundled snapshot (first use) ...")
     return open_store()
 
 
@@ -202,7 +205,8 @@ def data_import(file: Path = typer.Argument(..., help="CSV or XLSX, long (unit,i
                 url: Optional[str] = typer.Option(None)):
     """Import a user's file in one transaction: a bad file changes nothing."""
     def go():
-        with store_ctx() as s:
+        with store_ctx() as s, progress() as say:
+            say(f"importing {file}")
             rep = s.import_file(file, publisher=publisher, dataset=dataset, licence=licence, url=url)
         console.print(escape(str(rep)), highlight=False)
     run(go)
