@@ -36,6 +36,18 @@ _COINR_URL = "https://github.com/bluefoxr/COINr/blob/master/R/treat.R"
 # statistics
 # ----------------------------------------------------------------------------------------------
 
+def _moment_sums(x, axis: int, k: int):
+    """``(n, sum of d**2, sum of d**k)`` of the deviations d from the mean along ``axis``, NaN ignored
+    (keepdims)."""
+    x = np.asarray(x, dtype=float)
+    ok = ~np.isnan(x)
+    n = ok.sum(axis=axis, keepdims=True).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(ok, x, 0.0).sum(axis=axis, keepdims=True) / n
+        d = np.where(ok, x - mean, 0.0)
+    return n, (d ** 2).sum(axis=axis, keepdims=True), (d ** k).sum(axis=axis, keepdims=True)
+
+
 def skew(x: np.ndarray, axis: int = -2) -> np.ndarray:
     """Sample skewness, "type 2" (as ``e1071::skewness(type = 2)``, Excel's ``SKEW``), NaN ignored.
 
@@ -47,14 +59,8 @@ def skew(x: np.ndarray, axis: int = -2) -> np.ndarray:
     Joanes, D. N. & Gill, C. A. (1998). Comparing measures of sample skewness and kurtosis.
     *The Statistician* 47(1), 183-189. https://doi.org/10.1111/1467-9884.00122
     """
-    x = np.asarray(x, dtype=float)
-    ok = ~np.isnan(x)
-    n = ok.sum(axis=axis, keepdims=True).astype(float)
+    n, m2, m3 = _moment_sums(x, axis, 3)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(ok, x, 0.0).sum(axis=axis, keepdims=True) / n
-        d = np.where(ok, x - mean, 0.0)
-        m2 = (d ** 2).sum(axis=axis, keepdims=True)
-        m3 = (d ** 3).sum(axis=axis, keepdims=True)
         y = np.sqrt(n) * m3 / m2 ** 1.5
         y = y * np.sqrt(n * (n - 1)) / (n - 2)
     y = np.where((n < 3) | (m2 == 0), np.nan, y)
@@ -71,14 +77,8 @@ def kurt(x: np.ndarray, axis: int = -2) -> np.ndarray:
     ----------
     Joanes, D. N. & Gill, C. A. (1998). https://doi.org/10.1111/1467-9884.00122
     """
-    x = np.asarray(x, dtype=float)
-    ok = ~np.isnan(x)
-    n = ok.sum(axis=axis, keepdims=True).astype(float)
+    n, m2, m4 = _moment_sums(x, axis, 4)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(ok, x, 0.0).sum(axis=axis, keepdims=True) / n
-        d = np.where(ok, x - mean, 0.0)
-        m2 = (d ** 2).sum(axis=axis, keepdims=True)
-        m4 = (d ** 4).sum(axis=axis, keepdims=True)
         r = n * m4 / m2 ** 2
         y = ((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3))
     y = np.where((n < 4) | (m2 == 0), np.nan, y)

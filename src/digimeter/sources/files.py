@@ -685,23 +685,18 @@ def _parse_data(sheet: Sheet, lay: Layout, cat: _Catalogue, problems: _Problems,
             unit = None
         else:
             unit = unit_code(uraw, n)
-        if lay.form == "long":
+        if lay.form in ("long", "wide_by_year"):  # one indicator per row
             icol = colname[lay.cols["indicator"]]
             iraw = _text(get(cells, lay.cols["indicator"]))
             ind = ind_code(iraw, n, icol) if iraw else None
             if not iraw:
                 problems.add("the indicator is missing", sheet=sheet, row=n, field=icol,
                              fix="fill in an indicator code from `digimeter data list`")
+        if lay.form == "long":
             year = year_cell(get(cells, lay.cols["year"]), n, colname[lay.cols["year"]])
             note = _text(get(cells, lay.cols.get("note"))) or None if "note" in lay.cols else None
             value_cell(get(cells, lay.cols["value"]), n, colname[lay.cols["value"]], unit, ind, year, note)
         elif lay.form == "wide_by_year":
-            icol = colname[lay.cols["indicator"]]
-            iraw = _text(get(cells, lay.cols["indicator"]))
-            ind = ind_code(iraw, n, icol) if iraw else None
-            if not iraw:
-                problems.add("the indicator is missing", sheet=sheet, row=n, field=icol,
-                             fix="fill in an indicator code from `digimeter data list`")
             for i, y in col_year.items():
                 value_cell(get(cells, i), n, colname[i], unit, ind, y, None)
         else:  # wide_by_indicator
