@@ -17,7 +17,6 @@ then :func:`apply_batches` writes all their batches as **one new vintage**, atom
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 from dataclasses import dataclass, field
@@ -206,24 +205,23 @@ def apply_batches(store: Store, batches: list[Batch], *, threshold: float = DEFA
         if hook:
             hook("begin")
         # units and indicators new to the store (existing metadata is never overwritten)
-        have_units = set(store.query("SELECT code FROM units").code)
-        have_ind = set(store.query("SELECT code FROM indicators").code)
-        nu = [b.units for b in batches if b.units is not None and len(b.units)]
-        if nu:
-            units = pd.concat(nu).drop_duplicates("code")
-            units = units[~units.code.isin(have_units)]
-            if len(units):
-                store._upsert_units(units.reindex(columns=UNIT_COLS))
-                rep.new_units = sorted(units.code)
-                have_units |= set(units.code)
-        ni = [b.indicators for b in batches if b.indicators is not None and len(b.indicators)]
-        if ni:
-            ind = pd.concat(ni).drop_duplicates("code")
-            ind = ind[~ind.code.isin(have_ind)]
-            if len(ind):
-                store._upsert_indicators(ind.reindex(columns=IND_COLS))
-                rep.new_indicators = sorted(ind.code)
-                have_ind |= set(ind.code)
+        def add_new(table: str, attr: str, cols: list[str], upsert) -> tuple[set[str], list[str]]:
+            have = set(store.query(f"SELECT code FROM {table}").code)
+            frames = [getattr(b, attr) for b in batches if getattr(b, attr) is not None and len(getattr(b, attr))]
+            if not frames:
+                return have, []
+            new = pd.concat(frames).drop_duplicates("code")
+            new = new[~new.code.isin(have)]
+            if len(new):
+                upsert(new.reindex(columns=cols))
+            return have | set(new.code), sorted(new.code)
+
+        have_units, added = add_new("units", "units", UNIT_COLS, store._upsert_units)
+        if added:
+            rep.new_units = added
+        have_ind, added = add_new("indicators", "indicators", IND_COLS, store._upsert_indicators)
+        if added:
+            rep.new_indicators = added
         lost_u = obs[~obs.unit.isin(have_units)]
         if len(lost_u):
             rep.notes.append(f"{len(lost_u)} values for units not in the store left out "
