@@ -448,9 +448,7 @@ class Dist2Max(Normaliser):
     name = "dist2max"
     options: ClassVar[dict[str, Any]] = {"range": (0.0, 1.0)}
 
-    def _fit(self, x, range):
-        _pair(self.name, "range", range)
-        return {"min": _nanmin(x), "max": _nanmax(x)}
+    _fit = MinMax._fit  # the same fitted parameters: each indicator's min and max
 
     def _apply(self, x, params, range):
         lo, hi = _pair(self.name, "range", range)
