@@ -203,7 +203,9 @@ def test_reimport_adds_nothing_and_a_changed_value_makes_a_vintage(store, store_
     first = apply_batches(store, [read_bulk_csv(path, store)])
     assert first.vintage == 2
     before = store_state(store)
-    again = apply_batches(store, [read_bulk_csv(path, store)])
+    reread = read_bulk_csv(path, store)
+    reread.origin["retrieved"] = "2099-01-01T00:00:00+00:00"   # the same file, read again on a later day
+    again = apply_batches(store, [reread])
     assert (again.new, again.changed, again.vintage) == (0, 0, None)
     assert again.unchanged == first.new + first.changed + first.unchanged
     assert store_state(store) == before

@@ -69,7 +69,7 @@ def test_diff_and_as_of_reproducibility(store):
     assert rev.old_value == pytest.approx(old) and rev.rel_change == pytest.approx(-0.05)
     # pinned to the date of the first vintage, the build gives the numbers it gave then
     v = store.vintage_as_of(t1.isoformat())
-    assert v == 1 and store.vintage_as_of("2") == 2 and store.vintage_as_of(pd.Timestamp.utcnow().date().isoformat()) == 2
+    assert v == 1 and store.vintage_as_of("2") == 2 and store.vintage_as_of(pd.Timestamp.now("UTC").date().isoformat()) == 2
     pinned = build("egdi", store, year=2024, as_of_vintage=v)
     pd.testing.assert_frame_equal(pinned.table(), before.table())
     now = build("egdi", store, year=2024)

@@ -237,6 +237,25 @@ class Store:
         self._upsert("indicators", df, IND_COLS, "code")
 
     def _upsert_origins(self, df: pd.DataFrame) -> None:
+        """Add or replace origin rows; the same content read again keeps its first retrieval date.
+
+        A source re-read with an unchanged SHA-256 (and otherwise the same record) changes nothing in
+        the store, so re-importing a file leaves every table as it was.
+        """
+        df = df.reindex(columns=ORIGIN_COLS).copy()
+        if len(df) and df["sha256"].notna().any():
+            cur = self.con.execute(
+                "SELECT * FROM origins WHERE origin_id IN (SELECT unnest(?))",
+                [df["origin_id"].astype(str).tolist()]).df()
+            if len(cur):
+                cur = cur.set_index("origin_id")
+                same_cols = [c for c in ORIGIN_COLS if c not in ("origin_id", "retrieved")]
+                for i, row in df.iterrows():
+                    if row["origin_id"] not in cur.index or pd.isna(row["sha256"]):
+                        continue
+                    old = cur.loc[row["origin_id"]]
+                    if all((pd.isna(row[c]) and pd.isna(old[c])) or row[c] == old[c] for c in same_cols):
+                        df.at[i, "retrieved"] = old["retrieved"]
         self._upsert("origins", df, ORIGIN_COLS, "origin_id")
 
     def _upsert_groups(self, df: pd.DataFrame) -> None:
