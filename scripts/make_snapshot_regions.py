@@ -2,7 +2,7 @@
 
 Writes (all derived from files listed in shared/data/regions/SOURCES.md; no value is typed in):
 
-* ``src/digimeter/data/snapshot/{units,indicators,origins,observations}_kz_regions.parquet``
+* ``src/digimeter/data/snapshot/{units,names,indicators,origins,observations}_kz_regions.parquet``
 * ``src/digimeter/data/crosswalks/kz_crosswalk.csv``   layout, unit, atom, year, atom_population, ...
 * ``src/digimeter/data/crosswalks/kz_layouts.csv``     kz16 / kz17 / kz20 with their years
 * ``src/digimeter/data/crosswalks/kz_regions_corrections_applied.csv``  every row a correction touched
@@ -455,13 +455,21 @@ def main() -> None:
     inds["min_value"] = inds.min_value.astype(float)
     inds["max_value"] = inds.max_value.astype(float)
 
+    # names in the other languages of the reference file (name_ru, name_kk): the report's region names
+    names = [{"code": r.region_code, "lang": col[len("name_"):], "name": getattr(r, col).strip(),
+              "origin_id": "kz_reference_regions"}
+             for r in ref.itertuples() if r.region_code in set(units.code) and r.region_code != NATIONAL
+             for col in ("name_ru", "name_kk") if getattr(r, col).strip()]
+    names = pd.DataFrame(names, columns=store.NAME_COLS).sort_values(["code", "lang"]).reset_index(drop=True)
+
     OUT.mkdir(parents=True, exist_ok=True)
     units.to_parquet(OUT / f"units_{PART}.parquet", index=False)
+    names.to_parquet(OUT / f"names_{PART}.parquet", index=False)
     inds.to_parquet(OUT / f"indicators_{PART}.parquet", index=False)
     origins.to_parquet(OUT / f"origins_{PART}.parquet", index=False)
     ob.to_parquet(OUT / f"observations_{PART}.parquet", index=False)
     pd.DataFrame(applied).to_csv(XW / "kz_regions_corrections_applied.csv", index=False)
-    print(f"{PART}: {len(units)} units, {len(inds)} indicators, {len(origins)} origins, {len(ob)} observations; "
+    print(f"{PART}: {len(units)} units ({len(names)} names in other languages), {len(inds)} indicators, {len(origins)} origins, {len(ob)} observations; "
           f"crosswalk {len(xw)} rows; corrections applied {len(applied)}")
 
 

@@ -31,7 +31,7 @@ TEMPLATE_CALL = re.compile(r"""_\(\s*'((?:[^'\\]|\\.)*)'\s*\)""")
 def code_msgids() -> dict[str, str]:
     """msgid -> where it is used."""
     ids: dict[str, str] = {}
-    files = [SRC / "report.py", SRC / "charts.py", *sorted((SRC / "web").glob("*.py"))]
+    files = [SRC / "report.py", SRC / "charts.py", SRC / "regions.py", *sorted((SRC / "web").glob("*.py"))]
     for f in files:
         for lineno, msg, _comments, _ctx in extract_from_file("python", str(f), keywords={"_": None}):
             if isinstance(msg, str) and msg:
@@ -115,6 +115,29 @@ def test_shipped_spec_and_scenario_names_are_translated(catalog):
             want[" ".join(sc.description.split())] = f"scenario {name}: description"
         for t in sc.targets:
             want[t.name or t.id] = f"scenario {name}: target {t.id}"
+    missing = _missing(cat, want)
+    assert not missing, f"{lang}:\n" + "\n".join(f"  {want[m]}: {m!r}" for m in missing)
+
+
+def test_ranking_names_families_and_units_of_measure_are_translated(catalog, store):
+    """Labels the rankings table and the charts show: published rankings' names and families, and
+    the units of measure of every indicator the shipped specs and the regions section use."""
+    from digimeter.benchmark import RANKINGS
+    from digimeter.report import REGION_INDICATORS
+    from digimeter.spec import load_spec
+
+    lang, cat = catalog
+    want = {p.name: f"ranking {p.key}" for p in RANKINGS}
+    want.update({p.family: f"family of {p.key}" for p in RANKINGS})
+    want["spec"] = "family of a spec"
+    codes = set(REGION_INDICATORS)
+    for name in ("egdi", "digital-nation", "kz-regions"):
+        codes |= {n["indicator"] for n in load_spec(name).meta().to_dict("records")
+                  if n.get("kind") == "indicator" and n.get("indicator")}
+    ind = store.indicators()
+    for code, unit in zip(ind.code, ind.unit):
+        if code in codes and isinstance(unit, str):
+            want[unit] = f"unit of measure of {code}"
     missing = _missing(cat, want)
     assert not missing, f"{lang}:\n" + "\n".join(f"  {want[m]}: {m!r}" for m in missing)
 

@@ -239,3 +239,25 @@ def test_country_names_in_the_report_language(store):
     kk = R._Ctx("KAZ", "digital-nation", None, "kk", store)
     assert kk.unit_name == "Қазақстан" and kk.name_of("DNK") == "Дания"
     assert R._Ctx("KAZ", "digital-nation", None, "en", store).name_of("DNK") == "Denmark"
+
+
+def test_region_names_rankings_and_verdict_in_the_report_language(template_store_path, tmp_path):
+    """Region names come from the data (the statistics office's Russian and Kazakh names, kept in the
+    store's unit_names); ranking labels and the regions' convergence sentence are translated."""
+    from digimeter.store import Store
+
+    shutil.copyfile(template_store_path, tmp_path / "s.duckdb")
+    s = Store(tmp_path / "s.duckdb")
+    try:
+        assert s.unit_names("ru")["KZ-23"] == "Атырауская область"
+        assert s.unit_names("kk")["KZ-23"] == "Атырау облысы"
+        assert R._Ctx("KAZ", "digital-nation", None, "ru", s).name_of("KZ-23") == "Атырауская область"
+        assert R._Ctx("KAZ", "digital-nation", None, "en", s).name_of("KZ-23") == "Atyrau region"
+        rep = R.make_report("KAZ", lang="ru", store=s, sections=["rankings", "regions"])
+    finally:
+        s.close()
+    page = R.render_html(rep)
+    assert "Атырауская область" in page and "Atyrau region" not in page
+    assert "конвергенция" in page or "регионов, чтобы судить" in page
+    assert "EGDI: индекс онлайн-услуг" in page and "место рассчитано по опубликованным баллам" in page
+    assert "EGDI: Online Service Index" not in page and "rank computed from the published scores" not in page

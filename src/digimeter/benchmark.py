@@ -69,6 +69,18 @@ _GTMI = ("World Bank GovTech Dataset (2020, 2022, 2025 editions; about 198 econo
 _IMD = ("IMD World Competitiveness Center, World Digital Competitiveness Ranking (about 63-69 economies; "
         "two thirds hard data, one third IMD's Executive Opinion Survey)")
 
+# what a rank in the side-by-side table rests on (``basis``), with its English note ({n}: units ranked)
+BASIS_NOTES: dict[str, str] = {
+    "press": "rank as quoted in the press; of {n} economies",
+    "press_partial": "rank as quoted in the press; partial table",
+    "published_among": "as published, among {n} economies",
+    "published": "published rank",
+    "computed": "rank computed from the published scores",
+    "spec": "built by digimeter",
+    "spec_unranked": "built by digimeter",
+    "not_built": "not built",
+}
+
 RANKINGS: tuple[Published, ...] = (
     Published("egdi", "EGDI", "UN E-Government", "egdi", "egdi_rank",
               "E-government development: mean of online services (OSI), telecom infrastructure (TII) and "
@@ -217,7 +229,8 @@ def rankings(store, unit: str, year: int | None = None, *, specs: Iterable[Any] 
     Returns
     -------
     Rankings
-        ``table`` (rank, n ranked, percentile, year, what it measures), ``ranks`` (every unit's rank
+        ``table`` (rank, n ranked, percentile, year, what it measures, ``note`` in English and its
+        ``basis``: a key of :data:`BASIS_NOTES`, for translated labels), ``ranks`` (every unit's rank
         per ranking) and ``correlations`` (Spearman / Kendall over common units).
 
     Notes
@@ -269,13 +282,14 @@ def rankings(store, unit: str, year: int | None = None, *, specs: Iterable[Any] 
                     str(origins.note.get(src.get(code), "") or "") for _ in [0])
                 m = _N_ECON.search(txt)
                 n = int(m.group(1)) if m else n
-                note = "rank as quoted in the press; " + (f"of {n} economies" if m else "partial table")
+                basis = "press" if m else "press_partial"
             elif p.family == "IMD":
-                note = f"as published, among {n} economies"
+                basis = "published_among"
             elif p.rank:
-                note = "published rank"
+                basis = "published"
             else:
-                note = "rank computed from the published scores"
+                basis = "computed"
+            note = BASIS_NOTES[basis].format(n=n)
             r = rk.get(code, np.nan)
             origin = src.get(code)
             org = origins.loc[origin] if origin in origins.index else None
@@ -285,7 +299,7 @@ def rankings(store, unit: str, year: int | None = None, *, specs: Iterable[Any] 
                          "rank": r, "n": n, "percentile": percentile_of_rank(r, n),
                          "level": depth_of[p.key], "measures": p.measures,
                          "source": (f"{org.publisher}, {org.dataset}, {org.edition}" if org is not None else ""),
-                         "note": note})
+                         "note": note, "basis": basis})
             if not partial:
                 cols[key] = rk
     # -- specs --------------------------------------------------------------------------------
@@ -301,20 +315,21 @@ def rankings(store, unit: str, year: int | None = None, *, specs: Iterable[Any] 
         except DigimeterError as e:
             rows.append({"key": str(s), "ranking": str(s), "family": "spec", "year": year, "score": np.nan,
                          "rank": np.nan, "n": 0, "percentile": np.nan, "level": 1, "measures": "",
-                         "source": "", "note": f"not built: {e}"})
+                         "source": "", "note": f"not built: {e}", "basis": "not_built"})
             continue
         rk = ix.rank.dropna()
         n = int(len(rk))
         r = rk.get(code, np.nan)
-        note = "built by digimeter"
+        note, basis = BASIS_NOTES["spec"], "spec"
         if code not in ix.scores.index or pd.isna(r):
+            basis = "spec_unranked"
             why = ix.excluded.reason.get(code) if code in ix.excluded.index else "not among the spec's units"
             note += f"; {code} not ranked ({why})"
         rows.append({"key": ix.name, "ranking": ix.spec.title or ix.name, "family": "spec", "year": ix.year,
                      "score": float(ix.score.get(code, np.nan)), "rank": r, "n": n,
                      "percentile": percentile_of_rank(r, n), "level": 1,
                      "measures": " ".join((ix.spec.description or "").split()),
-                     "source": ix.spec.source or "", "note": note})
+                     "source": ix.spec.source or "", "note": note, "basis": basis})
         cols[ix.name] = rk
     table = pd.DataFrame(rows)
     table["rank"] = table["rank"].astype("Int64")

@@ -35,7 +35,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -942,17 +942,22 @@ class Geography:
         return None
 
     def names(self, layout: str | None = None, store=None, lang: str = "en") -> dict[str, str]:
-        """Region names: the store's unit names, else the boundary files' ``name_<lang>`` / ``name``."""
+        """Region names in ``lang``: the store's names for that language (``Store.unit_names``; the
+        units table's ``name`` for English), else the boundary files' ``name_<lang>`` / ``name``, else
+        the store's English name."""
         out: dict[str, str] = {}
+        if store is not None:
+            u = store.units(parent=self.country)
+            out.update(dict(zip(u["code"], u["name"])))
         if layout is not None and self.has_boundaries(layout):
             for f in self.geojson(layout).get("features", []):
                 p = f.get("properties") or {}
-                n = p.get(f"name_{lang}") or p.get("name_en") or p.get("name")
+                n = p.get(f"name_{lang}") or (p.get("name_en") or p.get("name") if p.get("unit") not in out else None)
                 if n:
                     out[p.get("unit")] = n
-        if store is not None and (lang == "en" or not out):
-            u = store.units(parent=self.country)
-            out.update(dict(zip(u["code"], u["name"])))
+        if store is not None:
+            local = store.unit_names(lang)
+            out.update({c: local[c] for c in out if c in local})
         return out
 
 
@@ -1482,34 +1487,52 @@ class DivideTrend:
     def sigma_trend(self) -> dict[str, Any] | None:
         return self.sigma.attrs.get("trend")
 
-    def verdict(self) -> str:
-        """One sentence: are regions catching up?"""
+    def verdict(self, _: Callable[[str], str] | None = None, fmt: Callable[..., str] | None = None) -> str:
+        """One sentence: are regions catching up?
+
+        ``_`` translates the sentence's templates (a gettext function, as the report passes) and ``fmt``
+        formats numbers (``fmt(x, digits, signed)``; plain Python formatting by default).
+        """
+        _ = _ or (lambda m: m)
+        if fmt is None:
+            def fmt(x: float, digits: int, signed: bool = False) -> str:
+                return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
         parts = []
         tr = self.sigma_trend
         if tr:
             lo, hi = tr["ci95"]
+            m = {"cv_weighted": _("the population-weighted coefficient of variation"),
+                 "cv": _("the coefficient of variation")}.get(tr["measure"], tr["measure"])
+            sl = tr["slope_per_year"]
             if hi < 0:
-                parts.append(f"the spread is shrinking (sigma-convergence: {tr['measure']} falls by "
-                             f"{-tr['slope_per_year']:.4f} a year, 95 % CI {-hi:.4f} to {-lo:.4f})")
+                parts.append(_("the spread is shrinking (sigma-convergence: {measure} falls by {slope} a year, "
+                               "95 % CI {lo} to {hi})").format(measure=m, slope=fmt(-sl, 4), lo=fmt(-hi, 4),
+                                                               hi=fmt(-lo, 4)))
             elif lo > 0:
-                parts.append(f"the spread is widening ({tr['measure']} rises by {tr['slope_per_year']:.4f} a year)")
+                parts.append(_("the spread is widening ({measure} rises by {slope} a year)").format(
+                    measure=m, slope=fmt(sl, 4)))
             else:
-                parts.append(f"no clear trend in the spread ({tr['measure']} slope {tr['slope_per_year']:+.4f} "
-                             f"a year, 95 % CI {lo:+.4f} to {hi:+.4f})")
+                parts.append(_("no clear trend in the spread ({measure} slope {slope} a year, 95 % CI {lo} "
+                               "to {hi})").format(measure=m, slope=fmt(sl, 4, True), lo=fmt(lo, 4, True),
+                                                  hi=fmt(hi, 4, True)))
         b = self.beta
         if b is not None and self.beta_period:
             y0, y1 = self.beta_period
             if b.converging:
-                hl = f", half the gap closes in {b.half_life:.1f} years" if not math.isnan(b.half_life) else ""
-                parts.append(f"regions that started behind in {y0} grew faster to {y1} (beta-convergence: "
-                             f"slope {b.slope:.3f}, 95 % CI {b.ci95[0]:.3f} to {b.ci95[1]:.3f}{hl})")
+                hl = (_(", half the gap closes in {years} years").format(years=fmt(b.half_life, 1))
+                      if not math.isnan(b.half_life) else "")
+                parts.append(_("regions that started behind in {y0} grew faster to {y1} (beta-convergence: "
+                               "slope {slope}, 95 % CI {lo} to {hi}{half_life})").format(
+                    y0=y0, y1=y1, slope=fmt(b.slope, 3), lo=fmt(b.ci95[0], 3), hi=fmt(b.ci95[1], 3), half_life=hl))
             elif b.ci95[0] > 0:
-                parts.append(f"regions that started ahead in {y0} pulled away by {y1} (slope {b.slope:+.3f})")
+                parts.append(_("regions that started ahead in {y0} pulled away by {y1} (slope {slope})").format(
+                    y0=y0, y1=y1, slope=fmt(b.slope, 3, True)))
             else:
-                parts.append(f"no clear catching-up from {y0} to {y1} (beta slope {b.slope:+.3f}, "
-                             f"95 % CI {b.ci95[0]:+.3f} to {b.ci95[1]:+.3f})")
+                parts.append(_("no clear catching-up from {y0} to {y1} (beta slope {slope}, 95 % CI {lo} to "
+                               "{hi})").format(y0=y0, y1=y1, slope=fmt(b.slope, 3, True), lo=fmt(b.ci95[0], 3, True),
+                                               hi=fmt(b.ci95[1], 3, True)))
         if not parts:
-            return "too few years or regions to tell whether regions are catching up"
+            parts.append(_("too few years or regions to tell whether regions are catching up"))
         s = "; ".join(parts)
         return s[0].upper() + s[1:] + "."
 

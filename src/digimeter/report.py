@@ -219,8 +219,10 @@ class _Ctx:
         self._meta: dict[int, pd.DataFrame] = {}
 
     def name_of(self, code: str) -> str:
-        """A unit's name in the report's language: English names from the store; Russian and Kazakh
-        country names from the Unicode CLDR territory names that Babel ships (by ISO 3166 alpha-2)."""
+        """A unit's name in the report's language: the name recorded in the data for that language
+        (the store's ``unit_names``, e.g. regions' Russian and Kazakh names from the statistics office);
+        else, for a country, the Unicode CLDR territory name that Babel ships (by ISO 3166 alpha-2);
+        else the English name from the units table."""
         if not hasattr(self, "_names"):
             self._names = dict(zip(self.units.code, self.units.name))
             if self.lang != "en":
@@ -230,6 +232,7 @@ class _Ctx:
                 for c, iso2 in zip(self.units.code, self.units.iso2):
                     if isinstance(iso2, str) and iso2 in local:
                         self._names[c] = local[iso2]
+                self._names.update(self.store.unit_names(self.lang))
         return str(self._names.get(code, code))
 
     def meta(self, ix) -> pd.DataFrame:
@@ -541,6 +544,31 @@ def _rankings(ctx: _Ctx) -> Section:
     return sec
 
 
+def _ranking_label(ctx: _Ctx, key: str, name: str) -> str:
+    """A ranking's name in the report's language (published rankings by key; specs by title)."""
+    from .benchmark import RANKINGS
+
+    _ = ctx._
+    names = {p.key: p.name for p in RANKINGS}
+    if key in names:
+        return _(names[key])
+    if key.endswith("_press") and key[:-len("_press")] in names:
+        return _("{ranking} (press)").format(ranking=_(names[key[:-len("_press")]]))
+    return _(name)
+
+
+def _ranking_note(ctx: _Ctx, basis: str, n: Any, english: str) -> str:
+    """What a rank rests on, in the report's language (``benchmark.BASIS_NOTES`` keys)."""
+    _ = ctx._
+    notes = {"press": _("rank as quoted in the press; of {n} economies"),
+             "press_partial": _("rank as quoted in the press; partial table"),
+             "published_among": _("as published, among {n} economies"),
+             "published": _("published rank"),
+             "computed": _("rank computed from the published scores"),
+             "spec": _("built by digimeter")}
+    return notes[basis].format(n=int(n)) if basis in notes else english
+
+
 def _benchmark_rankings(ctx: _Ctx, bench, sec: Section) -> None:
     """Every published ranking and every spec side by side (digimeter.benchmark.rankings)."""
     _ = ctx._
@@ -551,9 +579,10 @@ def _benchmark_rankings(ctx: _Ctx, bench, sec: Section) -> None:
         ctx.errors["benchmark.rankings"] = str(e)
         return
     t = r.table[r.table["rank"].notna()].copy()
-    tab = pd.DataFrame({_("ranking"): t["ranking"], _("family"): t["family"], _("year"): t["year"],
-                        _("rank"): t["rank"], _("of"): t["n"], _("percentile"): t["percentile"],
-                        _("note"): t["note"]})
+    t["ranking"] = [_ranking_label(ctx, k, name) for k, name in zip(t["key"], t["ranking"])]
+    tab = pd.DataFrame({_("ranking"): t["ranking"], _("family"): t["family"].map(lambda f: _(str(f))),
+                        _("year"): t["year"], _("rank"): t["rank"], _("of"): t["n"], _("percentile"): t["percentile"],
+                        _("note"): [_ranking_note(ctx, b, n, note) for b, n, note in zip(t["basis"], t["n"], t["note"])]})
     sec.tables["all_rankings"] = tab.reset_index(drop=True)
     sec.table_titles["all_rankings"] = _("{unit} in every ranking (digimeter.benchmark)").format(unit=ctx.unit_name)
     from . import charts
@@ -561,7 +590,7 @@ def _benchmark_rankings(ctx: _Ctx, bench, sec: Section) -> None:
     b = pd.DataFrame({"label": t["ranking"] + " " + t["year"].astype(str), "value": t["percentile"]})
     sec.charts["percentiles"] = charts.bars(
         b, x_title=_("percentile (100 = first, 0 = last)"), domain=(0, 100),
-        highlight=[x for x in b.label if x.startswith(tuple(ix.spec.title or ix.name for ix in ctx.indices.values()))],
+        highlight=[x for x in b.label if x.startswith(tuple(ctx.index_title(ix) for ix in ctx.indices.values()))],
         source=_("Source: UN DESA E-Government Survey, World Bank GovTech Dataset, IMD World Digital "
                  "Competitiveness Ranking, digimeter indices; ranks computed by digimeter.benchmark."))
     sec.chart_titles["percentiles"] = _("How far up each ranking {unit} stands").format(unit=ctx.unit_name)
@@ -572,7 +601,7 @@ def _benchmark_rankings(ctx: _Ctx, bench, sec: Section) -> None:
         lo = corr.sort_values("spearman").iloc[0]
         sec.paragraphs.append(_("The rankings agree only in part: the least related pair is {a} and {b} "
                                 "(Spearman's rho {rho} over {n} countries).").format(
-            a=lo["a"], b=lo["b"], rho=fmt_num(lo["spearman"], ctx.lang, 2), n=int(lo["n_common"])))
+            a=_ranking_label(ctx, lo["a"], lo["a"]), b=_ranking_label(ctx, lo["b"], lo["b"]), rho=fmt_num(lo["spearman"], ctx.lang, 2), n=int(lo["n_common"])))
 
 
 def _profile(ctx: _Ctx) -> Section:
@@ -691,7 +720,7 @@ def _benchmark_section(ctx: _Ctx, bench, title: str) -> Section:
         return sec
     pt = plan.table[plan.table.change.abs() > 1e-9].sort_values("normalised_change", ascending=False)
     sec.tables["what_it_takes"] = pd.DataFrame({
-        _("indicator"): [ctx.node_name(main, c) for c in pt.node], _("measure"): pt.measure.to_numpy(),
+        _("indicator"): [ctx.node_name(main, c) for c in pt.node], _("measure"): [_(str(m)) for m in pt.measure],
         _("now"): pt.current.to_numpy(), _("change needed"): pt.change.to_numpy(), _("new value"): pt.new.to_numpy(),
         _("fastest plausible pace per year"): pt.pace_per_year.to_numpy(),
         _("at its bound"): [(_("yes") if b else _("no")) for b in pt.at_bound]})
@@ -737,7 +766,7 @@ def _regions(ctx: _Ctx) -> Section:
 
     obs = ctx.store.observations(indicators=ind, units=tab.unit.tolist(), years=[rep.year])
     src = ctx.origin_label(obs.origin_id.tolist())
-    ylabel = f"{_(meta['name'])} ({meta['unit']})"
+    ylabel = f"{_(meta['name'])} ({_(str(meta['unit']))})"
     sec.charts["map"] = charts.choropleth(fc, value_title=_(meta["name"]) if len(meta["name"]) < 30 else "%",
                                           source=src, domain=None)
     sec.chart_titles["map"] = _("{indicator}, {year}, by region").format(indicator=ylabel, year=rep.year)
@@ -773,8 +802,10 @@ def _regions(ctx: _Ctx) -> Section:
             best_v=fmt_num(m["best_value"], ctx.lang), best=names.get(m["best"], m["best"]),
             gap=fmt_num(m["gap"], ctx.lang), gini=fmt_num(m["gini"], ctx.lang, 3),
             gini0=fmt_num(first["gini"], ctx.lang, 3), year0=int(div.index[0])))
-    if ctx.lang == "en":
-        sec.paragraphs.append(trend.verdict())
+    def _fmt(x: float, digits: int, signed: bool = False) -> str:
+        return ("+" if signed and x >= 0 else "") + fmt_num(x, ctx.lang, digits)
+
+    sec.paragraphs.append(trend.verdict(_, _fmt))
     if m.get("national") is not None and m.get("rollup_difference") is not None:
         sec.paragraphs.append(_("Roll-up check: the population-weighted mean of the regions is {mean}, the national "
                                 "figure {national} (difference {diff}).").format(
@@ -967,7 +998,7 @@ def _targets(ctx: _Ctx) -> Section:
     regional = t[(t.unit != ctx.unit) & (t.unit != "all")]
     if len(regional):
         rt = pd.DataFrame({_("target"): [_(tid_name.get(x, x)) for x in regional.target],
-                           _("region"): regional.unit_name.to_numpy(),
+                           _("region"): regional.unit.map(ctx.name_of).to_numpy(),
                            _("latest value"): regional.latest_value.to_numpy(), _("year"): regional.latest_year.to_numpy(),
                            _("threshold"): regional.threshold.to_numpy(), _("P(met by deadline)"): regional.p_met.to_numpy(),
                            _("status"): [status_word(r, ctx.lang) for _i, r in regional.iterrows()]})
@@ -1008,7 +1039,7 @@ def _fan(ctx: _Ctx, sec: Section, ind: str, fr, *, threshold=None, deadline=None
     qq = pd.DataFrame({"year": q.index.astype(int), "lo90": q[cols[0]].to_numpy(), "lo50": q[cols[1]].to_numpy(),
                        "median": q[cols[2]].to_numpy(), "hi50": q[cols[3]].to_numpy(), "hi90": q[cols[4]].to_numpy()})
     hist = obs[obs.year >= 2005][["year", "value"]].astype(float)
-    lab = f"{_(meta['name'])} ({meta['unit']})"
+    lab = f"{_(meta['name'])} ({_(str(meta['unit']))})"
     k = f"fan_{key or ind}"
     sec.charts[k] = charts.fan_chart(
         hist, qq, y_title=lab, source=ctx.origin_label(obs.origin_id.tolist()), target=threshold, deadline=deadline,

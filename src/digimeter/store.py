@@ -33,6 +33,7 @@ ORIGIN_COLS = ["origin_id", "publisher", "dataset", "edition", "url", "repositor
                "retrieved", "sha256", "note"]
 OBS_COLS = ["unit", "indicator", "year", "value", "origin_id", "vintage", "note"]
 GROUP_COLS = ["unit", "grouping", "group", "origin_id"]
+NAME_COLS = ["code", "lang", "name", "origin_id"]   # a unit's name in another language (unit_names)
 
 # observations carry no PRIMARY KEY index: (unit, indicator, year, vintage) is unique by construction
 # (each load writes one fresh vintage and _add_observations refuses two rows for one key), no read uses
@@ -64,6 +65,9 @@ CREATE TABLE IF NOT EXISTS revisions (
 CREATE TABLE IF NOT EXISTS unit_groups (
     unit VARCHAR NOT NULL, grouping VARCHAR NOT NULL, "group" VARCHAR NOT NULL, origin_id VARCHAR,
     PRIMARY KEY (unit, grouping));
+CREATE TABLE IF NOT EXISTS unit_names (
+    code VARCHAR NOT NULL, lang VARCHAR NOT NULL, name VARCHAR NOT NULL, origin_id VARCHAR,
+    PRIMARY KEY (code, lang));
 CREATE TABLE IF NOT EXISTS series_events (
     vintage INTEGER NOT NULL, unit VARCHAR NOT NULL, indicator VARCHAR NOT NULL, event VARCHAR NOT NULL,
     detail VARCHAR);
@@ -212,6 +216,8 @@ class Store:
                     self._upsert_origins(pd.read_parquet(tables["origins"]))
                 if "groups" in tables:
                     self._upsert_groups(pd.read_parquet(tables["groups"]))
+                if "names" in tables:
+                    self._upsert_names(pd.read_parquet(tables["names"]))
             obs = [pd.read_parquet(t["observations"]) for t in parts.values() if "observations" in t]
             if obs:
                 allobs = pd.concat(obs, ignore_index=True)
@@ -268,6 +274,18 @@ class Store:
             self.con.execute('INSERT INTO unit_groups SELECT unit, grouping, "group", origin_id FROM _groups')
         finally:
             self.con.unregister("_groups")
+
+    def _upsert_names(self, df: pd.DataFrame) -> None:
+        """Units' names in other languages (``names_<part>.parquet``, or ``name_<lang>`` columns of an
+        imported units table): one row per (code, lang), replaced whole."""
+        df = df.reindex(columns=NAME_COLS)
+        self.con.register("_names", df)
+        try:
+            self.con.execute("DELETE FROM unit_names USING _names n "
+                             "WHERE unit_names.code = n.code AND unit_names.lang = n.lang")
+            self.con.execute("INSERT INTO unit_names SELECT code, lang, name, origin_id FROM _names")
+        finally:
+            self.con.unregister("_names")
 
     def _next_vintage(self) -> int:
         return int(self.con.execute("SELECT coalesce(max(vintage), 0) + 1 FROM vintages").fetchone()[0])
@@ -370,6 +388,16 @@ class Store:
             sql += " AND parent = ?"
             params.append(parent)
         return self.query(sql + " ORDER BY code", params)
+
+    def unit_names(self, lang: str) -> dict[str, str]:
+        """Units' names in language ``lang`` as recorded in the data (``{code: name}``; English names
+        are the units table's ``name``). Empty for a store made before names were kept."""
+        if lang == "en":
+            return dict(self.con.execute("SELECT code, name FROM units").fetchall())
+        try:
+            return dict(self.con.execute("SELECT code, name FROM unit_names WHERE lang = ?", [lang]).fetchall())
+        except duckdb.CatalogException:
+            return {}
 
     def unit_groups(self, units: Iterable[str] | None = None, *, wide: bool = False) -> pd.DataFrame:
         """Unit groupings that are not columns of ``units`` (e.g. COINr's ``EurAsia_group``).
