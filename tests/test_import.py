@@ -365,6 +365,29 @@ def test_units_file_errors(store, store_state, tmp_path):
     assert "duplicate unit code" in msgs and "unknown unit kind 'province'" in msgs
 
 
+def test_units_file_names_in_other_languages(store, store_state, tmp_path):
+    path = write(tmp_path, "units.csv", "code,name,kind,parent,name_ru,name_uz\n"
+                                        "UZ-TO,Tashkent region,region,UZB,Ташкентская область,Toshkent viloyati\n"
+                                        "UZ-SA,Samarkand region,region,UZB,,Samarqand viloyati\n")
+    rep = store.import_file(path)
+    assert rep.new_units == ["UZ-TO", "UZ-SA"]
+    ru = store.unit_names("ru")
+    assert ru["UZ-TO"] == "Ташкентская область" and "UZ-SA" not in ru   # a blank cell adds no name
+    assert store.unit_names("uz") == {"UZ-TO": "Toshkent viloyati", "UZ-SA": "Samarqand viloyati"}
+    assert store.unit("UZ-TO")["name"] == "Tashkent region"
+    before = store_state(store)
+    assert store.import_file(path).new_units == [] and store_state(store) == before   # twice: nothing new
+    # a changed name is written; the origin of the change is kept
+    path2 = write(tmp_path, "units2.csv", "code,name,kind,parent,name_ru\nUZ-TO,Tashkent region,region,UZB,"
+                                          "Ташкентская обл.\n")
+    store.import_file(path2)
+    assert store.unit_names("ru")["UZ-TO"] == "Ташкентская обл."
+    # English names belong in 'name'
+    bad = write(tmp_path, "units3.csv", "code,name,kind,parent,name_en\nUZ-BU,Bukhara,region,UZB,Bukhara\n")
+    e = rejected(store, store_state, bad)
+    assert any("name_en" in str(p) and "name" in p.fix for p in e.problems)
+
+
 def test_companion_units_file_atomic_with_data(store, store_state, tmp_path):
     data = write(tmp_path, "reg.csv", HEADER + "UZ-NW,population,2026,1000\n")
     (tmp_path / "reg.csv.units.csv").write_text("code,name,kind,parent\nUZ-NW,Test region,region,UZB\n")

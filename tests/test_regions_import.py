@@ -40,6 +40,10 @@ def test_regions_of_another_country_arrive_through_data_import(digimeter_home):
         assert s.query("SELECT count(*) AS n FROM origins WHERE origin_id LIKE 'geo:%'").n[0] == 2
         g = R.geography(s, "ZZT")
         assert (g.name, g.origin) == ("zt", "imported")
+        # names in another language come with the units file (a name_ru column)
+        assert s.unit_names("ru")["ZT-A"] == "Тестовый регион A" and "ZZT" not in s.unit_names("ru")
+        assert g.names("zt2", s, "ru")["ZT-B"] == "Тестовый регион B"
+        assert g.names("zt2", s, "kk")["ZT-B"] == "Test region B (fixture; re-coded Atyrau)"   # no kk name: English
         assert g.layout_for(2021) == "zt1" and g.layout_for(2023) == "zt2"
         assert g.groups("zt2") == {"ZT-A": "city", "ZT-B": "oblast"}
         # 2021 was published for the merged region only: on today's layout both parts get it, estimated

@@ -9,7 +9,8 @@ Accepted layouts (detected from the header; the report says which one was found)
   (``Country Name, Country Code, Indicator Name, Indicator Code, 1960, ...``, with their preamble
   lines) are read as they are downloaded.
 * **units**: ``code, name, kind, parent`` (+ optional ``valid_from, valid_to, iso2, ...``), e.g. the
-  regions of a country (``kind=region``, ``parent=<ISO3>``).
+  regions of a country (``kind=region``, ``parent=<ISO3>``); ``name_<lang>`` columns (``name_ru``,
+  ``name_kk``, ...) give names in other languages (the store's ``unit_names``).
 * **indicators**: ``code, name, unit, higher_is_better, min_value, max_value``.
 
 Indicator codes may be digimeter codes or publisher codes (``i99H``). New indicators can be declared in
@@ -45,6 +46,8 @@ BLANKS = {"", ".."}  # ".." is the World Bank's "no data" marker
 UNIT_ALIASES = ("unit", "iso3", "code", "country_code", "unit_code", "iso")
 INDICATOR_ALIASES = ("indicator", "indicator_code")
 DESCRIPTIVE = {"unit_name", "country_name", "country", "indicator_name", "name"}
+# a units table may give each unit's name in other languages: name_ru, name_kk, ... (ISO 639 codes)
+NAME_LANG = re.compile(r"name_([a-z]{2,3})")
 UNITS_FILE_COLS = ("code", "name", "kind", "parent", "iso2", "un_region", "un_subregion", "wb_region",
                    "income_group", "un_member", "valid_from", "valid_to")
 IND_FILE_COLS = ("code", "name", "unit", "higher_is_better", "min_value", "max_value", "source",
@@ -241,7 +244,9 @@ def _detect(header: list[Any]) -> Layout | None:
 
     if {"code", "name", "kind"} <= pos.keys():
         lay = Layout("units", {c: pos[c] for c in UNITS_FILE_COLS if c in pos})
-        lay.unknown = [(i, str(header[i])) for i, n in enumerate(names) if n and n not in UNITS_FILE_COLS]
+        lay.cols.update({n: i for n, i in pos.items() if NAME_LANG.fullmatch(n)})
+        lay.unknown = [(i, str(header[i])) for i, n in enumerate(names)
+                       if n and n not in UNITS_FILE_COLS and not NAME_LANG.fullmatch(n)]
         return lay
     if {"code", "name", "higher_is_better"} <= pos.keys():
         lay = Layout("indicators", {c: pos[c] for c in IND_FILE_COLS if c in pos})
@@ -501,6 +506,17 @@ def _parse_units(sheet: Sheet, lay: Layout, cat: _Catalogue, problems: _Problems
             if not _is_blank(v) and rec["un_member"] is None:
                 problems.add("un_member must be true or false", sheet=sheet, row=n, field="un_member", value=v,
                              fix="write true or false")
+        for role in lay.cols:
+            m = NAME_LANG.fullmatch(role)
+            if not m:
+                continue
+            if m.group(1) == "en":
+                problems.add("the English name goes in the 'name' column", sheet=sheet, row=n, field=role,
+                             fix="rename the column name_en to name (or drop it)")
+                continue
+            v = _text(get(cells, role))
+            if v:
+                rec[role] = v
         recs.append(rec)
     return pd.DataFrame(recs)
 
@@ -917,9 +933,14 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
                 store._upsert_indicators(todo.reindex(columns=IND_COLS))
                 added_inds = todo["code"].tolist()
         added_units: list[str] = []
+        changed_names = 0
         if len(units_df):
-            merged = []
+            merged, names = [], []
             for rec in units_df.to_dict("records"):
+                for k in [k for k in rec if NAME_LANG.fullmatch(k)]:
+                    v = rec.pop(k)
+                    if isinstance(v, str) and v:
+                        names.append({"code": rec["code"], "lang": NAME_LANG.fullmatch(k).group(1), "name": v})
                 old = cat.units.get(rec["code"])
                 if old is None:
                     added_units.append(rec["code"])
@@ -933,6 +954,12 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
                 df = pd.DataFrame(merged).reindex(columns=UNIT_COLS)
                 df = df.astype({"un_member": "boolean", "valid_from": "Int32", "valid_to": "Int32"})
                 store._upsert_units(df)
+            if names:   # names in other languages: only those new or changed are written
+                have = {(c, l): n for c, l, n in con.execute("SELECT code, lang, name FROM unit_names").fetchall()}
+                todo_names = [r for r in names if have.get((r["code"], r["lang"])) != r["name"]]
+                if todo_names:
+                    store._upsert_names(pd.DataFrame(todo_names).assign(origin_id=origin_id))
+                    changed_names = len(todo_names)
 
         origin_new = con.execute("SELECT count(*) FROM origins WHERE origin_id = ?",
                                  [origin_id]).fetchall()[0][0] == 0
@@ -950,7 +977,7 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
                                           note=f"import of {path.name} ({', '.join(forms)})", source=str(path))
         else:
             rep = ChangeReport(vintage=None, origin_id=origin_id, source=str(path))
-        if origin_new and rep.vintage is None and not added_inds and not added_units:
+        if origin_new and rep.vintage is None and not added_inds and not added_units and not changed_names:
             con.execute("DELETE FROM origins WHERE origin_id = ?", [origin_id])
 
     rep.source = f"{path} ({form_text}{sheets_text})"
