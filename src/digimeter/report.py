@@ -813,7 +813,7 @@ def _regions(ctx: _Ctx) -> Section:
             diff=fmt_num(m["rollup_difference"], ctx.lang, 2)))
     if m.get("threshold") is not None and m.get("people_below") is not None:
         sec.paragraphs.append(_("{people} people ({share}) live in regions below {threshold}.").format(
-            people=fmt_num(m["people_below"], ctx.lang, 0), share=f"{100 * m['share_below']:.1f} %",
+            people=fmt_num(m["people_below"], ctx.lang, 0), share=fmt_num(100 * m["share_below"], ctx.lang) + " %",
             threshold=fmt_num(m["threshold"], ctx.lang)))
     sec.key_numbers.update({"regions.indicator": ind, "regions.year": rep.year, "regions.n": int(m["n"]),
                             "regions.gini": round(float(m["gini"]), 4), "regions.gap": round(float(m["gap"]), 1)})
