@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 
 from digimeter.errors import SourceError
@@ -140,3 +141,44 @@ def test_catalogue_code_maps_and_unknown_code_becomes_new_indicator(store):
     rep = apply_batches(store, [b_new], threshold=10)
     assert rep.new_indicators == ["1.0.HCount.1.90usd"] and rep.new == 49
     assert store.indicator("1.0.HCount.1.90usd")["source"] == "World Bank"
+
+
+def test_an_updated_indicator_has_no_assumed_direction(store, tmp_path):
+    """A code the catalogue does not know arrives without a direction: a spec that uses it must give
+    one (a clear error otherwise), and an indicators file can fill it in later."""
+    from digimeter.build import build
+    from digimeter.errors import SpecError
+    from digimeter.spec import parse_spec
+
+    gdp = json.loads(body("JPN_USA_NY.GDP.MKTP.CD_footnote_page1_of_3.json"))
+    gdp[0].update(pages=1, total=50)
+    relab = json.loads(json.dumps(gdp).replace("NY.GDP.MKTP.CD", "1.0.HCount.1.90usd"))
+    routes = {("/v2/indicator/1.0.HCount.1.90usd", 1): body("indicator_1.0.HCount.1.90usd.json"),
+              ("/country/all/indicator/1.0.HCount.1.90usd", 1): json.dumps(relab).encode()}
+    (b,) = worldbank.connector(fetcher(replay(routes)), store, ["1.0.HCount.1.90usd"])
+    apply_batches(store, [b], threshold=10)
+    code = "1.0.HCount.1.90usd"
+    assert store.indicator(code)["higher_is_better"] is None or pd.isna(store.indicator(code)["higher_is_better"])
+    year = int(store.observations(indicators=code).year.max())
+
+    def spec(direction=None):
+        node = {"code": "pov", "indicator": code}
+        if direction is not None:
+            node["direction"] = direction
+        return parse_spec({"name": "t", "year": year, "year_window": 0,
+                           "tree": [{"code": "p", "children": [node, {"code": "gdp", "indicator": "gdp_usd"}]}]})
+
+    with pytest.raises(SpecError, match="which way is better is not known") as e:
+        build(spec(), store)
+    assert "pov" in str(e.value) and "direction: -1" in " ".join(p.fix or "" for p in e.value.problems)
+    lower = build(spec(-1), store)
+    # an indicators file fills in what the update left unknown (and only that)
+    f = tmp_path / "ind.csv"
+    f.write_text(f"code,name,unit,higher_is_better,min_value,max_value\n{code},Poverty Headcount ($1.90 a day),,false,,\n")
+    store.import_file(f)
+    assert store.indicator(code)["higher_is_better"] == False  # noqa: E712
+    filled = build(spec(), store)
+    pd.testing.assert_series_equal(filled.score, lower.score)
+    f.write_text(f"code,name,unit,higher_is_better,min_value,max_value\n{code},Poverty Headcount ($1.90 a day),,true,,\n")
+    with pytest.raises(Exception, match="already exists with a different higher_is_better"):
+        store.import_file(f)

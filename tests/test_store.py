@@ -105,3 +105,19 @@ def test_failed_transaction_changes_nothing(store, store_state):
             store._add_observations(new, kind="import", origin_id="test")
             raise RuntimeError("boom")
     assert store_state(store) == before
+
+
+def test_a_store_made_before_unknown_directions_is_migrated(store_path):
+    """Stores made when every indicator had to have a direction accept an unknown one after opening."""
+    import duckdb
+
+    from digimeter.store import Store
+
+    con = duckdb.connect(str(store_path))
+    con.execute("ALTER TABLE indicators ALTER COLUMN higher_is_better SET NOT NULL")
+    con.close()
+    with Store(store_path) as s:
+        nullable = s.con.execute("SELECT is_nullable FROM information_schema.columns WHERE table_name = "
+                                 "'indicators' AND column_name = 'higher_is_better'").fetchone()[0]
+        assert nullable == "YES"
+        assert s.indicator("internet_users_pct")["higher_is_better"] == True  # noqa: E712

@@ -23,7 +23,7 @@ from . import normalise as norm
 from . import treat as trt
 from .errors import SpecError
 from .panel import Panel, make_panel, select_units
-from .spec import IndexSpec, load_spec
+from .spec import IndexSpec, load_spec, node_directions
 from .store import Store, open_store
 
 
@@ -239,9 +239,7 @@ def build(spec: IndexSpec | str, store: Store | None = None, *, year: int | None
     extra = [c for c in groups.columns if c not in unit_meta.columns]
     if extra:
         unit_meta = unit_meta.join(groups[extra].reindex(unit_meta.index))
-    directions = {n.code: (n.direction if n.direction is not None
-                           else (1 if ind_meta[n.indicator]["higher_is_better"] else -1))
-                  for n in spec.indicator_nodes()}
+    directions = node_directions(spec, ind_meta)
     return compute(spec, panel, unit_meta=unit_meta, directions=directions, history=history, fixed=fixed)
 
 

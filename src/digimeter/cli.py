@@ -191,8 +191,11 @@ def data_show(indicator: str = typer.Argument(..., help="digimeter code (interne
             units = [s.unit(u)["code"] for u in unit] if unit else None
             df = s.observations(indicators=meta["code"], units=units, years=year)
         if fmt == "table":
+            hib = meta["higher_is_better"]
+            way = ("direction unknown: set it with an indicators file" if hib is None or pd.isna(hib)
+                   else f"{'higher' if hib else 'lower'} is better")
             err.print(f"[bold]{meta['code']}[/]: {meta['name']} ({meta['unit']}; source {meta['source']} "
-                      f"{meta['source_code']}; {'higher' if meta['higher_is_better'] else 'lower'} is better)")
+                      f"{meta['source_code']}; {way})")
         write_frame(df[["unit", "year", "value", "origin_id", "vintage", "note"]], fmt, out)
     run(go)
 

@@ -1227,9 +1227,9 @@ def regional_index(spec, store, *, year: int | None = None, layout: str | None =
     rp = regional_panel(store, country, codes, spec.year, window=spec.year_window, layout=layout,
                         units=units, geo=geo)
     ind_meta = {c: store.indicator(c) for c in codes}
-    directions = {n.code: (n.direction if n.direction is not None
-                           else (1 if ind_meta[n.indicator]["higher_is_better"] else -1))
-                  for n in spec.indicator_nodes()}
+    from .spec import node_directions
+
+    directions = node_directions(spec, ind_meta)
     empty = [n.code for n in spec.indicator_nodes() if rp.panel.values[n.indicator].isna().all()]
     if empty:
         raise SpecError(f"spec '{spec.name}': indicator(s) with no regional data for {spec.year} within "
@@ -1384,6 +1384,17 @@ def _measures(values: pd.Series, pop: pd.Series, *, groups: Mapping[str, str] | 
     return m, dec, pb["units"]
 
 
+def _higher_is_better(meta: dict) -> bool:
+    """The indicator's direction; an indicator created by a data update may have none (NULL)."""
+    hib = meta.get("higher_is_better")
+    if hib is None or hib is pd.NA or (isinstance(hib, float) and math.isnan(hib)):
+        raise DataError(f"indicator '{meta['code']}': which way is better is not known, so regions cannot be "
+                        "ranked best to worst", field="higher_is_better", value=meta["code"],
+                        fix="import an indicators file that gives higher_is_better for it "
+                            "(code,name,unit,higher_is_better,min_value,max_value)")
+    return bool(hib)
+
+
 def _rank(values: pd.Series, higher_is_better: bool) -> pd.Series:
     return values.rank(ascending=not higher_is_better, method="min").astype("Int64")
 
@@ -1424,7 +1435,7 @@ def region_report(store, country: str, indicator_or_spec, year: int | None = Non
         vals = rp.panel.values[code]
         est = rp.estimated[code]
         yr = rp.panel.years[code]
-        hib = bool(meta["higher_is_better"])
+        hib = _higher_is_better(meta)
         name, uom, subject_code, ri = meta["name"], str(meta.get("unit") or ""), code, None
         nat_by_year = national_figures(store, country, code)
         national = nat_by_year.get(int(year))
@@ -1571,7 +1582,7 @@ def divide_trend(store, country: str, indicator: str, *, layout: str | None = No
     v = long[long["indicator"] == code]
     if v["year"].nunique() < 1:
         raise NotFoundError(f"no regional values of {code} for {country}", field="indicator", value=code)
-    hib = bool(meta["higher_is_better"])
+    hib = _higher_is_better(meta)
     thr = threshold if threshold is not None else default_threshold(meta)
     groups = geo.groups(layout)
     nat = national_figures(store, country, code)

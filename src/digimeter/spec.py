@@ -260,6 +260,34 @@ class IndexSpec(BaseModel):
         return parse_spec(d, source=f"{self.name} (variant)")
 
 
+def node_directions(spec: "IndexSpec", ind_meta: dict[str, dict]) -> dict[str, int]:
+    """Each indicator node's direction: the node's ``direction``, else the indicator's
+    ``higher_is_better`` in the store (``ind_meta[indicator]``: a store indicator row).
+
+    An indicator created by a data update carries no direction (NULL): a spec that uses it must say
+    which way is better, so no direction is ever assumed. Raises :class:`SpecError` naming the nodes.
+    """
+    out: dict[str, int] = {}
+    unknown = []
+    for n in spec.indicator_nodes():
+        if n.direction is not None:
+            out[n.code] = int(n.direction)
+            continue
+        hib = ind_meta[n.indicator].get("higher_is_better")
+        if hib is None or hib is pd.NA or (isinstance(hib, float) and hib != hib):
+            unknown.append(n)
+            continue
+        out[n.code] = 1 if bool(hib) else -1
+    if unknown:
+        raise SpecError(
+            f"spec '{spec.name}': which way is better is not known for node(s) "
+            f"{', '.join(f'{n.code} ({n.indicator})' for n in unknown)}: the indicator came from a data "
+            "update without a direction", field="direction", value=[n.code for n in unknown],
+            fix="add `direction: 1` (higher is better) or `direction: -1` to the node, or import an "
+                "indicators file that gives higher_is_better")
+    return out
+
+
 def _suggest(word: str, choices) -> str:
     close = difflib.get_close_matches(word, list(choices), n=3)
     return f"did you mean {', '.join(close)}?" if close else f"choose one of: {', '.join(sorted(choices))}"

@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS units (
     iso2 VARCHAR, un_region VARCHAR, un_subregion VARCHAR, wb_region VARCHAR, income_group VARCHAR,
     un_member BOOLEAN, valid_from INTEGER, valid_to INTEGER);
 CREATE TABLE IF NOT EXISTS indicators (
-    code VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, unit VARCHAR, higher_is_better BOOLEAN NOT NULL,
+    code VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, unit VARCHAR, higher_is_better BOOLEAN,
     min_value DOUBLE, max_value DOUBLE, source VARCHAR, source_code VARCHAR, description VARCHAR);
 CREATE TABLE IF NOT EXISTS origins (
     origin_id VARCHAR PRIMARY KEY, publisher VARCHAR, dataset VARCHAR, edition VARCHAR, url VARCHAR,
@@ -183,6 +183,11 @@ class Store:
     def _ensure_schema(self) -> None:
         with self.transaction() as con:
             con.execute(SCHEMA)
+            # stores made before: an indicator's direction may now be unknown (NULL; see direction_of)
+            nn = con.execute("SELECT is_nullable FROM information_schema.columns WHERE table_name = 'indicators' "
+                             "AND column_name = 'higher_is_better'").fetchone()
+            if nn and nn[0] == "NO":
+                con.execute("ALTER TABLE indicators ALTER COLUMN higher_is_better DROP NOT NULL")
         fp = snapshot_fingerprint()
         row = self.con.execute("SELECT value FROM meta WHERE key = 'snapshot'").fetchone()
         if row is None or row[0] != fp:

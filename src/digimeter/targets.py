@@ -687,7 +687,7 @@ def index_feasibility(spec, store, year: int, *, node: str | None = None, n_samp
     """
     from .build import build, compute
     from .panel import Panel, select_units
-    from .spec import load_spec
+    from .spec import load_spec, node_directions
 
     spec = load_spec(spec)
     node = node or spec.name
@@ -704,8 +704,7 @@ def index_feasibility(spec, store, year: int, *, node: str | None = None, n_samp
         draws[c] = fc.country(c).samples_at(year, units, n_samples)                # (U, S)
     S = min(d.shape[1] for d in draws.values())
     meta = {c: store.indicator(c) for c in codes}
-    directions = {n.code: (n.direction if n.direction is not None else (1 if meta[n.indicator]["higher_is_better"] else -1))
-                  for n in ind_nodes}
+    directions = node_directions(spec, meta)
     umeta = store.units().set_index("code").reindex(units)[["name", "un_region", "wb_region", "income_group"]]
     spec_y = spec.with_changes({"year": int(year)})
     yrs = pd.DataFrame(int(year), index=pd.Index(units, name="unit"), columns=pd.Index(codes, name="indicator"))

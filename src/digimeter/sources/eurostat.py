@@ -153,9 +153,9 @@ def tidy(code: str, ds: dict, df: pd.DataFrame, iso2: dict[str, str], *, indicat
             "name": (ds.get("label") or ds.get("title") or code) + " — " + ", ".join(
                 str(labels[d].get(getattr(r, d), getattr(r, d))) for d in other),
             "unit": labels.get("unit", {}).get(getattr(r, "unit")) if "unit" in other else None,
-            "higher_is_better": True, "min_value": None, "max_value": None, "source": PUBLISHER,
+            "higher_is_better": None, "min_value": None, "max_value": None, "source": PUBLISHER,
             "source_code": f"{code}:" + ",".join(f"{d}={getattr(r, d)}" for d in other),
-            "description": "Direction assumed higher-is-better: check it."} for r in first.itertuples()])
+            "description": "Direction not known: give it in a spec node or an indicators file."} for r in first.itertuples()])
     else:
         ind = pd.DataFrame()
     return obs.reset_index(drop=True), ind, units.reset_index(drop=True), notes

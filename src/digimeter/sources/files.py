@@ -53,6 +53,8 @@ UNITS_FILE_COLS = ("code", "name", "kind", "parent", "iso2", "un_region", "un_su
 IND_FILE_COLS = ("code", "name", "unit", "higher_is_better", "min_value", "max_value", "source",
                  "source_code", "description")
 IND_FILE_HINT = "code,name,unit,higher_is_better,min_value,max_value"
+IND_COLS_ALL = ("code", "name", "unit", "higher_is_better", "min_value", "max_value", "source", "source_code",
+                "description")
 YEAR_HEADER = re.compile(r"^(?:YR)?(\d{4})(?:\.0)?(?:\s*\[YR\d{4}\])?$", re.IGNORECASE)
 SAVE_UTF8 = ("open it in a spreadsheet or text editor and save it as UTF-8 "
              "(in Excel: 'CSV UTF-8 (Comma delimited)')")
@@ -536,7 +538,7 @@ def _parse_indicators(sheet: Sheet, lay: Layout, cat: _Catalogue, problems: _Pro
     recs, seen = [], {}
     for n, cells in body:
         code, name = _text(get(cells, "code")), _text(get(cells, "name"))
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.\-]*", code or ""):
+        if code not in cat.ind and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.\-]*", code or ""):  # (a store code stands)
             problems.add("an indicator code must start with a letter and use only letters, digits, _ . -",
                          sheet=sheet, row=n, field="code", value=code, fix="e.g. ecommerce_users_pct")
         elif code in seen:
@@ -572,16 +574,25 @@ def _parse_indicators(sheet: Sheet, lay: Layout, cat: _Catalogue, problems: _Pro
         old = cat.ind.get(code)
         if old is not None and hib is not None:
             def same(a, b):
-                a = None if a is None or (isinstance(a, float) and math.isnan(a)) else a
-                b = None if b is None or (isinstance(b, float) and math.isnan(b)) else b
+                a = None if a is None or a is pd.NA or (isinstance(a, float) and math.isnan(a)) else a
+                b = None if b is None or b is pd.NA or (isinstance(b, float) and math.isnan(b)) else b
                 return a == b
+            # what the store does not know yet (a direction or range left blank by a data update) may be
+            # filled in; what it knows may not be changed
+            fills = [c for c in ("unit", "higher_is_better", "min_value", "max_value")
+                     if same(old.get(c), None) and not same(rec[c], None)]
             diff = [c for c in ("name", "unit", "higher_is_better", "min_value", "max_value")
-                    if not same(rec[c], old.get(c))]
+                    if c not in fills and not same(rec[c], old.get(c))]
             if diff:
                 problems.add(f"indicator '{code}' already exists with a different {', '.join(diff)}",
                              sheet=sheet, row=n, field="code", value=code,
                              fix="drop this row to use the existing indicator, or declare a new code")
-            rec["_exists"] = True
+            if fills and not diff:
+                merged = {k: old.get(k) for k in IND_COLS_ALL}
+                merged.update({c: rec[c] for c in fills})
+                rec = {**merged, "_exists": False, "_completed": fills}
+            else:
+                rec["_exists"] = True
         elif code in cat.alias:
             problems.add(f"'{code}' is already the publisher code of indicator '{cat.alias[code]}'",
                          sheet=sheet, row=n, field="code", value=code,
@@ -926,12 +937,16 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
 
     with store.transaction() as con:
         added_inds: list[str] = []
+        completed_inds: list[str] = []
         if new_inds:
             todo = new_ind_df[~new_ind_df.get("_exists", pd.Series(False, index=new_ind_df.index))
                               .fillna(False).astype(bool)]
             if len(todo):
                 store._upsert_indicators(todo.reindex(columns=IND_COLS))
-                added_inds = todo["code"].tolist()
+                completed = (todo["_completed"].map(lambda v: isinstance(v, list) and bool(v))
+                             if "_completed" in todo else pd.Series(False, index=todo.index))
+                added_inds = todo.loc[~completed, "code"].tolist()
+                completed_inds = todo.loc[completed, "code"].tolist()
         added_units: list[str] = []
         changed_names = 0
         if len(units_df):
@@ -977,7 +992,8 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
                                           note=f"import of {path.name} ({', '.join(forms)})", source=str(path))
         else:
             rep = ChangeReport(vintage=None, origin_id=origin_id, source=str(path))
-        if origin_new and rep.vintage is None and not added_inds and not added_units and not changed_names:
+        if (origin_new and rep.vintage is None and not added_inds and not added_units and not changed_names
+                and not completed_inds):
             con.execute("DELETE FROM origins WHERE origin_id = ?", [origin_id])
 
     rep.source = f"{path} ({form_text}{sheets_text})"

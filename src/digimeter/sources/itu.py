@@ -86,10 +86,10 @@ def tidy(df: pd.DataFrame, codes: dict[str, str]) -> tuple[pd.DataFrame, pd.Data
     meta = df.drop_duplicates("seriesCode").set_index("seriesCode")
     ind = pd.DataFrame([{
         "code": s, "name": meta.at[s, "seriesName"] if "seriesName" in meta else s,
-        "unit": meta.at[s, "seriesUnits"] if "seriesUnits" in meta else None, "higher_is_better": True,
+        "unit": meta.at[s, "seriesUnits"] if "seriesUnits" in meta else None, "higher_is_better": None,
         "min_value": None, "max_value": None, "source": PUBLISHER, "source_code": s,
         "description": ((meta.at[s, "seriesDescription"] if "seriesDescription" in meta else "") +
-                        " Direction assumed higher-is-better: check it.").strip()} for s in new])
+                        " Direction not known: give it in a spec node or an indicators file.").strip()} for s in new])
     return out.reset_index(drop=True), ind, notes
 
 

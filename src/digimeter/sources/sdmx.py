@@ -140,9 +140,9 @@ def connector(fetcher: Fetcher, store, urls: list[str] | None = None, *, indicat
         else:
             obs, notes = tidy(flow, df, iso2, area=area, time=time, value=value, indicator=indicator, units_known=known)
         new = sorted(set(obs.indicator) - have_ind)
-        ind = pd.DataFrame([{"code": c, "name": c, "unit": None, "higher_is_better": True, "min_value": None,
+        ind = pd.DataFrame([{"code": c, "name": c, "unit": None, "higher_is_better": None, "min_value": None,
                              "max_value": None, "source": publisher, "source_code": c,
-                             "description": f"from {r.url}. Direction assumed higher-is-better: check it."} for c in new])
+                             "description": f"from {r.url}. Direction not known: give it in a spec node or an indicators file."} for c in new])
         origin = {"origin_id": f"sdmx:{(flow or 'data').lower()}:{r.sha256[:12]}", "publisher": publisher,
                   "dataset": dataset or flow or r.url, "edition": r.retrieved[:10], "url": r.url, "repository": None,
                   "licence": licence, "retrieved": r.retrieved, "sha256": r.sha256, "note": f"{len(obs)} values"}

@@ -168,9 +168,9 @@ def connector(fetcher: Fetcher, store, codes: list[str] | None = None, *, countr
             m = indicator_meta(fetcher, wdi)
             new_ind = pd.DataFrame([{
                 "code": wdi, "name": m.get("name") or wdi, "unit": m.get("unit") or None,
-                "higher_is_better": True, "min_value": None, "max_value": None, "source": PUBLISHER,
+                "higher_is_better": None, "min_value": None, "max_value": None, "source": PUBLISHER,
                 "source_code": m.get("id") or wdi,
-                "description": ((m.get("sourceNote") or "") + " Direction assumed higher-is-better: check it.").strip(),
+                "description": ((m.get("sourceNote") or "") + " Direction not known: give it in a spec node or an indicators file.").strip(),
             }])
         obs, notes = tidy(records, wdi, dm_code)
         h = hashlib.sha256()
@@ -316,9 +316,9 @@ def read_bulk_csv(path, store=None, *, new_units_kind: str | None = None, origin
     new = [(m, w) for m, w in zip(mapped, wdi_codes) if w and w.upper() not in known]
     new_ind = pd.DataFrame({
         "code": [m for m, _ in new], "name": [ind_name.get(w) or w for _, w in new], "unit": None,
-        "higher_is_better": True, "min_value": None, "max_value": None, "source": PUBLISHER,
+        "higher_is_better": None, "min_value": None, "max_value": None, "source": PUBLISHER,
         "source_code": [w for _, w in new],
-        "description": "From the WDI bulk download. Direction assumed higher-is-better: check it."})
+        "description": "From the WDI bulk download. Direction not known: give it in a spec node or an indicators file."})
     units = pd.DataFrame({"code": [u for u in unit_pos if u], "name": [unit_name.get(u) or u for u in unit_pos if u]})
     unit_meta = units.assign(kind=new_units_kind) if new_units_kind else None
     h = _hl.sha256()
