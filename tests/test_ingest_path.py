@@ -258,3 +258,30 @@ def test_duplicate_keys_in_one_load_are_refused(store, store_state):
     same = cat.assign(value=0.5)
     rep = apply_batches(store, [Batch("test", same, {"origin_id": "t:1", "publisher": "test"})])
     assert (rep.new, rep.vintage) == (1, 2)
+
+
+def test_cli_data_update_bulk(wdi_csv, digimeter_home):
+    """`digimeter data update --bulk FILE` applies a WDI bulk CSV as one vintage, with no network."""
+    from typer.testing import CliRunner
+
+    from digimeter.cli import app
+    from digimeter.store import open_store
+
+    path, df, wdi = wdi_csv
+    runner = CliRunner()
+    r = runner.invoke(app, ["data", "update", "--bulk", str(path), "--indicator", wdi["population"], "--dry-run"])
+    assert r.exit_code == 0, r.output
+    with open_store(read_only=True) as s:
+        assert s.counts()["vintages"] == 1                      # a dry run writes nothing
+    r = runner.invoke(app, ["data", "update", "--bulk", str(path), "--indicator", wdi["population"]])
+    assert r.exit_code == 0, r.output
+    with open_store(read_only=True) as s:
+        assert s.counts()["vintages"] == 2
+        kaz = s.history("KAZ", "population", 2020)
+        row = df[(df["Country Code"] == "KAZ") & (df["Indicator Code"] == wdi["population"])]
+        assert kaz.value.iloc[-1] == pytest.approx(float(row["2020"].iloc[0]))   # the 5 % revision is in
+        assert len(kaz) == 2                                                        # and the old value kept
+        new = s.query("SELECT count(*) AS n FROM indicators WHERE code = 'NY.GDP.MKTP.CN.TEST'").n[0]
+        assert new == 0                                          # --indicator kept the other series out
+    r = runner.invoke(app, ["data", "update", "--bulk", str(path), "--indicator", "NO.SUCH.CODE"])
+    assert r.exit_code != 0 and "none of the indicators" in r.output

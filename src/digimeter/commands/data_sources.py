@@ -8,6 +8,36 @@ from typing import Optional
 import typer
 
 
+def _apply_bulk(store, files: list[Path], indicators: list[str] | None, *, threshold: float, dry_run: bool,
+                prog=None):
+    """Read WDI bulk CSVs and apply them as one update (``data update --bulk``)."""
+    from ..errors import NotFoundError
+    from ..sources.update import apply_batches
+    from ..sources.worldbank import read_bulk_csv
+
+    batches = []
+    for f in files:
+        task = prog.add_task(f"reading {f.name}", total=None) if prog is not None else None
+        b = read_bulk_csv(f, store)
+        if indicators:
+            ind = store.indicators()
+            want = set(indicators) | set(ind.code[ind.source_code.isin(indicators)])
+            keep = b.observations.indicator.isin(list(want)).to_numpy()
+            if not keep.any():
+                raise NotFoundError(f"{f}: none of the indicators {', '.join(indicators)} is in the file",
+                                    field="indicator", value=indicators,
+                                    fix="give WDI codes (e.g. IT.NET.USER.ZS) or digimeter codes present in the file")
+            b.observations = b.observations[keep]
+            if b.indicators is not None:
+                b.indicators = b.indicators[b.indicators.code.isin(list(want))]
+        batches.append(b)
+        if task is not None:
+            prog.update(task, total=1, completed=1)
+    if prog is not None:
+        prog.add_task("writing to the store", total=None)
+    return apply_batches(store, batches, threshold=threshold, dry_run=dry_run)
+
+
 def register(app: typer.Typer) -> None:
     from ..cli import console, data_app, err, run, store_ctx, write_frame
     from rich.markup import escape
@@ -23,8 +53,16 @@ def register(app: typer.Typer) -> None:
         threshold: float = typer.Option(0.20, "--threshold", help="relative change above which a revision is held for review"),
         keep_going: bool = typer.Option(False, "--keep-going", help="apply the sources that worked when one fails"),
         dry_run: bool = typer.Option(False, "--dry-run", help="fetch and check, write nothing"),
+        bulk: Optional[list[Path]] = typer.Option(None, "--bulk", exists=True, dir_okay=False,
+                                                  help="a World Bank WDI bulk-download CSV (WDICSV.csv from "
+                                                       "WDI_CSV.zip, or an API_*.csv) to apply instead of "
+                                                       "fetching (repeatable; no network)"),
     ):
-        """Refresh the store from the publishers as one new vintage (all or nothing)."""
+        """Refresh the store from the publishers as one new vintage (all or nothing).
+
+        With --bulk, the World Bank's bulk-download CSV files are read from disk (the fast path for the
+        whole WDI) and applied by the same rules: one vintage, suspicious revisions held for review.
+        """
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         from ..sources.http import Fetcher
@@ -48,6 +86,10 @@ def register(app: typer.Typer) -> None:
                     if stage == "fetched":
                         tasks["_write"] = prog.add_task("writing to the store", total=None)
 
+                if bulk:
+                    rep = _apply_bulk(st, bulk, indicator, threshold=threshold, dry_run=dry_run, prog=prog)
+                    console.print(escape(str(rep)), highlight=False)
+                    return
                 fetcher = Fetcher(offline=offline)
                 try:
                     rep = update(st, source, indicator, fetcher=fetcher, threshold=threshold, keep_going=keep_going,
