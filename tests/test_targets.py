@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digimeter import targets as T
-from digimeter.errors import SpecError
+from digimeter.errors import DataError, SpecError
 
 
 @pytest.fixture(scope="module")
@@ -280,3 +280,15 @@ def test_cli_backtest_json(runner):
         assert {"n", "mae", "mae_baseline", "coverage80", "coverage95"} <= set(r)
         assert r["n"] > 100 and 0 <= r["coverage80"] <= r["coverage95"] <= 1
     assert d["by_band"] and d["by_horizon"]
+
+
+def test_forecast_unit_reuses_a_forecaster_with_the_same_answer(store, forecaster):
+    """The report's fan charts reuse the targets' forecaster: same point, quantiles and samples."""
+    own, _ = T.forecast_unit(store, "KAZ", "internet_users_pct", 2028, seed=0, n_samples=1000)
+    reused, _ = T.forecast_unit(store, "KAZ", "internet_users_pct", 2028, seed=0, n_samples=1000,
+                                forecaster=forecaster)
+    np.testing.assert_array_equal(own.point, reused.point)
+    pd.testing.assert_frame_equal(own.quantiles, reused.quantiles)
+    np.testing.assert_array_equal(own.samples, reused.samples)
+    with pytest.raises(DataError, match="this forecast needs 2031"):
+        T.forecast_unit(store, "KAZ", "internet_users_pct", 2031, forecaster=forecaster)

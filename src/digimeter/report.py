@@ -846,8 +846,10 @@ def _evaluate_targets(ctx: _Ctx):
     sc = _scenario_for(ctx, tmod)
     if sc is None:
         return None
+    # one forecaster for the targets table and the fan charts (forecasts are made once per indicator)
+    ctx._forecaster = tmod.Forecaster(ctx.store, max(sc.deadline, 2030), seed=0, n_samples=ctx.samples["targets"])
     table = tmod.evaluate(sc, ctx.store, seed=0, n_samples=ctx.samples["targets"],
-                          index_samples=ctx.samples["index"])
+                          index_samples=ctx.samples["index"], forecaster=ctx._forecaster)
     ctx._targets_eval = (sc, table)
     return ctx._targets_eval
 
@@ -1018,7 +1020,8 @@ def _targets(ctx: _Ctx) -> Section:
             continue
         try:
             fr, _ifc = tmod.forecast_unit(ctx.store, ctx.unit, tg.indicator, max(sc.deadline, 2030), seed=0,
-                                          n_samples=ctx.samples["targets"])
+                                          n_samples=ctx.samples["targets"],
+                                          forecaster=getattr(ctx, "_forecaster", None))
         except DigimeterError as e:
             ctx.errors[f"forecast.{tg.indicator}"] = str(e)
             continue

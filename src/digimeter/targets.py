@@ -997,17 +997,28 @@ def _ordinal(n: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 def forecast_unit(store, unit: str, indicator: str, to_year: int, *, seed: int = 0, n_samples: int = 2000,
-                  method: str = "mean", progress: Callable[[str], None] | None = None):
+                  method: str = "mean", progress: Callable[[str], None] | None = None,
+                  forecaster: Forecaster | None = None):
     """Forecast one unit's indicator to ``to_year`` with intervals calibrated across its peers.
 
     A country is forecast within the panel of every country; a region within its country's regions
     (calibrated on the countries' errors when they report the indicator). Returns
-    ``(ForecastResult, IndicatorForecast)``.
+    ``(ForecastResult, IndicatorForecast)``. ``forecaster``: a :class:`Forecaster` to reuse (e.g. the
+    one a scenario's :func:`evaluate` used, so the same forecasts are not made twice); it must reach
+    ``to_year``.
     """
     u = store.unit(unit)
     code = store.indicator(indicator)["code"]
     models = F.DEFAULT_MODELS if method != "mean" else EVAL_MODELS
-    fc = Forecaster(store, to_year, seed=seed, n_samples=n_samples, method=method, models=models, progress=progress)
+    if forecaster is not None:
+        if forecaster.to_year < to_year or forecaster.method != method:
+            raise DataError(f"the forecaster reaches {forecaster.to_year} with method {forecaster.method!r}; "
+                            f"this forecast needs {to_year} with {method!r}", field="forecaster",
+                            fix="make it with a later to_year and the same method, or leave it out")
+        fc = forecaster
+    else:
+        fc = Forecaster(store, to_year, seed=seed, n_samples=n_samples, method=method, models=models,
+                        progress=progress)
     if u["kind"] == "country":
         ifc = fc.country(code)
     else:
