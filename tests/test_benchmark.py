@@ -127,6 +127,13 @@ def _check_sums(g):
         own = g.set_index("node").at[parent, "contribution"]
         assert abs(kids.contribution.sum() - own) < 1e-9, parent
     assert total == pytest.approx(g.attrs["reference_score"] - g.attrs["unit_score"], abs=1e-9)
+    for depth in range(1, int(g.depth.max()) + 1):   # every waterfall cut runs from 0 to the total
+        w = bm.waterfall(g, depth)
+        assert w.start.iloc[0] == 0 and w.end.iloc[-1] == pytest.approx(total, abs=1e-9)
+        assert np.allclose(w.start.iloc[1:].to_numpy(), w.end.iloc[:-1].to_numpy())
+        own = g[g.depth == depth]
+        assert own.cumulative.iloc[-1] == pytest.approx(total, abs=1e-9) or \
+            w.node.iloc[-1] not in set(own.node)   # a shallower leaf can close a cut
 
 
 @pytest.mark.parametrize("ref", ["leader", "top5", "top25", "USA", ["KGZ", "UZB", "TJK"]])
@@ -141,6 +148,32 @@ def test_gap_arithmetic_exact(dn, ref):
         if n.loc[["KAZ", r], ["internet_use", "households_online", "mobile_broadband", "fixed_broadband",
                               "coverage_4g", "mobile_affordability"]].notna().all().all():
             assert row.contribution == pytest.approx((n.at[r, "internet_use"] - n.at["KAZ", "internet_use"]) / 5 / 6)
+
+
+def test_gap_waterfall_on_an_uneven_tree(store):
+    """An indicator directly under the root beside pillars with sub-pillars: every cut of the tree
+    sums to the total gap, so each depth's waterfall still ends at the total."""
+    from digimeter.spec import parse_spec
+
+    spec = parse_spec({"name": "uneven", "year": 2023, "year_window": 3, "tree": [
+        {"code": "internet", "indicator": "internet_users_pct"},
+        {"code": "access", "children": [
+            {"code": "fixed", "children": [{"code": "fbb", "indicator": "fixed_broadband_per100"}]},
+            {"code": "mobile", "children": [{"code": "mbb", "indicator": "mobile_broadband_per100"},
+                                            {"code": "elec", "indicator": "electricity_access_pct"}]}]}]})
+    ix = build(spec, store)
+    g = bm.gap(ix, "KAZ", "leader")
+    _check_sums(g)
+    w2 = bm.waterfall(g, 2)
+    assert list(w2.node) == ["internet", "fixed", "mobile"]
+    w3 = bm.waterfall(g, 3)
+    assert list(w3.node) == ["internet", "fbb", "mbb", "elec"]
+    c = g.set_index("node").cumulative
+    assert c["elec"] == pytest.approx(g.attrs["total"], abs=1e-9)      # the deepest cut closes at the total
+    assert c["mobile"] == pytest.approx(g.attrs["total"], abs=1e-9)
+    assert c["internet"] == pytest.approx(g.set_index("node").contribution["internet"])
+    with pytest.raises(Exception, match="no depth 4"):
+        bm.waterfall(g, 4)
 
 
 def test_gap_geometric_shapley(dn, egdi):

@@ -38,7 +38,7 @@ from . import aggregate as agg
 from . import normalise as norm
 from .errors import DataError, DigimeterError, NotFoundError, SpecError
 
-__all__ = ["RANKINGS", "Rankings", "rankings", "peers", "frontier", "gap", "shapley", "what_it_takes",
+__all__ = ["RANKINGS", "Rankings", "rankings", "peers", "frontier", "gap", "waterfall", "shapley", "what_it_takes",
            "Plan", "pace", "strengths", "percentile_of_rank"]
 
 # --------------------------------------------------------------------------------------------
@@ -779,9 +779,12 @@ def gap(index, unit: str, reference: Any = "leader", *, store=None, exact_max: i
         ``raw`` and ``raw_reference`` (natural units). ``contribution`` is the part of the total gap
         (``reference - unit`` in index score; positive = the reference is ahead) due to the node; the
         contributions of the children of any node sum exactly to the node's contribution, so the
-        indicators (and the pillars) sum exactly to the total gap. ``cumulative`` runs over the nodes
-        of the same depth, in tree order. ``attrs`` holds ``total``, ``unit_score``,
-        ``reference_score``, ``reference`` and ``members``.
+        indicators (and the pillars) sum exactly to the total gap. ``cumulative`` is the running sum
+        over the row's *cut* in tree order: the cut at depth d is the nodes at depth d plus the
+        indicators that sit higher in an uneven tree (an indicator directly under the root), so every
+        cut partitions the index and its running sum ends at the total (:func:`waterfall` returns one
+        cut). ``attrs`` holds ``total``, ``unit_score``, ``reference_score``, ``reference`` and
+        ``members``.
 
     Notes
     -----
@@ -811,7 +814,7 @@ def gap(index, unit: str, reference: Any = "leader", *, store=None, exact_max: i
     out["contribution"] = [contrib[c] for c in m.code]
     total = contrib[index.spec.name]
     out["share"] = out.contribution / total if total != 0 else np.nan
-    out["cumulative"] = out.groupby("depth").contribution.cumsum()
+    out["cumulative"] = _cut_cumulative(out)
     out["raw"] = [raw.at[code, c] if c in raw.columns and code in raw.index else np.nan for c in m.code]
     out["raw_reference"] = [raw.loc[[u for u in members if u in raw.index], c].mean() if c in raw.columns else np.nan
                             for c in m.code]
@@ -819,6 +822,42 @@ def gap(index, unit: str, reference: Any = "leader", *, store=None, exact_max: i
                      reference_score=float(sc.loc[members, index.spec.name].mean()), reference=label,
                      members=members, index=index.name, year=index.year)
     return out.reset_index(drop=True)
+
+
+def _cut_mask(g: pd.DataFrame, depth: int) -> np.ndarray:
+    """Rows of the cut at ``depth``: nodes at that depth and shallower indicators (leaves)."""
+    d = g["depth"].to_numpy()
+    return (d == depth) | ((g["kind"].to_numpy() == "indicator") & (d < depth))
+
+
+def _cut_cumulative(g: pd.DataFrame) -> np.ndarray:
+    out = np.full(len(g), np.nan)
+    contrib = g["contribution"].to_numpy(float)
+    for depth in sorted(set(g["depth"])):
+        if depth == 0:
+            out[(g["depth"] == 0).to_numpy()] = contrib[(g["depth"] == 0).to_numpy()]
+            continue
+        cut = _cut_mask(g, depth)
+        run = np.cumsum(contrib[cut])
+        own = (g["depth"].to_numpy() == depth)[cut]   # a row shows the running sum of its own depth's cut
+        idx = np.flatnonzero(cut)[own]
+        out[idx] = run[own]
+    return out
+
+
+def waterfall(g: pd.DataFrame, depth: int = 1) -> pd.DataFrame:
+    """One waterfall of a :func:`gap` table: the cut at ``depth`` (pillars at 1; add deeper levels for
+    sub-pillars; indicators of an uneven tree that sit higher are included) in tree order, with
+    ``start`` and ``end`` of each bar. The bars run from 0 to the total gap."""
+    if depth < 1 or depth > int(g["depth"].max()):
+        raise DataError(f"no depth {depth} in the gap table (depths 1-{int(g['depth'].max())})", field="depth",
+                        value=depth, fix="1 = the root's children (pillars)")
+    w = g[_cut_mask(g, depth)].copy()
+    w["end"] = np.cumsum(w["contribution"].to_numpy(float))
+    w["start"] = w["end"] - w["contribution"]
+    w["cumulative"] = w["end"]
+    w.attrs.update(g.attrs)
+    return w.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------
