@@ -769,31 +769,39 @@ def _levels_opt(v: Any, default: list[int], top: int) -> list[int]:
     return [int(i) for i in (v if isinstance(v, (list, tuple)) else [v])]
 
 
-def compute(spec: IndexSpec, panel: Panel, *, unit_meta: pd.DataFrame | None = None,
-            directions: dict[str, int] | None = None, history: pd.DataFrame | None = None,
-            fixed: dict[str, Any] | None = None) -> Index:
-    """The pure part of a build: from a panel to every stage, score and rank.
+@dataclass
+class Prepared:
+    """The stages of a build before weighting: what :func:`prepare` returns.
 
-    Stages, each set in the spec: ``denominate`` -> ``screen`` (before or after imputation,
-    ``screen.after``) -> ``impute`` -> ``treat`` -> ``normalise`` -> ``weights`` -> ``aggregate``.
-    See docs/methods.md for every method, its options and its reference.
-
-    Parameters
-    ----------
-    spec : IndexSpec
-    panel : Panel
-        Values of the store indicators the spec names (and of its denominators), units x indicators.
-    unit_meta : DataFrame, optional
-        Unit attributes indexed by unit code (``name``, groups for ``impute.group_by``).
-    directions : dict, optional
-        Indicator node -> +1/-1; a node's own ``direction`` wins. Default +1.
-    history : DataFrame, optional
-        Long ``unit, indicator, year, value`` rows, needed by ``impute.method: panel``.
-    fixed : dict, optional
-        Fitted parameters to apply instead of fitting: ``{"normalise": [...]}`` as in
-        ``Index.params["normalise_fit"]`` (used by :func:`build_panel` with a reference year).
+    ``stages``: ``raw``, ``denominated``, ``screened``, ``imputed``, ``treated`` and (unless stopped
+    earlier) ``normalised`` (units x indicator nodes); ``params``: the fitted parameters and logs of
+    each stage (as in :attr:`Index.params`); ``excluded``: units the screen left out, with reasons;
+    ``directions``: indicator node -> +1/-1.
     """
-    meta = spec.meta()
+
+    stages: dict[str, pd.DataFrame]
+    params: dict[str, Any]
+    excluded: pd.DataFrame
+    directions: dict[str, int]
+
+    @property
+    def direction_array(self) -> np.ndarray:
+        return np.array(list(self.directions.values()), dtype=float)
+
+
+def prepare(spec: IndexSpec, panel: Panel, *, unit_meta: pd.DataFrame | None = None,
+            directions: dict[str, int] | None = None, history: pd.DataFrame | None = None,
+            fixed: dict[str, Any] | None = None, until: str = "normalised") -> Prepared:
+    """Run the stages before weighting: ``denominate`` -> ``screen`` (before or after imputation,
+    ``screen.after``) -> ``impute`` -> ``treat`` -> ``normalise``, each as the spec sets it.
+
+    The one implementation of the stage order: :func:`compute` is ``prepare`` followed by weighting
+    and aggregation, and the uncertainty engine runs ``prepare(..., until="treated")`` then
+    :func:`normalise_stage` for each choice of normalisation. Parameters as :func:`compute`;
+    ``until`` is ``"treated"`` or ``"normalised"`` (the last stage run).
+    """
+    if until not in ("treated", "normalised"):
+        raise SpecError(f"prepare: until must be treated or normalised, not {until!r}", field="until", value=until)
     ind_nodes = spec.indicator_nodes()
     icodes = [n.code for n in ind_nodes]
     given = dict(directions or {})
@@ -864,15 +872,55 @@ def compute(spec: IndexSpec, panel: Panel, *, unit_meta: pd.DataFrame | None = N
     x_tr, tlog = _treat(spec, x_imp)
     stages["treated"] = x_tr
     params["treat"] = tlog
+    out = Prepared(stages=stages, params=params, excluded=excluded, directions=directions)
+    if until == "treated":
+        return out
 
     # -- normalise (higher is better after flipping, except goalposts which take direction) -------
-    normalised, fits = _normalise(spec, x_tr, dirs, (fixed or {}).get("normalise"))
+    normalised, fits = normalise_stage(spec, x_tr, dirs, (fixed or {}).get("normalise"))
     stages["normalised"] = normalised
     params["normalise"] = _params_by_name(fits, icodes)
     params["normalise_fit"] = fits
+    return out
 
+
+def normalise_stage(spec: IndexSpec, treated: pd.DataFrame, directions: np.ndarray,
+                    fixed: list[dict] | None = None) -> tuple[pd.DataFrame, list[dict]]:
+    """The normalisation stage on treated data: ``(normalised, fitted parameters per indicator)``.
+
+    ``directions``: +1/-1 per column of ``treated``; ``fixed``: fitted parameters to apply instead of
+    fitting (``Index.params["normalise_fit"]``).
+    """
+    return _normalise(spec, treated, directions, fixed)
+
+
+def compute(spec: IndexSpec, panel: Panel, *, unit_meta: pd.DataFrame | None = None,
+            directions: dict[str, int] | None = None, history: pd.DataFrame | None = None,
+            fixed: dict[str, Any] | None = None) -> Index:
+    """The pure part of a build: from a panel to every stage, score and rank.
+
+    Stages, each set in the spec: ``denominate`` -> ``screen`` (before or after imputation,
+    ``screen.after``) -> ``impute`` -> ``treat`` -> ``normalise`` (:func:`prepare`) -> ``weights``
+    -> ``aggregate``. See docs/methods.md for every method, its options and its reference.
+
+    Parameters
+    ----------
+    spec : IndexSpec
+    panel : Panel
+        Values of the store indicators the spec names (and of its denominators), units x indicators.
+    unit_meta : DataFrame, optional
+        Unit attributes indexed by unit code (``name``, groups for ``impute.group_by``).
+    directions : dict, optional
+        Indicator node -> +1/-1; a node's own ``direction`` wins. Default +1.
+    history : DataFrame, optional
+        Long ``unit, indicator, year, value`` rows, needed by ``impute.method: panel``.
+    fixed : dict, optional
+        Fitted parameters to apply instead of fitting: ``{"normalise": [...]}`` as in
+        ``Index.params["normalise_fit"]`` (used by :func:`build_panel` with a reference year).
+    """
+    p = prepare(spec, panel, unit_meta=unit_meta, directions=directions, history=history, fixed=fixed)
     # -- weights and aggregation, bottom-up -------------------------------------------------------
-    return _finish(spec, meta, panel, stages, params, excluded)
+    return _finish(spec, spec.meta(), panel, p.stages, p.params, p.excluded)
 
 
 def _finish(spec: IndexSpec, meta: pd.DataFrame, panel: Panel, stages: dict[str, pd.DataFrame],

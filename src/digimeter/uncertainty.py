@@ -601,7 +601,7 @@ class Engine:
                                 fix=f"use one of: {', '.join(self.agg_codes)}")
             self.out_nodes = nodes
         self.n_compute = 0
-        self._upstream: dict[tuple, np.ndarray] = {}
+        self._upstream: dict[tuple, Any] = {}
         self._plans: dict[tuple, list] = {}
 
     def __getstate__(self):
@@ -645,49 +645,25 @@ class Engine:
                             problems=e.problems) from e
 
     def _stages_fast(self, spec, fixed, cache_key: tuple | None = None) -> pd.DataFrame:
-        """Denominate -> screen -> impute -> treat -> normalise with the build's own stage functions.
+        """Denominate -> screen -> impute -> treat -> normalise, by the build's own public stages.
 
-        The order of :func:`digimeter.build.compute`; :meth:`from_index` checks that both agree on the
-        nominal spec and falls back to ``compute`` itself if they do not.
+        :func:`digimeter.build.prepare` runs the stages up to treatment (cached per upstream choice)
+        and :func:`digimeter.build.normalise_stage` the normalisation, so the order and the methods
+        are those of :func:`digimeter.build.compute`, by construction.
         """
         from . import build as B
 
-        panel = self.panel
-        ind_nodes = spec.indicator_nodes()
-        icodes = [n.code for n in ind_nodes]
-        given = dict(self.directions or {})
-        directions = {n.code: int(n.direction if n.direction is not None else given.get(n.code, 1)) for n in ind_nodes}
-        dirs = np.array([directions[c] for c in icodes], dtype=float)
         tkey = ("treated",) + cache_key if cache_key is not None else None
         if tkey is not None and tkey in self._upstream:
-            x_tr = self._upstream[tkey]
-            normalised, _ = B._normalise(spec, x_tr, dirs, (fixed or {}).get("normalise"))
-            return normalised
-        raw = pd.DataFrame({n.code: panel.values[n.indicator].to_numpy(dtype=float) for n in ind_nodes},
-                           index=panel.values.index)
-        raw.columns.name = "node"
-        dens = spec.denominators()
-        if dens:
-            from . import screen as scr_mod
-
-            dcodes = sorted({d for d, _ in dens.values()})
-            x = scr_mod.denominate(raw, panel.values[dcodes].astype(float), {k: d for k, (d, _) in dens.items()},
-                                   scale={k: sc for k, (_, sc) in dens.items()})
+            x_tr, dirs = self._upstream[tkey]
         else:
-            x = raw.copy()
-        if spec.screen.get("after", "denominate") != "impute":
-            keep = B._screen(spec, x)[0]
-            x = x[keep]
-            x_imp, _ = B._impute(spec, x, self.unit_meta, self.history, panel.year, dens)
-        else:
-            x_imp, _ = B._impute(spec, x, self.unit_meta, self.history, panel.year, dens)
-            keep = B._screen(spec, x_imp)[0]
-            x_imp = x_imp[keep]
-        x_tr, _ = B._treat(spec, x_imp)
-        if tkey is not None:
-            self._upstream[tkey] = x_tr
-            self.n_compute += 1
-        normalised, _ = B._normalise(spec, x_tr, dirs, (fixed or {}).get("normalise"))
+            p = B.prepare(spec, self.panel, unit_meta=self.unit_meta, directions=self.directions,
+                          history=self.history, until="treated")
+            x_tr, dirs = p.stages["treated"], p.direction_array
+            if tkey is not None:
+                self._upstream[tkey] = (x_tr, dirs)
+                self.n_compute += 1
+        normalised, _ = B.normalise_stage(spec, x_tr, dirs, (fixed or {}).get("normalise"))
         return normalised
 
     def _prepared(self, key: tuple) -> tuple[np.ndarray, np.ndarray]:
