@@ -119,9 +119,10 @@ def test_shipped_spec_and_scenario_names_are_translated(catalog):
     assert not missing, f"{lang}:\n" + "\n".join(f"  {want[m]}: {m!r}" for m in missing)
 
 
-def test_ranking_names_families_and_units_of_measure_are_translated(catalog, store):
-    """Labels the rankings table and the charts show: published rankings' names and families, and
-    the units of measure of every indicator the shipped specs and the regions section use."""
+def test_ranking_names_regions_and_units_of_measure_are_translated(catalog, store):
+    """Labels the rankings table and the charts show: published rankings' names and families, UN
+    regions and sub-regions (peer groups), and the units of measure of every indicator the shipped
+    specs and the regions section use."""
     from digimeter.benchmark import RANKINGS
     from digimeter.report import REGION_INDICATORS
     from digimeter.spec import load_spec
@@ -134,6 +135,9 @@ def test_ranking_names_families_and_units_of_measure_are_translated(catalog, sto
     for name in ("egdi", "digital-nation", "kz-regions"):
         codes |= {n["indicator"] for n in load_spec(name).meta().to_dict("records")
                   if n.get("kind") == "indicator" and n.get("indicator")}
+    u = store.units(kind="country")
+    want.update({r: "UN region" for r in u.un_region.dropna().unique()})
+    want.update({r: "UN sub-region" for r in u.un_subregion.dropna().unique()})
     ind = store.indicators()
     for code, unit in zip(ind.code, ind.unit):
         if code in codes and isinstance(unit, str):

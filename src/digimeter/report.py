@@ -235,6 +235,11 @@ class _Ctx:
                 self._names.update(self.store.unit_names(self.lang))
         return str(self._names.get(code, code))
 
+    def subregion(self) -> str:
+        """The unit's UN M49 sub-region, in the report's language (the catalogs hold the M49 names)."""
+        sub = self.unit_row.get("un_subregion")
+        return self._(str(sub)) if isinstance(sub, str) and sub else "–"
+
     def meta(self, ix) -> pd.DataFrame:
         """The spec's tree table, computed once per index (it is not cheap)."""
         return _meta_of(ix)
@@ -501,7 +506,7 @@ def _rankings(ctx: _Ctx) -> Section:
         wide[c] = wide[c].astype("Int64")
     sec.tables["ranks"] = wide
     sec.table_titles["ranks"] = _("Rank on each index (1 = best): {unit}, its peers ({region}) and the leaders").format(
-        unit=ctx.unit_name, region=ctx.unit_row.get("un_subregion") or "–")
+        unit=ctx.unit_name, region=ctx.subregion())
     from . import charts
 
     sec.charts["rank_dots"] = charts.rank_dots(long, unit=ctx.unit, x_title=_("rank (1 = best)"),
@@ -521,7 +526,7 @@ def _rankings(ctx: _Ctx) -> Section:
             unit=ctx.unit_name, n=len(t), index=ctx.index_title(ix), year=ix.year)
     sec.paragraphs.append(_("Peers are the other countries of {unit}'s UN sub-region ({region}); leaders are "
                             "the top three of {index}.").format(unit=ctx.unit_name,
-                                                                 region=ctx.unit_row.get("un_subregion") or "–",
+                                                                 region=ctx.subregion(),
                                                                  index=ctx.index_title(main)))
     if bench is not None:
         _benchmark_rankings(ctx, bench, sec)
@@ -621,7 +626,7 @@ def _profile(ctx: _Ctx) -> Section:
               _("leader ({name})").format(name=ctx.name_of(leader)): main.scores.loc[leader, pil],
               _("top-10 mean"): main.scores.loc[ranked.index[:10], pil].mean()}
     if peers:
-        series[_("peers' mean ({region})").format(region=ctx.unit_row.get("un_subregion"))] = \
+        series[_("peers' mean ({region})").format(region=ctx.subregion())] = \
             main.scores.loc[peers, pil].mean()
     rows = []
     for sname, s in series.items():
