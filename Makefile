@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 OUT    ?= out
 export DIGIMETER_HOME ?= $(CURDIR)/.digimeter-home
 
-.PHONY: venv report test clean snapshot
+.PHONY: venv report test clean snapshot docs
 
 $(BIN)/digimeter: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: venv
 # Rebuild the bundled Parquet snapshot from ../shared/data (maintainers only; the result is committed).
 snapshot: venv
 	$(BIN)/python scripts/make_snapshot.py --shared ../shared/data
+
+# Regenerate docs/cli.md from the CLI (a test fails when it is out of date).
+docs: venv
+	$(BIN)/python scripts/make_cli_docs.py
 
 clean:
 	rm -rf $(VENV) .digimeter-home $(OUT)
