@@ -60,7 +60,14 @@ def _walk(cmd, path: list[str], out: list[str]) -> None:
     out.append(f"{level} `{name}`\n")
     if _help(cmd):
         out.append(_help(cmd) + "\n")
-    usage = " ".join(cmd.collect_usage_pieces(ctx))
+    pieces = ["[OPTIONS]"]
+    for p in cmd.params:
+        if _is_argument(p):
+            n = (p.name or "").upper() + ("..." if getattr(p, "nargs", 1) == -1 else "")
+            pieces.append(n if getattr(p, "required", False) else f"[{n}]")
+    if hasattr(cmd, "list_commands"):
+        pieces.append("COMMAND [ARGS]...")
+    usage = " ".join(pieces)
     out.append(f"```\n{name} {usage}\n```\n")
     params = [p for p in cmd.params if not getattr(p, "hidden", False) and p.name not in ("help",)]
     args = [p for p in params if _is_argument(p)]
