@@ -169,7 +169,8 @@ def _heldout(yrs, v, T, last=2023):
     h = pf.years[None, :] - pf.anchor_year[:, None]
     sc = F.recent_scale(yrs[keep], vt[ok])
     eq = pf.calibration.error_quantiles(np.maximum(h, 1), sc[:, None])
-    q = np.clip(pf.point[..., None] + F._interp_q(eq, pf.calibration.probs, np.array([0.1, 0.9, 0.025, 0.975])),
+    # the intervals sit around the models' combination (the central forecast may be the median)
+    q = np.clip(pf.combination[..., None] + F._interp_q(eq, pf.calibration.probs, np.array([0.1, 0.9, 0.025, 0.975])),
                 0, 100)
     rw = np.clip(F.predict_rw_drift(F.fit_rw_drift(yrs[keep], vt[ok]), pf.years), 0, 100)
     rw_unclipped = F.predict_rw_drift(F.fit_rw_drift(yrs[keep], vt[ok]), pf.years)
@@ -199,6 +200,52 @@ def test_intervals_cover_heldout_internet_use_near_nominal(itu, T):
     mae = np.mean(np.abs(a - pf.point[m]))
     assert mae < np.mean(np.abs(a - rwu[m]))
     assert mae < 1.05 * np.mean(np.abs(a - rw[m]))  # and no worse than the clipped walk
+
+
+def _synthetic_backtest(offset, n_units=80, seed=0):
+    """A hand-made Backtest: method errors = offset(level) + symmetric noise, 6 origins x 4 horizons."""
+    rng = np.random.default_rng(seed)
+    origins = np.arange(2010, 2016)
+    hz = np.arange(1, 5)
+    level = np.repeat(rng.uniform(0, 100, n_units)[:, None], origins.size, 1)
+    forecast = np.repeat(level[..., None], hz.size, 2) + 1.0
+    err = offset(level)[..., None] + rng.normal(0, 1.0, (n_units, origins.size, hz.size))
+    bt = F.Backtest(models=("rw_drift",), origins=origins, horizons=hz, forecasts=forecast[None],
+                    actual=forecast + err, level=level, scale=np.ones((n_units, origins.size)))
+    return bt, forecast
+
+
+def test_center_choice_follows_the_holdout_by_level_band():
+    # errors run 4 points high below 50 and are centred above: the median wins only below 50
+    bt, mb = _synthetic_backtest(lambda lv: np.where(lv < 50, 4.0, 0.0))
+    ch = F.choose_center(bt, mb, lo=0, hi=100)
+    assert list(ch.edges) == [20, 50, 80]
+    assert ch.centers == ["median", "median", "point", "point"]
+    ev = ch.evidence[0]
+    assert ev["mae_median"] < 0.8 * ev["mae_point"] and ch.cut == 2019 - 3   # (the shift is pooled over levels)
+    assert list(ch.use_median([10, 30, 60, 95])) == [True, True, False, False]
+    # symmetric errors everywhere: nothing to correct
+    bt0, mb0 = _synthetic_backtest(lambda lv: np.zeros_like(lv))
+    assert F.choose_center(bt0, mb0, lo=0, hi=100).centers == ["point"] * 4
+
+
+def test_center_changes_only_the_central_forecast(itu):
+    yrs, v, units, _ = itu
+    kw = dict(lo=0, hi=100, seed=3, n_samples=200)
+    a = F.forecast_panel(yrs, v, 2028, center="point", **kw)
+    b = F.forecast_panel(yrs, v, 2028, center="median", **kw)
+    np.testing.assert_array_equal(a.quantiles, b.quantiles)
+    np.testing.assert_array_equal(a.samples, b.samples)
+    np.testing.assert_array_equal(a.combination, b.combination)
+    np.testing.assert_array_equal(a.point, a.combination)
+    fut = b.years[None, :] > b.anchor_year[:, None]
+    ok = fut & np.isfinite(b.point) & ~np.array([s.startswith("stuck") for s in b.status])[:, None]
+    np.testing.assert_allclose(b.point[ok], b.quantiles[..., 2][ok])   # the median of the distribution
+    with pytest.raises(DataError, match="unknown center"):
+        F.forecast_panel(yrs, v, 2028, center="mode", **kw)
+    auto = F.forecast_panel(yrs, v, 2028, units=units, **kw)
+    r = auto.result("KAZ")
+    assert "central forecast" in r.why
 
 
 # ------------------------------------------------------------------ forecast results and target questions

@@ -58,7 +58,7 @@ __all__ = [
     "MODELS", "DEFAULT_MODELS", "COMBO_MODELS", "QUANTILES",
     "fit_logistic", "predict_logistic", "fit_gompertz", "predict_gompertz", "fit_bass", "predict_bass",
     "fit_linear", "predict_linear", "fit_damped", "predict_damped", "fit_rw_drift", "predict_rw_drift",
-    "Backtest", "backtest", "method_forecasts", "Calibration", "calibrate", "recent_scale",
+    "Backtest", "backtest", "method_forecasts", "Calibration", "calibrate", "recent_scale", "CENTERS", "CenterChoice", "choose_center",
     "PanelForecast", "ForecastResult", "forecast_panel", "forecast_series",
     "prob_reach", "crossing_year", "required_pace", "achieved_pace", "fastest_pace_from_level",
 ]
@@ -955,6 +955,7 @@ class ForecastResult:
 class PanelForecast:
     """Forecasts of many units at once (arrays with units on axis 0); see :func:`forecast_panel`.
 
+    ``point`` is the central forecast (the combination, or the predictive median: ``center``);
     ``years`` is the common future axis (from the earliest unit's last observation + 1 to ``to_year``);
     for a unit whose data reach further, years up to its own last observation hold that observation
     (zero width) or NaN where it is missing. ``quantiles`` is (n_units, n_years, 5) for
@@ -977,6 +978,9 @@ class PanelForecast:
     calibration: Calibration
     lo: float | None = None
     hi: float | None = None
+    center: CenterChoice | None = None       # combination or predictive median, by level band
+    center_median: np.ndarray | None = None  # per unit: True where the central forecast is the median
+    combination: np.ndarray | None = None    # the models' combination; quantiles = combination + errors
 
     def result(self, unit) -> ForecastResult:
         """The :class:`ForecastResult` of one unit (by code or position)."""
@@ -999,7 +1003,8 @@ class PanelForecast:
             notes.append("intervals calibrated on this series' own backtest errors only ("
                          + self.calibration.note + "); pass calibration= from a panel for sturdier ones")
         return ForecastResult(
-            unit=self.units[i], model=label, why=_why(table, label, self.method), weights=w,
+            unit=self.units[i], model=label, why=_why(table, label, self.method) + _why_center(self, i),
+            weights=w,
             years=self.years[keep].astype(int), point=self.point[i, keep],
             quantiles=pd.DataFrame(self.quantiles[i, keep], index=pd.Index(self.years[keep].astype(int),
                                    name="year"), columns=list(QUANTILES)),
@@ -1028,6 +1033,22 @@ def _why(table, label, method):
     return (f"{label}: {what}; its own rolling-origin MAE is {own['mae']:.3g} over {int(own['n'])} "
             f"out-of-sample forecasts (random walk with drift {base:.3g}, best single model "
             f"{best} {singles.loc[best, 'mae']:.3g})")
+
+
+def _why_center(pf: "PanelForecast", i: int) -> str:
+    ch = pf.center
+    if ch is None or pf.center_median is None:
+        return ""
+    b = int(ch.band_of(pf.anchor_value[i]))
+    ev, lab = ch.evidence[b], ch.labels()[b]
+    if "mae_point" not in ev:
+        return ""
+    if pf.center_median[i]:
+        return (f"; the central forecast is the median of the calibrated distribution: for series at this "
+                f"level ({lab}) it erred {ev['mae_median']:.3g} against {ev['mae_point']:.3g} for the "
+                f"combination on the {ev['n_test']} most recent out-of-sample errors")
+    return (f"; the central forecast is the combination itself: for series at this level ({lab}) its "
+            f"median-shifted version erred {ev['mae_median']:.3g} against {ev['mae_point']:.3g}")
 
 
 def _validate(t, v, lo, hi, units, min_obs):
@@ -1062,9 +1083,99 @@ def _validate(t, v, lo, hi, units, min_obs):
     return status
 
 
+CENTERS = ("auto", "point", "median")
+
+
+@dataclass
+class CenterChoice:
+    """Which central forecast to use, by level band at the forecast origin (see :func:`choose_center`).
+
+    ``edges``: inner band edges (levels); ``centers[b]``: ``"point"`` or ``"median"`` for band ``b``;
+    ``evidence[b]``: ``n_test``, ``mae_point``, ``mae_median`` (or ``reason``); ``cut``: the last target
+    year used to calibrate the shift.
+    """
+
+    edges: np.ndarray
+    centers: list
+    evidence: list
+    cut: int | None = None
+
+    def band_of(self, level) -> np.ndarray:
+        return np.searchsorted(self.edges, np.nan_to_num(np.asarray(level, float), nan=-np.inf), side="right")
+
+    def use_median(self, level) -> np.ndarray:
+        b = self.band_of(level)
+        return np.array([self.centers[k] == "median" for k in np.ravel(b)], bool).reshape(np.shape(b))
+
+    def labels(self) -> list[str]:
+        e = [f"{x:.3g}" for x in self.edges]
+        lo = ["below " + e[0]] if e else ["all levels"]
+        return lo + [f"{a}-{b}" for a, b in zip(e[:-1], e[1:])] + ([f"{e[-1]} and above"] if e else [])
+
+    def summary(self) -> str:
+        return "; ".join(f"{lab}: {c}" for lab, c in zip(self.labels(), self.centers))
+
+
+def choose_center(bt: Backtest, method_backtest: np.ndarray, *, lo=None, hi=None, holdout: int = 3,
+                  min_test: int = 50, gain: float = 0.05) -> CenterChoice:
+    """Should the central forecast be the combination itself or the median of its calibrated
+    predictive distribution (``point + scale * Q_h(0.5)``)? Decided per level band on a holdout of the
+    method's own out-of-sample errors.
+
+    The errors whose target year is among the last ``holdout`` years with errors are held out; the
+    others calibrate the error quantiles (:func:`calibrate`). Within each band of the level at the
+    origin (0-20, 20-50, 50-80, 80-100 for a percentage; quartiles otherwise) the mean absolute error
+    of the combination on the held-out errors is compared with that of the median-shifted forecast
+    (clipped to ``[lo, hi]``). ``"median"`` wins a band only if it lowers the MAE by more than ``gain``
+    (relative) over at least ``min_test`` errors; otherwise ``"point"``. Saturation curves that
+    flatten too early leave a median error above zero at low and middle levels, which the shift
+    removes; near saturation the shift can overshoot, and the band keeps the combination.
+    """
+    lv = bt.level[np.isfinite(bt.level)]
+    if lo == 0 and hi == 100:
+        edges = np.array([20.0, 50.0, 80.0])
+    elif lv.size >= 8:
+        edges = np.unique(np.quantile(lv, [0.25, 0.5, 0.75]))
+    else:
+        edges = np.array([])
+    nb = edges.size + 1
+    E = bt.actual - method_backtest
+    fin = np.isfinite(E)
+    if not fin.any():
+        return CenterChoice(edges, ["point"] * nb, [{"reason": "no out-of-sample errors"}] * nb)
+    ty = np.broadcast_to(bt.target_years[None], E.shape)
+    cut = int(ty[fin].max()) - holdout
+    train = np.where(ty <= cut, E, np.nan)
+    test = fin & (ty > cut)
+    try:
+        cal0 = calibrate(train, bt.scale)
+    except DataError as e:
+        why = {"reason": f"too few errors before {cut + 1} to calibrate ({e.message})"}
+        return CenterChoice(edges, ["point"] * nb, [why] * nb, cut)
+    h = np.broadcast_to(bt.horizons[None, None, :], E.shape)
+    sc = np.broadcast_to(bt.scale[..., None], E.shape)
+    band = np.searchsorted(edges, np.nan_to_num(bt.level, nan=-np.inf), side="right")
+    band = np.broadcast_to(band[..., None], E.shape)
+    centers, evidence = [], []
+    for b in range(nb):
+        t = test & (band == b)
+        if t.sum() < min_test:
+            centers.append("point")
+            evidence.append({"reason": f"only {int(t.sum())} held-out errors (< {min_test})", "n_test": int(t.sum())})
+            continue
+        shift = _interp_q(cal0.error_quantiles(h[t], sc[t]), cal0.probs, np.array([0.5]))[..., 0]
+        mb, act = method_backtest[t], bt.actual[t]
+        mae_p = float(np.mean(np.abs(act - mb)))
+        mae_m = float(np.mean(np.abs(act - _clip(mb + shift, lo, hi))))
+        centers.append("median" if mae_m < (1 - gain) * mae_p else "point")
+        evidence.append({"n_test": int(t.sum()), "mae_point": mae_p, "mae_median": mae_m})
+    return CenterChoice(edges, centers, evidence, cut)
+
+
 def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models=None, method="mean",
                    horizons=8, seed=0, n_samples=2000, calibration: Calibration | None = None,
-                   units: Sequence | None = None, min_obs=5, window=5, combo=COMBO_MODELS) -> PanelForecast:
+                   units: Sequence | None = None, min_obs=5, window=5, combo=COMBO_MODELS,
+                   center: str = "auto") -> PanelForecast:
     """Forecast many units' series to ``to_year`` with calibrated predictive distributions.
 
     1. :func:`backtest` every model on every series' own history (rolling origins, horizons 1..H);
@@ -1073,7 +1184,11 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
        over all the units passed (unless ``calibration`` is given, e.g. one made from a wider panel
        with data only up to an origin);
     3. the models are refitted on all data, combined with weights from all past errors, and the
-       predictive quantiles are ``point + scale * Q_h(p)`` clipped to ``[lo, hi]``.
+       predictive quantiles are ``point + scale * Q_h(p)`` clipped to ``[lo, hi]``;
+    4. the central forecast (``point``) is the combination or, with ``center="median"``, the median
+       of that predictive distribution; ``"auto"`` (default) picks the one with the lower error on a
+       holdout of the method's own past errors (:func:`choose_center`). The quantiles and samples are
+       the same either way.
 
     Samples: one uniform draw per path, shared across years (comonotone), mapped through each year's
     quantile function; ``seed`` makes them reproducible.
@@ -1094,6 +1209,8 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
     models = _check_models(models)
     if method not in METHODS:
         raise DataError(f"unknown method {method!r}", field="method", value=method, fix=f"one of {METHODS}")
+    if center not in CENTERS:
+        raise DataError(f"unknown center {center!r}", field="center", value=center, fix=f"one of {CENTERS}")
     cap = hi if cap is None else cap
     U = v.shape[0]
     units = list(range(U)) if units is None else list(units)
@@ -1109,6 +1226,10 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
                   window=window)
     mb = method_forecasts(bt, method, combo=combo)
     cal = calibration if calibration is not None else calibrate(bt.actual - mb, bt.scale)
+    if center == "auto":
+        choice = choose_center(bt, mb, lo=lo, hi=hi)
+    else:
+        choice = CenterChoice(np.array([]), [center], [{"reason": "chosen by the caller"}])
     # final fit on all data
     fy = np.arange(int(np.nanmin(ty)) + 1, to_year + 1, dtype=float)
     F = np.full((len(models), U, fy.size), np.nan)
@@ -1134,18 +1255,24 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
         k = np.searchsorted(t, yr)
         if k < len(t) and t[k] == yr:
             obs[:, j] = v[:, k]
-    point = np.where(past, obs, point)
     qfun = np.where(past[..., None], obs[..., None], qfun)
     qs = _interp_q(qfun, cal.probs, np.array(QUANTILES))
+    combination = np.where(past, obs, point)
+    use_med = choice.use_median(yv) & ~stuck          # the predictive median where it won its band
+    if use_med.any():
+        med = _interp_q(qfun, cal.probs, np.array([0.5]))[..., 0]
+        point = np.where(use_med[:, None], med, point)
+    point = np.where(past, obs, point)
     rng = np.random.default_rng(seed)
     u = rng.random((U, n_samples))
     samples = _interp_q_rows(qfun, cal.probs, u)                          # (U, S, Y)
     nodata = ~np.isfinite(ty)
-    for arr in (point, qs, samples):
+    for arr in (point, combination, qs, samples):
         arr[nodata] = np.nan
     return PanelForecast(units=units, years=fy.astype(int), point=point, quantiles=qs, samples=samples,
                          weights=w, models=models, method=method, anchor_year=ty, anchor_value=yv,
-                         status=status, backtest=bt, method_backtest=mb, calibration=cal, lo=lo, hi=hi)
+                         status=status, backtest=bt, method_backtest=mb, calibration=cal, lo=lo, hi=hi,
+                         center=choice, center_median=use_med, combination=combination)
 
 
 def _interp_q(qfun, probs, at):

@@ -1127,8 +1127,8 @@ def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizo
             eq = cal.error_quantiles(np.maximum(h, 1), sc[:, None])
             return F._clip(point[..., None] + F._interp_q(eq, cal.probs, P), lo, hi)
 
-        def row(name, point, cal):
-            q = qs(point, cal)
+        def row(name, point, cal, around=None):
+            q = qs(point if around is None else around, cal)   # intervals sit around the combination
             e = a - point[m]
             return {"origin": T, "model": name, "n": int(m.sum()), "countries": int(ok.sum()),
                     "mae": float(np.mean(np.abs(e))), "mae_baseline": base_mae, "mae_rw_clipped": rwc_mae,
@@ -1150,7 +1150,8 @@ def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizo
             summ.append(row(name, point, cal_i)[0])
         label = F._method_label(method, bt.models, pf.weights[0]) if method == "select" else \
             f"{method}({', '.join(m_ for m_ in bt.models if m_ in F.COMBO_MODELS)})" if method == "mean" else method
-        r, q = row(f"method: {label}", pf.point, pf.calibration)
+        r, q = row(f"method: {label}", pf.point, pf.calibration, around=pf.combination)
+        r["center"] = pf.center.summary() if pf.center is not None else "point"
         r["chosen"] = True
         summ.append(r)
         # by level band at the origin
