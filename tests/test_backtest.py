@@ -61,3 +61,18 @@ def test_document_tables_are_the_computed_ones(reports):
     generated = backtest_markdown([reports[i] for i in INDICATORS])
     missing = [line for line in generated.splitlines() if line.startswith("|") and line not in text]
     assert not missing, f"{len(missing)} table rows differ from docs/backtest.md, e.g. {missing[:2]}; regenerate it"
+
+
+def test_level_calibration_is_off_because_it_undercovers(template_store_path, tmp_path):
+    """docs/backtest.md's reason for leaving calibration by level band off: it undercovers."""
+    import shutil
+
+    from digimeter.store import Store
+
+    shutil.copyfile(template_store_path, tmp_path / "s.duckdb")
+    with Store(tmp_path / "s.duckdb") as s:
+        rep = backtest_report(s, "internet_users_pct", level_calibration=True)
+    m = chosen(rep)
+    assert m.coverage80.round(2).tolist() == [0.75, 0.71, 0.71]
+    assert "0.75 / 0.71 / 0.71" in " ".join(DOC.read_text(encoding="utf-8").split())
+

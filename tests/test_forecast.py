@@ -168,7 +168,7 @@ def _heldout(yrs, v, T, last=2023):
     act = v[ok][:, ~keep][:, :pf.years.size]
     h = pf.years[None, :] - pf.anchor_year[:, None]
     sc = F.recent_scale(yrs[keep], vt[ok])
-    eq = pf.calibration.error_quantiles(np.maximum(h, 1), sc[:, None])
+    eq = pf.calibration.error_quantiles(np.maximum(h, 1), sc[:, None], pf.anchor_value[:, None])
     # the intervals sit around the models' combination (the central forecast may be the median)
     q = np.clip(pf.combination[..., None] + F._interp_q(eq, pf.calibration.probs, np.array([0.1, 0.9, 0.025, 0.975])),
                 0, 100)
@@ -349,3 +349,22 @@ def test_clear_messages_for_bad_series():
     assert "stuck" in pf.status[-1]
     assert np.all(pf.point[-1] == 100) and np.all(pf.quantiles[-1, :, 2:] == 100)
     assert np.all(pf.quantiles[-1] <= 100)  # it may still slip (revisions), within its calibrated interval
+
+
+def test_calibration_by_level_band_uses_each_bands_own_errors():
+    """With ``level=``, errors are also binned by level band; the most specific quantiles with enough
+    errors are used (level x volatility, level, volatility, all)."""
+    rng = np.random.default_rng(0)
+    U, O, H = 400, 3, 2
+    level = np.repeat(np.where(np.arange(U) < U // 2, 10.0, 90.0)[:, None], O, 1)
+    spread = np.where(level < 50, 1.0, 5.0)[..., None]
+    err = rng.normal(0, 1, (U, O, H)) * spread
+    scale = np.ones((U, O))
+    plain = F.calibrate(err, scale)
+    by_level = F.calibrate(err, scale, level=level, level_edges=F.level_bands(level, 0, 100))
+    assert list(by_level.level_edges) == [20, 50, 80] and "4 level bands" in by_level.note
+    p90 = lambda cal, lv: F._interp_q(cal.error_quantiles(1, 1.0, lv), cal.probs, np.array([0.9]))[..., 0]
+    assert p90(by_level, 10.0) == pytest.approx(1.2816, abs=0.25)      # N(0, 1) errors
+    assert p90(by_level, 90.0) == pytest.approx(5 * 1.2816, abs=1.0)   # N(0, 5) errors
+    assert p90(by_level, 35.0) == pytest.approx(p90(plain, 35.0))       # an empty band: the pooled ones
+    assert p90(by_level, np.nan) == pytest.approx(p90(plain, 0.0))      # no level given: the pooled ones

@@ -1069,13 +1069,16 @@ def _cover(a, lo_, hi_):
 
 
 def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizons: int = 8, method: str = "mean",
-                    models=F.DEFAULT_MODELS, progress: Callable[[str], None] | None = None) -> BacktestReport:
+                    models=F.DEFAULT_MODELS, progress: Callable[[str], None] | None = None,
+                    level_calibration: bool = False) -> BacktestReport:
     """Rolling-origin backtest over every country: fit on data up to each origin, forecast 1..H years.
 
     For each origin ``T`` every model and the method are fitted on values up to ``T`` only (thin
     trailing years excluded, as in :func:`evaluate`); the method's intervals are calibrated on its own
     nested out-of-sample errors up to ``T`` (pooled over countries), each model's on its own errors.
     Held-out values ``T+1 .. min(T+H, last thick year)`` are compared with the forecasts.
+    ``level_calibration``: also bin the calibration errors by level band (see
+    :func:`digimeter.forecast.forecast_panel`; off by default, for the reason given there).
     """
     meta = store.indicator(indicator)
     code = meta["code"]
@@ -1110,7 +1113,7 @@ def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizo
             continue
         to = min(T + horizons, last)
         pf = F.forecast_panel(yrs[keep], vt[ok], to, lo=lo, hi=hi, cap=hi, models=models, method=method,
-                              n_samples=10, horizons=horizons)
+                              n_samples=10, horizons=horizons, level_calibration=level_calibration)
         act = v[ok][:, ~keep][:, :pf.years.size]
         h = np.broadcast_to(pf.years[None, :] - T, act.shape)
         sc = F.recent_scale(yrs[keep], vt[ok])
@@ -1124,7 +1127,7 @@ def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizo
         rwc_mae = float(np.mean(np.abs(a - rwc[m])))
 
         def qs(point, cal):
-            eq = cal.error_quantiles(np.maximum(h, 1), sc[:, None])
+            eq = cal.error_quantiles(np.maximum(h, 1), sc[:, None], level[:, None] if level_calibration else None)
             return F._clip(point[..., None] + F._interp_q(eq, cal.probs, P), lo, hi)
 
         def row(name, point, cal, around=None):
@@ -1144,7 +1147,9 @@ def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizo
             if not np.isfinite(point[m]).all():  # too short for this model: score where it forecasts
                 point = np.where(np.isfinite(point), point, rwc)
             try:
-                cal_i = F.calibrate(bt.actual - bt.forecasts[i], bt.scale)
+                cal_i = F.calibrate(bt.actual - bt.forecasts[i], bt.scale,
+                                    level=bt.level if level_calibration else None,
+                                    level_edges=F.level_bands(bt.level, lo, hi))
             except DataError:
                 continue
             summ.append(row(name, point, cal_i)[0])
