@@ -368,3 +368,44 @@ def test_calibration_by_level_band_uses_each_bands_own_errors():
     assert p90(by_level, 90.0) == pytest.approx(5 * 1.2816, abs=1.0)   # N(0, 5) errors
     assert p90(by_level, 35.0) == pytest.approx(p90(plain, 35.0))       # an empty band: the pooled ones
     assert p90(by_level, np.nan) == pytest.approx(p90(plain, 0.0))      # no level given: the pooled ones
+
+
+def _shocked_backtest(rho, n_units=60, seed=0):
+    """Errors = sqrt(rho) * a shock shared by every unit in an (origin, horizon) cell + the rest."""
+    rng = np.random.default_rng(seed)
+    origins, hz = np.arange(2005, 2017), np.arange(1, 5)
+    common = rng.standard_normal((1, origins.size, hz.size))
+    err = np.sqrt(rho) * common + np.sqrt(1 - rho) * rng.standard_normal((n_units, origins.size, hz.size))
+    f = np.full((n_units, origins.size, hz.size), 50.0)
+    bt = F.Backtest(models=("rw_drift",), origins=origins, horizons=hz, forecasts=f[None], actual=f + err,
+                    level=np.full((n_units, origins.size), 50.0), scale=np.ones((n_units, origins.size)))
+    return bt, f
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.3, 0.6])
+def test_error_correlation_recovers_a_shared_shock(rho):
+    bt, mb = _shocked_backtest(rho)
+    r, info = F.error_correlation(bt, mb)
+    assert info["cells"] == 48
+    assert info["estimate"] == pytest.approx(rho, abs=0.12)
+    assert (r == 0.0) if rho == 0.0 else (r == pytest.approx(info["estimate"]))
+
+
+def test_common_shock_correlates_draws_and_keeps_each_units_distribution(itu):
+    yrs, v, units, _ = itu
+    kw = dict(lo=0, hi=100, seed=5, n_samples=4000, units=units)
+    ind = F.forecast_panel(yrs, v, 2028, common_shock=0.0, **kw)
+    dep = F.forecast_panel(yrs, v, 2028, common_shock=0.6, **kw)
+    np.testing.assert_array_equal(ind.quantiles, dep.quantiles)   # the marginals are the same
+    j = list(dep.years).index(2028)
+    a, b = units.index("KAZ"), units.index("UZB")
+    med = lambda pf, i: np.quantile(pf.samples[i, :, j], [0.25, 0.5, 0.75])
+    np.testing.assert_allclose(med(dep, a), med(ind, a), atol=0.6)
+    from scipy import stats
+
+    r_dep = stats.spearmanr(dep.samples[a, :, j], dep.samples[b, :, j])[0]
+    r_ind = stats.spearmanr(ind.samples[a, :, j], ind.samples[b, :, j])[0]
+    assert r_dep > 0.4 and abs(r_ind) < 0.06
+    assert dep.common_shock == 0.6 and ind.common_shock == 0.0
+    with pytest.raises(DataError, match="common_shock"):
+        F.forecast_panel(yrs, v, 2028, common_shock=1.0, **kw)

@@ -292,3 +292,16 @@ def test_forecast_unit_reuses_a_forecaster_with_the_same_answer(store, forecaste
     np.testing.assert_array_equal(own.samples, reused.samples)
     with pytest.raises(DataError, match="this forecast needs 2031"):
         T.forecast_unit(store, "KAZ", "internet_users_pct", 2031, forecaster=forecaster)
+
+
+def test_every_region_row_uses_joint_draws_when_errors_move_together(result):
+    """Regions' past errors moved together, so P(every region) comes from joint draws: inside the
+    Frechet bounds, and at least the product of the regions' probabilities (positive dependence)."""
+    reg = result[(result.target == "regional_internet")]
+    each = reg[reg.unit != "all"].p_met.dropna().to_numpy()
+    row = reg[reg.unit == "all"].iloc[0]
+    assert row["method"] == "joint draws with a shared shock"
+    lo_b, hi_b = max(0.0, each.sum() - (len(each) - 1)), each.min()
+    assert lo_b - 1e-9 <= row.p_met <= hi_b + 1e-9
+    assert row.p_met >= np.prod(each) - 0.01
+    assert "from joint draws" in row.note and "Frechet" in row.note

@@ -473,11 +473,19 @@ class Forecaster:
             if len(rec):
                 recent = F.forecast_panel(rec.columns.to_numpy(), rec.to_numpy(float), self.to_year,
                                           units=list(rec.index), seed=seed + 1,
-                                          calibration=base.calibration, **kw)
+                                          calibration=base.calibration, common_shock=base.common_shock,
+                                          shock_seed=seed, **kw)
             notes.append(f"thin year(s) {', '.join(map(str, thin))} (reported by "
                          f"{', '.join(str(int(counts.get(y, 0))) for y in thin)} units against "
                          f"{int(counts.get(last_thick, 0))} in {last_thick}) left out of the calibration; "
                          "units reporting them are forecast from their latest value")
+        info = base.common_shock_info or {}
+        if base.common_shock > 0:
+            notes.append(f"the units' draws share a common shock: their past out-of-sample errors moved together "
+                         f"(correlation {base.common_shock:.2f} over {info.get('cells')} origin x horizon cells)")
+        elif info.get("estimate") is not None:
+            notes.append(f"draws independent across units (their past errors' correlation, "
+                         f"{info['estimate']:.3f}, is negligible)")
         return IndicatorForecast(indicator=indicator, units=list(full.index), base=base, recent=recent, lo=lo,
                                  hi=hi, history=full, thin=thin, notes=notes, calibrated_on=how or
                                  f"{first}-{last_thick}")
@@ -727,9 +735,13 @@ def index_feasibility(spec, store, year: int, *, node: str | None = None, n_samp
             ranks[s] = ix.ranks[node].reindex(units).to_numpy(float)
             if progress:
                 progress(s + 1, S)
+    shocks = {c: fc.country(c).base.common_shock for c in codes}
+    shared = ", ".join(f"{c} {r:.2f}" for c, r in shocks.items() if r > 0)
     notes = [f"{S} joint draws of {len(codes)} indicator(s) for {len(units)} units, each rebuilt with the "
              f"spec's own method ({'batched over draws' if batched else 'one build per draw'}); draws "
-             "independent across indicators and countries (common shocks would make ranks move less)"]
+             "independent across indicators; across countries "
+             + (f"they share a common shock where past errors moved together ({shared})" if shared
+                else "independent (past errors did not move together)")]
     for c in codes:
         notes += [f"{c}: {n}" for n in fc.country(c).notes]
     return IndexFeasibility(spec=spec.name, node=node, year=int(year), units=units, scores=scores, ranks=ranks,
@@ -888,20 +900,32 @@ def _eval_indicator(t: Target, store, fc: Forecaster, names: dict) -> list[dict]
         indep = float(np.prod(ps))
         lo_b = float(max(0.0, ps.sum() - (len(ps) - 1)))
         hi_b = float(ps.min())
+        rho = ifc.base.common_shock
+        joint = None
+        if rho > 0:   # the units' draws are joint (a shared shock): P(all) straight from the draws
+            ok = [r["unit"] for r in rows if np.isfinite(r.get("p_met", np.nan))]
+            hits = np.array([F.reach_draws(ifc.result(u), float(t.threshold), t.deadline, t.comparator)
+                             for u in ok])
+            joint = float(hits.all(axis=0).mean())
         met = sum(bool(str(r.get("status", "")).startswith("already")) for r in rows)
-        status = ("already met" if met == len(ps) else "on track" if indep >= ON_TRACK else
+        p_all = joint if joint is not None else indep
+        status = ("already met" if met == len(ps) else "on track" if p_all >= ON_TRACK else
                   "needs acceleration" if hi_b > 0.05 else "out of reach at historical paces")
         code = {"already met": "already_met", "on track": "on_track", "needs acceleration": "needs_acceleration",
                 "out of reach at historical paces": "out_of_reach"}[status]
         missing = n_all - len(ps)
         rows.append({"target": t.id, "unit": "all", "unit_name": f"all {len(ps)} {t.units.kind}s with data",
                      "measure": code, "comparator": t.comparator, "threshold": float(t.threshold),
-                     "deadline": t.deadline, "p_met": indep, "p_at_deadline": np.nan, "source": t.source,
+                     "deadline": t.deadline, "p_met": p_all, "p_at_deadline": np.nan, "source": t.source,
                      "status": f"{status} ({met} of {len(ps)} already meet it)",
-                     "status_code": code, "status_params": {"p": indep, "met": int(met), "n_units": int(len(ps))},
-                     "method": "product over units (independence)",
-                     "note": (f"P(every unit meets it) = {indep:.3f} if the units move independently; whatever "
-                              f"their dependence it lies in [{lo_b:.3f}, {hi_b:.3f}] (Frechet bounds)"
+                     "status_code": code, "status_params": {"p": p_all, "met": int(met), "n_units": int(len(ps))},
+                     "method": ("joint draws with a shared shock" if joint is not None
+                                else "product over units (independence)"),
+                     "note": ((f"P(every unit meets it) = {joint:.3f} from joint draws whose shared shock matches "
+                               f"the correlation of the units' past errors ({rho:.2f}); {indep:.3f} if they moved "
+                               "independently" if joint is not None else
+                               f"P(every unit meets it) = {indep:.3f} if the units move independently")
+                              + f"; whatever their dependence it lies in [{lo_b:.3f}, {hi_b:.3f}] (Frechet bounds)"
                               + (f"; {missing} unit(s) without a forecast left out" if missing else ""))})
     return rows
 
