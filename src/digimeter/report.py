@@ -1017,7 +1017,7 @@ def _targets(ctx: _Ctx) -> Section:
         sec.key_numbers[f"targets.{r.target}{'.all' if r.unit == 'all' else ''}.p_met"] = (
             None if pd.isna(r.p_met) else round(float(r.p_met), 2))
     sec.paragraphs.append(_("Of {n} targets, {summary}.").format(
-        n=len(head), summary=", ".join(f"{v} {k}" for k, v in counts.items())))
+        n=len(head), summary="; ".join(f"{k}: {v}" for k, v in counts.items())))
     # fan charts of the unit's indicator targets, from the same forecasting engine
     shown = 0
     for tg in sc.targets:
