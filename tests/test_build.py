@@ -216,3 +216,15 @@ def test_cli_build_as_of_reproduces_an_earlier_vintage(digimeter_home, tmp_path,
     kaz = lambda res: pd.read_csv(io.StringIO(res.stdout)).query("unit == 'KAZ' and node == 'egdi'").score.item()
     assert kaz(after) == pytest.approx((0.99 + 0.92353 + 0.84029) / 3, abs=1e-9)
     assert kaz(pinned) == kaz(before) == pytest.approx(0.90095, abs=1e-5)
+
+
+def test_a_stage_error_names_the_node_once_and_gives_one_fix(store):
+    """An error raised inside a stage is re-raised naming the spec node; the message, the field and
+    the fix each appear once (not the inner error's text with its own field and fix repeated)."""
+    from digimeter.errors import SpecError
+
+    with pytest.raises(SpecError) as e:
+        build("egdi", store, changes={"aggregate.method": "geometric"})
+    text = str(e.value)
+    assert text.count("fix:") == 1 and text.count("aggregate.method (node 'egdi')") == 1
+    assert "zero or negative values" in text and "zero_guard='rescale'" in text

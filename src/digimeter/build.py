@@ -398,7 +398,7 @@ def _agg_call(xs: np.ndarray, w: np.ndarray, method: str, opts: dict[str, Any], 
         return agg.aggregate(xs, w, method, min_share=min_share,
                              **{k: v for k, v in opts.items() if k in allowed})
     except SpecError as e:
-        raise SpecError(f"{where}: {e}", field=where, value=method,
+        raise SpecError(e.message, field=where, value=method,
                         fix=e.problems[0].fix if e.problems else None) from None
 
 
@@ -491,7 +491,7 @@ def _screen(spec: IndexSpec, data: pd.DataFrame) -> tuple[np.ndarray, pd.DataFra
     try:
         res = scr_mod.screen_units(data, **opts)
     except SpecError as e:
-        raise SpecError(f"screen: {e}", field="screen", fix=e.problems[0].fix if e.problems else None) from None
+        raise SpecError(f"screen: {e.message}", field="screen", fix=e.problems[0].fix if e.problems else None) from None
     rep = res.report.set_index("unit")
     avail = rep["availability"]
     forced_in = rep["forced"] == "in"
@@ -562,7 +562,7 @@ def _impute(spec: IndexSpec, x: pd.DataFrame, unit_meta: pd.DataFrame | None,
         try:
             out, mask = imp.panel(arr, pm, times=times, **kw)
         except SpecError as e:
-            raise SpecError(f"impute.panel_method: {e}", field="impute.panel_method", value=pm,
+            raise SpecError(f"impute.panel_method: {e.message}", field="impute.panel_method", value=pm,
                             fix=f"use one of {', '.join(imp.PANEL_METHODS)}") from None
         x1 = pd.DataFrame(out[ti], index=x.index, columns=x.columns)
         m1 = pd.DataFrame(mask[ti], index=x.index, columns=x.columns)
@@ -587,7 +587,7 @@ def _impute(spec: IndexSpec, x: pd.DataFrame, unit_meta: pd.DataFrame | None,
         raise SpecError(f"impute: unknown option(s) {', '.join(k for k in im if k != 'groups')} for method "
                         f"{method}", field="impute", fix="use method and group_by") from None
     except SpecError as e:
-        raise SpecError(f"impute.method: {e}", field="impute.method", value=method,
+        raise SpecError(f"impute.method: {e.message}", field="impute.method", value=method,
                         fix=f"use none, mean, median, mean_group, median_group or panel") from None
     rep = imp.imputation_report(x_imp, mask, method=method) if mask.to_numpy().any() else empty
     return x_imp, rep
@@ -627,7 +627,7 @@ def _treat(spec: IndexSpec, x: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     try:
         return trt.treat(x, **tr)
     except SpecError as e:
-        raise SpecError(f"treat: {e}", field="treat", fix=e.problems[0].fix if e.problems else None) from None
+        raise SpecError(f"treat: {e.message}", field="treat", fix=e.problems[0].fix if e.problems else None) from None
 
 
 def _suggest_codes(word: str, codes) -> str:
@@ -724,7 +724,7 @@ def _normalise(spec: IndexSpec, x_tr: pd.DataFrame, dirs: np.ndarray, fixed: lis
                 p = meth.fit(sub, **o)
             y = meth.apply(sub, p, **o)
         except SpecError as e:
-            raise SpecError(f"{g['where']} (node(s) {', '.join(codes[:5])}): {e}", field=g["where"],
+            raise SpecError(f"{g['where']} (node(s) {', '.join(codes[:5])}): {e.message}", field=g["where"],
                             value=m, fix=e.problems[0].fix if e.problems else None) from None
         out[:, cols] = y
         fits.append({"method": m, "opts": {k: v for k, v in g["opts"].items()}, "codes": codes,
@@ -986,7 +986,7 @@ def _finish(spec: IndexSpec, meta: pd.DataFrame, panel: Panel, stages: dict[str,
                                       cortype=wopts.get("cortype", "pearson"), tol=float(wopts.get("tol", 1e-4)),
                                       maxiter=int(wopts.get("maxiter", 500)))
         except SpecError as e:
-            raise SpecError(f"weights (optimised): {e}", field="weights", fix=e.problems[0].fix if e.problems else None) from None
+            raise SpecError(f"weights (optimised): {e.message}", field="weights", fix=e.problems[0].fix if e.problems else None) from None
         for c, v in zip(codes, res.weights):
             w[c] = explicit.get(c, float(v))
         scores, coverage = _aggregate_tree(spec, meta, normalised, w)
