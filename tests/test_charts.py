@@ -37,6 +37,17 @@ def test_axes_are_labelled():
     assert "Internet users (% of population)" in d and "95" in d
 
 
+def test_long_axis_titles_break_into_lines():
+    h = pd.DataFrame({"year": [2020, 2021], "value": [80.0, 85.0]})
+    q = pd.DataFrame({"year": [2022, 2023], "lo90": [80, 81], "lo50": [84, 85], "median": [86, 88], "hi50": [88, 90], "hi90": [90, 95]})
+    long = "Households with Internet access at home (% of households), as published by the ITU"
+    text = json.dumps(_spec(C.fan_chart(h, q, y_title=long, source="Source: ITU")))
+    lines = C.axis_title(long)
+    assert isinstance(lines, list) and " ".join(lines) == long and all(len(t) <= 42 for t in lines)
+    assert json.dumps(lines) in text and json.dumps(long) not in text
+    assert C.axis_title("short") == "short"
+
+
 def test_rewind_makes_exteriors_clockwise():
     ccw = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
     out = C.rewind(ccw)

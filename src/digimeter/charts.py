@@ -210,6 +210,14 @@ def gap_bars(df: pd.DataFrame, *, x_title: str, source: str, title: str | None =
     return style(ch, source=source)
 
 
+def axis_title(title: str | None, width: int = 42) -> str | list[str] | None:
+    """A long axis title broken into lines (Vega-Lite draws a list as lines), so a vertical title
+    never runs longer than its chart."""
+    if title is None or len(title) <= width:
+        return title
+    return wrap(title, width=width)
+
+
 def fan_chart(history: pd.DataFrame, quantiles: pd.DataFrame, *, y_title: str, source: str,
               title: str | None = None, target: float | None = None, deadline: int | None = None,
               domain: Sequence[float] | None = None, labels: Mapping[str, str] | None = None
@@ -222,9 +230,9 @@ def fan_chart(history: pd.DataFrame, quantiles: pd.DataFrame, *, y_title: str, s
     labels = dict(labels or {})
     yscale = alt.Scale(domain=list(domain)) if domain is not None else alt.Scale(zero=False)
     q = quantiles.copy()
-    x = alt.X("year:Q", title=labels.get("year", "year"), axis=alt.Axis(format="d"))
+    x = alt.X("year:Q", title=labels.get("year", "year"), axis=alt.Axis(format="d", labelOverlap="greedy", labelSeparation=6))
     band90 = alt.Chart(_data(q)).mark_area(color=FAN, opacity=0.25).encode(
-        x=x, y=alt.Y("lo90:Q", title=y_title, scale=yscale), y2="hi90:Q")
+        x=x, y=alt.Y("lo90:Q", title=axis_title(y_title), scale=yscale), y2="hi90:Q")
     band50 = alt.Chart(_data(q)).mark_area(color=FAN, opacity=0.5).encode(x=x, y="lo50:Q", y2="hi50:Q")
     med = alt.Chart(_data(q)).mark_line(color=BASE, strokeDash=[5, 3]).encode(
         x=x, y="median:Q", tooltip=["year:Q", alt.Tooltip("median:Q", format=".1f"),
@@ -275,8 +283,8 @@ def lines(df: pd.DataFrame, *, y_title: str, source: str, title: str | None = No
     """One line per series over years (``year``, ``value``, ``series``)."""
     n = df[series].nunique()
     ch = alt.Chart(_data(df)).mark_line(point=True).encode(
-        x=alt.X("year:Q", title=x_title, axis=alt.Axis(format="d")),
-        y=alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False)),
+        x=alt.X("year:Q", title=x_title, axis=alt.Axis(format="d", labelOverlap="greedy", labelSeparation=6)),
+        y=alt.Y("value:Q", title=axis_title(y_title), scale=alt.Scale(zero=False)),
         color=alt.Color(f"{series}:N", title=None, scale=alt.Scale(range=[BASE, HIGHLIGHT] + OKABE_ITO[:max(n - 2, 0)])),
         tooltip=["year:Q", f"{series}:N", alt.Tooltip("value:Q", format=".3f")]).properties(width=WIDTH, height=200)
     if title:
