@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from digimeter.targets import backtest_markdown, backtest_report
+from digimeter.targets import METHODS_COMPARED, backtest_markdown, backtest_report, method_comparison
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "backtest.md"
 INDICATORS = ("internet_users_pct", "mobile_broadband_per100", "fixed_broadband_per100")
@@ -55,10 +55,32 @@ def test_coverage_by_level_band_is_reported(reports):
     assert len(bands) >= 3 and {"coverage80", "coverage95"} <= set(bands.columns)
 
 
-def test_document_tables_are_the_computed_ones(reports):
+@pytest.fixture(scope="module")
+def comparisons(reports, tmp_path_factory, template_store_path):
+    """Each indicator backtested with every combination method (`--compare-methods`)."""
+    import shutil
+
+    from digimeter.store import Store
+
+    p = tmp_path_factory.mktemp("btm") / "s.duckdb"
+    shutil.copyfile(template_store_path, p)
+    with Store(p) as s:
+        return {ind: method_comparison([reports[ind]] + [backtest_report(s, ind, method=m)
+                                                         for m in METHODS_COMPARED if m != "mean"])
+                for ind in INDICATORS}
+
+
+def test_the_mean_wins_internet_use_against_per_series_choices(comparisons):
+    """The reason docs/backtest.md gives for the default method."""
+    c = comparisons["internet_users_pct"]
+    assert (c[c.best].method == "mean").all() and c.best.sum() == 3
+    assert (c[c.method == "select"].mae.to_numpy() > c[c.method == "mean"].mae.to_numpy()).all()
+
+
+def test_document_tables_are_the_computed_ones(reports, comparisons):
     """docs/backtest.md's tables are generated (`digimeter backtest ... --markdown`), never typed."""
     text = DOC.read_text(encoding="utf-8")
-    generated = backtest_markdown([reports[i] for i in INDICATORS])
+    generated = backtest_markdown([reports[i] for i in INDICATORS], comparisons)
     missing = [line for line in generated.splitlines() if line.startswith("|") and line not in text]
     assert not missing, f"{len(missing)} table rows differ from docs/backtest.md, e.g. {missing[:2]}; regenerate it"
 

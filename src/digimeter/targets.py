@@ -1230,8 +1230,30 @@ def _md_table(df: pd.DataFrame, floatfmt="{:.3f}") -> str:
     return "\n".join(lines)
 
 
-def backtest_markdown(reports: list[BacktestReport]) -> str:
-    """The tables of ``docs/backtest.md`` (summary, coverage by level band, bias by horizon)."""
+#: the combination methods `digimeter backtest --compare-methods` puts side by side
+METHODS_COMPARED = F.METHODS
+
+
+def method_comparison(reports: list[BacktestReport]) -> pd.DataFrame:
+    """The combination methods side by side, from backtests of one indicator run with each method
+    (:func:`backtest_report` with ``method=``): ``origin``, ``method``, ``mae``, ``ratio`` (to the random
+    walk with drift), ``coverage80``, ``coverage95`` and ``best`` (lowest MAE at that origin)."""
+    rows = []
+    for r in reports:
+        c = r.summary[r.summary.chosen]
+        for x in c.itertuples(index=False):
+            rows.append({"origin": int(x.origin), "method": r.method, "mae": float(x.mae), "ratio": float(x.ratio),
+                         "coverage80": float(x.coverage80), "coverage95": float(x.coverage95)})
+    df = pd.DataFrame(rows)
+    if len(df):
+        df["best"] = df.groupby("origin").mae.transform("min").eq(df.mae)
+        df = df.sort_values(["origin", "method"]).reset_index(drop=True)
+    return df
+
+
+def backtest_markdown(reports: list[BacktestReport], comparisons: dict[str, pd.DataFrame] | None = None) -> str:
+    """The tables of ``docs/backtest.md`` (summary, coverage by level band, bias by horizon and, with
+    ``comparisons`` from :func:`method_comparison`, the combination methods side by side)."""
     out = []
     for r in reports:
         out.append(f"### {r.indicator}\n")
@@ -1241,6 +1263,9 @@ def backtest_markdown(reports: list[BacktestReport]) -> str:
         out.append(_md_table(r.by_band) + "\n")
         out.append(f"Bias (mean of actual - forecast) by horizon ({r.indicator}); `bias_rw`: the random walk's:\n")
         out.append(_md_table(r.by_horizon) + "\n")
+        if comparisons and r.indicator in comparisons and len(comparisons[r.indicator]):
+            out.append(f"The combination methods side by side ({r.indicator}; `best`: lowest MAE at the origin):\n")
+            out.append(_md_table(comparisons[r.indicator]) + "\n")
         if r.notes:
             out.append("Notes: " + "; ".join(r.notes) + "\n")
     return "\n".join(out)

@@ -170,21 +170,27 @@ def register(app: typer.Typer) -> None:
                      method: str = typer.Option("mean", "--method", help="mean, inverse_mae or select"),
                      fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json"),
                      markdown: Optional[Path] = typer.Option(None, "--markdown", help="also write the tables as Markdown"),
+                     compare_methods: bool = typer.Option(False, "--compare-methods",
+                                                          help="also backtest mean, inverse_mae and select side by side"),
                      out: Optional[Path] = typer.Option(None, "--out", "-o")):
         """Out-of-sample skill and interval coverage over every country: n, mae, mae_baseline,
         coverage80, coverage95 per model and for the chosen method."""
         def go():
-            from ..targets import backtest_markdown, backtest_report
+            from ..targets import METHODS_COMPARED, backtest_markdown, backtest_report, method_comparison
 
             origins = tuple(origin) if origin else (2012, 2015, 2018)
-            reports = []
+            reports, comparisons = [], {}
             with store_ctx() as s, _progress(fmt == "table") as say:
                 for ind in indicators:
-                    reports.append(backtest_report(s, ind, origins=origins, horizons=horizons, method=method,
-                                                   progress=say))
+                    r = backtest_report(s, ind, origins=origins, horizons=horizons, method=method, progress=say)
+                    reports.append(r)
+                    if compare_methods:
+                        others = [backtest_report(s, ind, origins=origins, horizons=horizons, method=m, progress=say)
+                                  for m in METHODS_COMPARED if m != method]
+                        comparisons[r.indicator] = method_comparison([r, *others])
             if markdown:
                 markdown.parent.mkdir(parents=True, exist_ok=True)
-                markdown.write_text(backtest_markdown(reports), encoding="utf-8")
+                markdown.write_text(backtest_markdown(reports, comparisons), encoding="utf-8")
                 err.print(f"wrote {markdown}")
             if fmt == "table":
                 from ..cli import df_table
@@ -194,6 +200,10 @@ def register(app: typer.Typer) -> None:
                             "bias", "coverage80", "coverage95"]
                     console.print(df_table(r.summary[cols], f"Backtest of {r.indicator} (all countries)",
                                            index=False, floatfmt="{:.3f}"))
+                    if r.indicator in comparisons:
+                        console.print(df_table(comparisons[r.indicator], f"Combination methods side by side: "
+                                                                         f"{r.indicator}", index=False,
+                                               floatfmt="{:.3f}"))
                     for n in r.notes:
                         err.print(f"note: {n}")
             elif fmt == "csv":
