@@ -305,3 +305,27 @@ def test_every_region_row_uses_joint_draws_when_errors_move_together(result):
     assert lo_b - 1e-9 <= row.p_met <= hi_b + 1e-9
     assert row.p_met >= np.prod(each) - 0.01
     assert "from joint draws" in row.note and "Frechet" in row.note
+
+
+def test_an_unmet_index_target_gets_p_by_deadline_and_a_crossing_year(store, forecaster, tmp_path):
+    """Index targets not yet met are propagated year by year: P(met in any year by the deadline) is at
+    least P(met in the deadline year), and the median crossing year is the median of each draw's
+    first year met (None when most draws never get there)."""
+    sc = {"name": "t-index", "title": "t", "targets": [
+        {"id": "top15", "name": "EGDI top 15", "kind": "rank", "spec": "egdi", "unit": "KAZ",
+         "comparator": "<=", "threshold": 15, "deadline": 2028, "source": "test", "rationale": "test"},
+        {"id": "top50", "name": "EGDI top 50 (met)", "kind": "rank", "spec": "egdi", "unit": "KAZ",
+         "comparator": "<=", "threshold": 50, "deadline": 2028, "source": "test", "rationale": "test"},
+        {"id": "score95", "name": "EGDI >= 0.95", "kind": "score", "spec": "egdi", "unit": "KAZ",
+         "comparator": ">=", "threshold": 0.95, "deadline": 2028, "source": "test", "rationale": "test"}]}
+    path = tmp_path / "t-index.yaml"
+    path.write_text(yaml.safe_dump(sc))
+    res = T.evaluate(str(path), store, seed=0, n_samples=1000, index_samples=100, forecaster=forecaster).set_index("target")
+    r = res.loc["top15"]
+    assert r.latest_value == 24 and r.p_met >= r.p_at_deadline and 0 <= r.p_met <= 1
+    cy = r.median_crossing_year
+    assert (cy is None or pd.isna(cy)) if r.p_met < 0.5 else (2025 <= cy <= 2028)
+    met = res.loc["top50"]
+    assert met.p_met == 1 and met.median_crossing_year == 2024
+    s = res.loc["score95"]
+    assert s.p_met >= s.p_at_deadline

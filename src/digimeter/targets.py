@@ -977,7 +977,25 @@ def _eval_index(t: Target, store, fc: Forecaster, names: dict, cache: dict, n_sa
         measure = f"{spec.name} score" + (f" ({node})" if node != spec.name else "")
         series_code = (spec.published or {}).get("score") if node == spec.name else None
     already = bool(np.isfinite(value) and _met(value, thr, t.comparator))
+    crossing = ly if already else None
     p_met = 1.0 if already else p_at
+    if not already and t.deadline > ly + 1:
+        # met in any year up to the deadline: the draws are paths (each unit keeps its quantile rank
+        # from year to year), so propagate every year and find each draw's first year met
+        hit_years = []
+        for y in range(ly + 1, t.deadline + 1):
+            ky = (spec.name, node, y)
+            if ky not in cache:
+                cache[ky] = index_feasibility(spec, store, y, node=node, n_samples=n_samples, seed=seed,
+                                              forecaster=fc)
+            hit_years.append(_index_hits(cache[ky], unit, t, thr))
+        hits = np.column_stack(hit_years)                                   # (draws, years)
+        p_met = float(hits.any(axis=1).mean())
+        first = np.where(hits.any(axis=1), ly + 1 + hits.argmax(axis=1), np.inf)
+        med = float(np.median(first))
+        crossing = int(med) if np.isfinite(med) else None
+    elif not already:
+        p_met = p_at
     sign = _sign(t.comparator)
     req = F.required_pace(value, thr, t.deadline - ly) if not already else 0.0
     ach, fast, fast_u = np.nan, np.nan, None
@@ -1002,13 +1020,23 @@ def _eval_index(t: Target, store, fc: Forecaster, names: dict, cache: dict, n_sa
     return {"target": t.id, "unit": unit, "unit_name": names.get(unit, unit), "measure": measure,
             "latest_value": value, "latest_year": ly, "comparator": t.comparator, "threshold": thr,
             "deadline": t.deadline, "p_met": p_met, "p_at_deadline": p_at,
-            "median_crossing_year": ly if already else None, "required_pace": req, "achieved_pace_5y": ach,
+            "median_crossing_year": crossing, "required_pace": req, "achieved_pace_5y": ach,
             "fastest_pace_similar": fast, "fastest_unit": fast_u, "status": status,
             "status_code": code, "status_params": params,
             "method": f"index propagation ({len(fe.scores)} draws through spec {spec.name})",
             "why": "every indicator of the spec forecast for every country (calibrated, pooled), the index "
                    "rebuilt per draw with the spec's own method",
             "source": t.source, "note": "; ".join(notes)}
+
+
+def _index_hits(fe: "IndexFeasibility", unit: str, t: Target, thr: float) -> np.ndarray:
+    """Per draw of an index propagation, whether the unit's rank or score meets the target."""
+    i = fe.units.index(unit)
+    if t.kind == "rank":
+        k = thr if t.comparator == "<=" else thr - 1
+        return np.nan_to_num(fe.ranks[:, i], nan=np.inf) <= k
+    return F._cmp(t.comparator)(np.nan_to_num(fe.scores[:, i], nan=-np.inf if t.comparator in (">=", ">") else np.inf),
+                                thr)
 
 
 def _ordinal(n: int) -> str:
