@@ -329,3 +329,31 @@ def test_an_unmet_index_target_gets_p_by_deadline_and_a_crossing_year(store, for
     assert met.p_met == 1 and met.median_crossing_year == 2024
     s = res.loc["score95"]
     assert s.p_met >= s.p_at_deadline
+
+
+def test_a_units_indicators_are_drawn_together_as_their_errors_moved(store, forecaster):
+    """EPI is part of the OSI: their past errors moved together, so the index draws correlate them."""
+    from scipy import stats
+
+    from digimeter import forecast as F
+
+    R, info = F.cross_correlation([forecaster.country(c).base for c in ("osi", "epi", "electricity_access_pct")])
+    assert R[0, 1] > 0.4 and np.allclose(np.diag(R), 1) and np.all(np.linalg.eigvalsh(R) > 0)
+    assert set(info["pairs"]) >= {"0-1"}
+    spec = {"name": "t-oe", "year": 2024, "year_window": 0,
+            "tree": [{"code": "osi", "indicator": "osi"}, {"code": "epi", "indicator": "epi"}]}
+    from digimeter.spec import parse_spec
+
+    fe = T.index_feasibility(parse_spec(spec), store, 2028, n_samples=100, forecaster=forecaster)
+    assert "correlated across a unit's indicators" in fe.notes[0] and "osi/epi" in fe.notes[0]
+    # draws at probability 1/2 are the medians of the predictive distributions
+    ifc = forecaster.country("osi")
+    med = ifc.draws_at(2028, ["KAZ", "DNK"], np.full((2, 3), 0.5))
+    want = [ifc.result(u).quantiles.loc[2028, 0.5] for u in ("KAZ", "DNK")]
+    np.testing.assert_allclose(med[:, 0], want, atol=1e-9)
+    # the same seeds give the same paths in every year (crossing years rely on it)
+    a = T.index_feasibility(parse_spec(spec), store, 2027, n_samples=100, forecaster=forecaster)
+    b = T.index_feasibility(parse_spec(spec), store, 2027, n_samples=100, forecaster=forecaster)
+    np.testing.assert_array_equal(a.scores, b.scores)
+    k = fe.units.index("KAZ")
+    assert stats.spearmanr(a.scores[:, k], fe.scores[:, k])[0] > 0.5

@@ -46,6 +46,7 @@ conformal prediction, ch. 4). Springer. doi:10.1007/b106715
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -58,7 +59,7 @@ __all__ = [
     "MODELS", "DEFAULT_MODELS", "COMBO_MODELS", "QUANTILES",
     "fit_logistic", "predict_logistic", "fit_gompertz", "predict_gompertz", "fit_bass", "predict_bass",
     "fit_linear", "predict_linear", "fit_damped", "predict_damped", "fit_rw_drift", "predict_rw_drift",
-    "Backtest", "backtest", "method_forecasts", "Calibration", "calibrate", "recent_scale", "CENTERS", "CenterChoice", "choose_center", "level_bands", "error_correlation", "MIN_COMMON_SHOCK",
+    "Backtest", "backtest", "method_forecasts", "Calibration", "calibrate", "recent_scale", "CENTERS", "CenterChoice", "choose_center", "level_bands", "error_correlation", "cross_correlation", "MIN_COMMON_SHOCK",
     "PanelForecast", "ForecastResult", "forecast_panel", "forecast_series",
     "prob_reach", "reach_draws", "crossing_year", "required_pace", "achieved_pace", "fastest_pace_from_level",
 ]
@@ -1033,6 +1034,13 @@ class PanelForecast:
     combination: np.ndarray | None = None    # the models' combination; quantiles = combination + errors
     common_shock: float = 0.0                # correlation of the units' draws (one-factor copula)
     common_shock_info: dict = field(default_factory=dict)
+    qfun: np.ndarray | None = None           # (U, Y, len(probs)): each unit's quantile function per year
+    probs: np.ndarray | None = None
+
+    def draw(self, i: int, j: int, u) -> np.ndarray:
+        """Values of unit ``i`` in year index ``j`` at probabilities ``u`` (its predictive quantile
+        function; ``samples`` are this at the panel's own uniforms)."""
+        return _interp_q(self.qfun[i, j], self.probs, np.asarray(u, float))
 
     def result(self, unit) -> ForecastResult:
         """The :class:`ForecastResult` of one unit (by code or position)."""
@@ -1270,6 +1278,67 @@ def choose_center(bt: Backtest, method_backtest: np.ndarray, *, lo=None, hi=None
     return CenterChoice(edges, centers, evidence, cut)
 
 
+def _normal_scores(bt: Backtest, method_backtest: np.ndarray, scale_floor: float) -> np.ndarray:
+    """Errors over recent volatility as normal scores by rank within each horizon (NaN kept)."""
+    from scipy import stats
+
+    E = bt.actual - method_backtest
+    z = E / np.maximum(np.nan_to_num(bt.scale, nan=scale_floor), scale_floor)[..., None]
+    q = np.full(z.shape, np.nan)
+    for h in range(z.shape[2]):
+        fin = np.isfinite(z[..., h])
+        if fin.sum() >= 2:
+            q[..., h][fin] = stats.norm.ppf(stats.rankdata(z[..., h][fin]) / (fin.sum() + 1))
+    return q
+
+
+def cross_correlation(panels: Sequence["PanelForecast"], *, min_pairs: int = 100) -> tuple[np.ndarray, dict]:
+    """How much one unit's errors on different indicators move together.
+
+    For each pair of indicators: the correlation of a unit's normal-score errors for the same origin
+    year and horizon, after removing each (origin, horizon) cell's mean across units (the common
+    shock of :func:`error_correlation`), over at least ``min_pairs`` matched errors. Returns
+    ``(R, info)``: ``R`` the correlation matrix (indicators in the order given; pairs without enough
+    errors or below :data:`MIN_COMMON_SHOCK` in absolute value set to 0; made positive definite by
+    clipping eigenvalues), ``info["pairs"]`` the estimates.
+    """
+    keyed = []
+    for pf in panels:
+        q = _normal_scores(pf.backtest, pf.method_backtest, pf.calibration.scale_floor)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # cells with no errors: all-NaN means
+            q = q - np.nanmean(q, axis=0, keepdims=True)
+        d = {}
+        for i, u in enumerate(pf.units):
+            for o, oy in enumerate(pf.backtest.origins):
+                for h, hh in enumerate(pf.backtest.horizons):
+                    if np.isfinite(q[i, o, h]):
+                        d[(u, int(oy), int(hh))] = q[i, o, h]
+        keyed.append(d)
+    k = len(keyed)
+    R = np.eye(k)
+    pairs = {}
+    for a in range(k):
+        for b in range(a + 1, k):
+            common = keyed[a].keys() & keyed[b].keys()
+            if len(common) < min_pairs:
+                continue
+            x = np.array([keyed[a][key] for key in common])
+            y = np.array([keyed[b][key] for key in common])
+            r = float(np.corrcoef(x, y)[0, 1])
+            if not np.isfinite(r):
+                continue
+            pairs[(a, b)] = (r, len(common))
+            if abs(r) >= MIN_COMMON_SHOCK:
+                R[a, b] = R[b, a] = r
+    w, v = np.linalg.eigh(R)
+    if w.min() < 1e-6:   # nearest positive-definite correlation matrix (eigenvalue clipping)
+        R = (v * np.maximum(w, 1e-6)) @ v.T
+        d = np.sqrt(np.diag(R))
+        R = R / d[:, None] / d[None, :]
+    return R, {"pairs": {f"{a}-{b}": round(r, 3) for (a, b), (r, _) in pairs.items()}}
+
+
 def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models=None, method="mean",
                    horizons=8, seed=0, n_samples=2000, calibration: Calibration | None = None,
                    units: Sequence | None = None, min_obs=5, window=5, combo=COMBO_MODELS,
@@ -1401,7 +1470,7 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
                          weights=w, models=models, method=method, anchor_year=ty, anchor_value=yv,
                          status=status, backtest=bt, method_backtest=mb, calibration=cal, lo=lo, hi=hi,
                          center=choice, center_median=use_med, combination=combination,
-                         common_shock=rho, common_shock_info=rho_info)
+                         common_shock=rho, common_shock_info=rho_info, qfun=qfun, probs=cal.probs)
 
 
 def _interp_q(qfun, probs, at):

@@ -361,6 +361,28 @@ class IndicatorForecast:
                 arr[k] = x[:n]
         return arr
 
+    def draws_at(self, year: int, units, u: np.ndarray) -> np.ndarray:
+        """Like :meth:`samples_at`, at given probabilities ``u`` (n_units, n) instead of the panels'
+        own uniforms: joint draws with other indicators (see :func:`index_feasibility`)."""
+        arr = np.full(u.shape, np.nan)
+        for k, unit in enumerate(units):
+            try:
+                pf, i = self._where(unit)
+            except NotFoundError:
+                continue
+            ay = pf.anchor_year[i]
+            if not np.isfinite(ay) or ay < year - STALE_YEARS:
+                continue
+            if year <= ay:
+                arr[k] = self.samples_at(year, [unit], 1)[0, 0]
+                continue
+            j = int(np.searchsorted(pf.years, year))
+            if j >= len(pf.years) or pf.years[j] != year:
+                raise DataError(f"{self.indicator}: no forecast for {year}", field="year", value=year,
+                                fix=f"forecast to {year} or later")
+            arr[k] = pf.draw(i, j, u[k])
+        return arr
+
 
 class Forecaster:
     """Forecasts per indicator, made once and cached (one evaluation, one store).
@@ -708,8 +730,27 @@ def index_feasibility(spec, store, year: int, *, node: str | None = None, n_samp
     ind_nodes = spec.indicator_nodes()
     codes = list(dict.fromkeys(n.indicator for n in ind_nodes))
     draws = {}
-    for c in codes:
-        draws[c] = fc.country(c).samples_at(year, units, n_samples)                # (U, S)
+    R, r_info = (F.cross_correlation([fc.country(c).base for c in codes]) if len(codes) > 1
+                 else (np.eye(1), {"pairs": {}}))
+    linked = not np.allclose(R, np.eye(len(codes)))
+    if linked:
+        # a unit's indicators move together too: u = Phi(sqrt(rc) Z_indicator + sqrt(1 - rc) W_unit), with
+        # W_unit ~ N(0, R) over the indicators; seeded by indicator and unit code only, so every year
+        # (and every call) draws the same paths
+        from scipy.special import ndtr
+
+        L = np.linalg.cholesky(R)
+        W = np.stack([np.random.default_rng([seed, zlib.crc32(u.encode()), 3]).standard_normal((n_samples, len(codes)))
+                      @ L.T for u in units])                                       # (U, S, I)
+        for k, c in enumerate(codes):
+            ifc = fc.country(c)
+            rc = ifc.base.common_shock
+            zc = np.random.default_rng([seed, zlib.crc32(c.encode()), 4]).standard_normal(n_samples)
+            u = ndtr(np.sqrt(rc) * zc[None, :] + np.sqrt(1.0 - rc) * W[:, :, k])
+            draws[c] = ifc.draws_at(year, units, u)
+    else:
+        for c in codes:
+            draws[c] = fc.country(c).samples_at(year, units, n_samples)            # (U, S)
     S = min(d.shape[1] for d in draws.values())
     meta = {c: store.indicator(c) for c in codes}
     directions = node_directions(spec, meta)
@@ -737,9 +778,15 @@ def index_feasibility(spec, store, year: int, *, node: str | None = None, n_samp
                 progress(s + 1, S)
     shocks = {c: fc.country(c).base.common_shock for c in codes}
     shared = ", ".join(f"{c} {r:.2f}" for c, r in shocks.items() if r > 0)
+    strong = {f"{codes[int(p.split('-')[0])]}/{codes[int(p.split('-')[1])]}": r
+              for p, r in r_info["pairs"].items() if abs(r) >= F.MIN_COMMON_SHOCK}
+    across_ind = ("correlated across a unit's indicators as their past errors were ("
+                  + ", ".join(f"{k} {v:.2f}" for k, v in sorted(strong.items(), key=lambda kv: -abs(kv[1]))[:6])
+                  + (", ..." if len(strong) > 6 else "") + ")" if linked else
+                  "independent across indicators (their past errors did not move together)")
     notes = [f"{S} joint draws of {len(codes)} indicator(s) for {len(units)} units, each rebuilt with the "
              f"spec's own method ({'batched over draws' if batched else 'one build per draw'}); draws "
-             "independent across indicators; across countries "
+             f"{across_ind}; across countries "
              + (f"they share a common shock where past errors moved together ({shared})" if shared
                 else "independent (past errors did not move together)")]
     for c in codes:
