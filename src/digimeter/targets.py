@@ -1026,7 +1026,7 @@ def _eval_index(t: Target, store, fc: Forecaster, names: dict, cache: dict, n_sa
     already = bool(np.isfinite(value) and _met(value, thr, t.comparator))
     crossing = ly if already else None
     p_met = 1.0 if already else p_at
-    if not already and t.deadline > ly + 1:
+    if not already and t.deadline > ly:
         # met in any year up to the deadline: the draws are paths (each unit keeps its quantile rank
         # from year to year), so propagate every year and find each draw's first year met
         hit_years = []
@@ -1041,8 +1041,6 @@ def _eval_index(t: Target, store, fc: Forecaster, names: dict, cache: dict, n_sa
         first = np.where(hits.any(axis=1), ly + 1 + hits.argmax(axis=1), np.inf)
         med = float(np.median(first))
         crossing = int(med) if np.isfinite(med) else None
-    elif not already:
-        p_met = p_at
     sign = _sign(t.comparator)
     req = F.required_pace(value, thr, t.deadline - ly) if not already else 0.0
     ach, fast, fast_u = np.nan, np.nan, None
