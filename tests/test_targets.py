@@ -357,3 +357,15 @@ def test_a_units_indicators_are_drawn_together_as_their_errors_moved(store, fore
     np.testing.assert_array_equal(a.scores, b.scores)
     k = fe.units.index("KAZ")
     assert stats.spearmanr(a.scores[:, k], fe.scores[:, k])[0] > 0.5
+
+
+def test_digital_nation_feasibility(store, forecaster):
+    """The default index propagated to 2028: every indicator of the spec forecast for every country,
+    joint draws (countries share shocks, a country's indicators move together), the index rebuilt."""
+    fe = T.index_feasibility("digital-nation", store, 2028, n_samples=60, forecaster=forecaster)
+    assert fe.scores.shape == (60, len(fe.units)) and len(fe.units) > 150
+    p = fe.p_rank_at_most("KAZ", [10, 25, 41, 60, 100])
+    assert np.all(np.diff(p) >= 0) and p[-1] > 0.9
+    q = fe.summary("KAZ")
+    assert 20 <= q.loc[0.5, "rank"] <= 70          # nominal 41st in 2025
+    assert "16 indicator(s)" in fe.notes[0] and "correlated across a unit's indicators" in fe.notes[0]
