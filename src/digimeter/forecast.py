@@ -1554,11 +1554,13 @@ def _paths(forecast):
     raise DataError("forecast must be a ForecastResult or PanelForecast", value=type(forecast).__name__)
 
 
-def reach_draws(forecast: ForecastResult, threshold, deadline, comparator=">=", *, mode="any") -> np.ndarray:
-    """Per predictive sample, whether the target is met by ``deadline`` (bool array (n_samples,)).
-
-    The draws :func:`prob_reach` averages; samples of units forecast together are joint draws, so
-    the share of samples in which *every* unit meets it is P(all meet) under their dependence.
+def reach_draws(forecast, threshold, deadline, comparator=">=", *, mode="any") -> np.ndarray:
+    """Per predictive sample, whether the target is met by ``deadline``: bool array (..., n_samples)
+    (``(n_samples,)`` for a :class:`ForecastResult`, ``(n_units, n_samples)`` for a
+    :class:`PanelForecast`). ``mode`` as in :func:`prob_reach`, which averages these draws; samples of
+    units forecast together are joint draws, so the share of samples in which *every* unit meets it
+    is P(all meet) under their dependence. A deadline at or before the last observation is answered
+    from the last observation in every draw.
     """
     f = _cmp(comparator)
     S, yrs, ay, av = _paths(forecast)
@@ -1566,13 +1568,17 @@ def reach_draws(forecast: ForecastResult, threshold, deadline, comparator=">=", 
     if deadline > yrs[-1]:
         raise DataError(f"deadline {deadline} is beyond the forecast horizon ({int(yrs[-1])})",
                         field="deadline", value=deadline, fix=f"forecast to {deadline} or later")
-    now = bool(f(av, threshold))
-    if deadline < yrs[0] or ay >= deadline:
-        return np.full(S.shape[0], now)
+    now = np.asarray(f(av, threshold))[..., None]
+    if deadline < yrs[0]:
+        return np.broadcast_to(now, S.shape[:-1]).copy()
     sel = yrs <= deadline
     if mode == "at":
-        return f(S[:, sel][:, -1], threshold)
-    return f(S[:, sel], threshold).any(-1) | now
+        hit = f(S[..., sel][..., -1], threshold)
+    elif mode == "any":
+        hit = f(S[..., sel], threshold).any(-1) | now
+    else:
+        raise DataError(f"unknown mode {mode!r}", field="mode", value=mode, fix="'at' or 'any'")
+    return np.where(np.asarray(ay >= deadline)[..., None], now, hit)
 
 
 def prob_reach(forecast, threshold, deadline, comparator=">=", *, mode="at"):
@@ -1580,31 +1586,18 @@ def prob_reach(forecast, threshold, deadline, comparator=">=", *, mode="at"):
 
     ``mode="at"``: the value in the deadline year meets it (the usual reading of "by 2027");
     ``mode="any"``: it is met in any year up to the deadline (including the last observation).
-    The share of predictive samples, so in [0, 1] and monotone in ``threshold``. A deadline at or
-    before the last observation is answered from the last observation (0 or 1).
+    The share of predictive samples (:func:`reach_draws`), so in [0, 1] and monotone in
+    ``threshold``; NaN for a unit with no forecast. A deadline at or before the last observation is
+    answered from the last observation (0 or 1).
 
     Returns a float for a :class:`ForecastResult`, an array (n_units,) for a :class:`PanelForecast`.
     """
-    f = _cmp(comparator)
-    S, yrs, ay, av = _paths(forecast)
-    deadline = int(deadline)
-    if deadline > yrs[-1]:
-        raise DataError(f"deadline {deadline} is beyond the forecast horizon ({int(yrs[-1])})",
-                        field="deadline", value=deadline, fix=f"forecast to {deadline} or later")
-    now = f(av, threshold).astype(float)
-    if deadline < yrs[0]:
-        out = now
-    else:
-        sel = yrs <= deadline
-        if mode == "at":
-            hit = f(S[..., sel][..., -1], threshold)
-        elif mode == "any":
-            hit = f(S[..., sel], threshold).any(-1) | f(av, threshold)[..., None]
-        else:
-            raise DataError(f"unknown mode {mode!r}", field="mode", value=mode, fix="'at' or 'any'")
-        with np.errstate(invalid="ignore"):
-            out = np.where(np.isnan(S[..., sel][..., -1]).all(-1), np.nan, hit.mean(-1))
-        out = np.where(ay >= deadline, now, out)
+    hit = reach_draws(forecast, threshold, deadline, comparator, mode=mode)
+    S, yrs, ay, _av = _paths(forecast)
+    out = hit.mean(-1)
+    if int(deadline) >= yrs[0]:
+        nodata = np.isnan(S[..., yrs <= int(deadline)][..., -1]).all(-1) & ~np.asarray(ay >= int(deadline))
+        out = np.where(nodata, np.nan, out)
     return float(out) if np.ndim(out) == 0 else out
 
 
