@@ -1167,21 +1167,12 @@ def error_correlation(bt: Backtest, method_backtest: np.ndarray, *, scale_floor:
     Li, D. X. (2000), On default correlation: a copula function approach, J. Fixed Income 9(4), 43-54.
     doi:10.3905/jfi.2000.319253
     """
-    from scipy import stats
-
-    E = bt.actual - method_backtest
-    z = E / np.maximum(np.nan_to_num(bt.scale, nan=scale_floor), scale_floor)[..., None]
+    q = _normal_scores(bt, method_backtest, scale_floor)
     num = den = 0.0
     cells = 0
-    for h in range(z.shape[2]):
-        zh = z[..., h]
-        fin = np.isfinite(zh)
-        if fin.sum() < min_units:
-            continue
-        q = np.full(zh.shape, np.nan)
-        q[fin] = stats.norm.ppf(stats.rankdata(zh[fin]) / (fin.sum() + 1))
-        for o in range(z.shape[1]):
-            c = q[:, o]
+    for h in range(q.shape[2]):
+        for o in range(q.shape[1]):
+            c = q[:, o, h]
             c = c[np.isfinite(c)]
             if c.size < min_units:
                 continue

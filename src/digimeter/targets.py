@@ -1012,15 +1012,13 @@ def _eval_index(t: Target, store, fc: Forecaster, names: dict, cache: dict, n_sa
                         f"({srt.index[ref.rank - 1]}, {thr:.5g}), held fixed")
     else:
         thr = float(t.threshold)
+    p_at = float(_index_hits(fe, unit, t, thr).mean())
     if t.kind == "rank":
         value = lrank
-        p_at = float(fe.p_rank_at_most(unit, thr if t.comparator == "<=" else thr - 1))
         measure = f"{spec.name} rank" + (f" ({node})" if node != spec.name else "")
         series_code = (spec.published or {}).get("rank") if node == spec.name else None
     else:
         value = lscore
-        draws = fe.scores[:, fe.units.index(unit)]
-        p_at = float(np.mean(F._cmp(t.comparator)(np.nan_to_num(draws, nan=-np.inf if t.comparator in (">=", ">") else np.inf), thr)))
         measure = f"{spec.name} score" + (f" ({node})" if node != spec.name else "")
         series_code = (spec.published or {}).get("score") if node == spec.name else None
     already = bool(np.isfinite(value) and _met(value, thr, t.comparator))
