@@ -53,8 +53,6 @@ UNITS_FILE_COLS = ("code", "name", "kind", "parent", "iso2", "un_region", "un_su
 IND_FILE_COLS = ("code", "name", "unit", "higher_is_better", "min_value", "max_value", "source",
                  "source_code", "description")
 IND_FILE_HINT = "code,name,unit,higher_is_better,min_value,max_value"
-IND_COLS_ALL = ("code", "name", "unit", "higher_is_better", "min_value", "max_value", "source", "source_code",
-                "description")
 YEAR_HEADER = re.compile(r"^(?:YR)?(\d{4})(?:\.0)?(?:\s*\[YR\d{4}\])?$", re.IGNORECASE)
 SAVE_UTF8 = ("open it in a spreadsheet or text editor and save it as UTF-8 "
              "(in Excel: 'CSV UTF-8 (Comma delimited)')")
@@ -573,22 +571,20 @@ def _parse_indicators(sheet: Sheet, lay: Layout, cat: _Catalogue, problems: _Pro
                "description": _text(get(cells, "description")) or None}
         old = cat.ind.get(code)
         if old is not None and hib is not None:
-            def same(a, b):
-                a = None if a is None or a is pd.NA or (isinstance(a, float) and math.isnan(a)) else a
-                b = None if b is None or b is pd.NA or (isinstance(b, float) and math.isnan(b)) else b
-                return a == b
             # what the store does not know yet (a direction or range left blank by a data update) may be
             # filled in; what it knows may not be changed
             fills = [c for c in ("unit", "higher_is_better", "min_value", "max_value")
-                     if same(old.get(c), None) and not same(rec[c], None)]
+                     if _same(old.get(c), None) and not _same(rec[c], None)]
             diff = [c for c in ("name", "unit", "higher_is_better", "min_value", "max_value")
-                    if c not in fills and not same(rec[c], old.get(c))]
+                    if c not in fills and not _same(rec[c], old.get(c))]
             if diff:
                 problems.add(f"indicator '{code}' already exists with a different {', '.join(diff)}",
                              sheet=sheet, row=n, field="code", value=code,
                              fix="drop this row to use the existing indicator, or declare a new code")
             if fills and not diff:
-                merged = {k: old.get(k) for k in IND_COLS_ALL}
+                from ..store import IND_COLS
+
+                merged = {k: old.get(k) for k in IND_COLS}
                 merged.update({c: rec[c] for c in fills})
                 rec = {**merged, "_exists": False, "_completed": fills}
             else:
