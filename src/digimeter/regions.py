@@ -846,7 +846,7 @@ def geo_home() -> "Path":
     return Path(default_home()) / "geo"
 
 
-def _geo_registry(store) -> pd.DataFrame:
+def geo_registry(store) -> pd.DataFrame:
     cols = ["name", "kind", "country", "layout", "path", "sha256", "origin_id", "imported"]
     try:
         have = store.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
@@ -858,7 +858,7 @@ def _geo_registry(store) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
 
 
-def _bundled_crosswalk_names() -> list[str]:
+def bundled_crosswalk_names() -> list[str]:
     folder = resources.files(_PKG).joinpath("data", "crosswalks")
     return sorted(p.name[: -len("_crosswalk.csv")] for p in folder.iterdir()
                   if p.name.endswith("_crosswalk.csv"))
@@ -989,9 +989,9 @@ def geography(store, country: str) -> Geography:
         raise NotFoundError(f"no regions of {code} in the store", field="country", value=code,
                             fix="import a units file with kind=region and parent=" + code)
     have = set(regs["code"])
-    reg = _geo_registry(store)
+    reg = geo_registry(store)
     cands: list[tuple[int, int, str, str, pd.DataFrame, pd.DataFrame | None]] = []
-    for name in _bundled_crosswalk_names():
+    for name in bundled_crosswalk_names():
         cw = load_crosswalk(name)
         ov = len(set(cw["unit"]) & have)
         if ov:
@@ -1653,4 +1653,4 @@ def map_data(store, country: str, indicator_or_spec, year: int | None = None, *,
 __all__ += ["Geography", "geography", "geo_home", "extensive_indicators", "regional_observations",
             "RegionalPanel", "regional_panel", "RegionalIndex", "regional_index", "regional_spec_for",
             "national_figures", "RegionReport", "region_report", "DivideTrend", "divide_trend", "map_data",
-            "default_threshold", "GEO_TABLE"]
+            "default_threshold", "GEO_TABLE", "geo_registry", "bundled_crosswalk_names"]

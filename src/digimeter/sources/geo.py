@@ -238,7 +238,7 @@ def _read_crosswalk(store, path: Path, raw: bytes, problems: _Problems) -> tuple
 
 
 def _read_boundaries(store, path: Path, raw: bytes, problems: _Problems) -> tuple[dict, str | None, str | None]:
-    from ..regions import _geo_registry
+    from ..regions import geo_registry
 
     try:
         gj = json.loads(raw.decode("utf-8-sig"))
@@ -285,7 +285,7 @@ def _read_boundaries(store, path: Path, raw: bytes, problems: _Problems) -> tupl
         problems.raise_if_any()
     layout = next(iter(layouts)) if layouts else None
     if layout is None:  # match the codes with a crosswalk layout of the country
-        reg = _geo_registry(store)
+        reg = geo_registry(store)
         cands = []
         for r in reg[(reg["kind"] == "crosswalk") & (reg["country"] == country)].itertuples():
             cw = pd.read_csv(r.path)
@@ -293,9 +293,9 @@ def _read_boundaries(store, path: Path, raw: bytes, problems: _Problems) -> tupl
                 if set(g["unit"]) == set(codes):
                     cands.append(str(lay))
         if not cands:
-            from ..regions import _bundled_crosswalk_names, load_crosswalk
+            from ..regions import bundled_crosswalk_names, load_crosswalk
 
-            for name in _bundled_crosswalk_names():
+            for name in bundled_crosswalk_names():
                 cw = load_crosswalk(name)
                 for lay, g in cw.groupby("layout"):
                     if set(g["unit"]) == set(codes):
