@@ -11,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from digimeter.aggregate import (
+from digimeter.stages.aggregate import (
     METHODS,
     aggregate,
     arithmetic,
@@ -24,7 +24,7 @@ from digimeter.aggregate import (
     median,
 )
 from digimeter.errors import SpecError
-from digimeter.normalise import normalise
+from digimeter.stages.normalise import normalise
 
 DATA = Path(__file__).parent / "data" / "coinr_asem"
 

@@ -11,7 +11,7 @@ from digimeter.audit import (corr_flags, corr_with_parents, correlations, cronba
                              cronbach_by_group, pca_by_group, ranks, removal_effect,
                              strengths_weaknesses)
 from digimeter.errors import DataError, SpecError
-from digimeter.weight import effective_weights
+from digimeter.stages.weight import effective_weights
 
 DATA = Path(__file__).parent / "data" / "coinr_asem"
 

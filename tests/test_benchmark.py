@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from digimeter import aggregate as agg
+from digimeter.stages import aggregate as agg
 from digimeter import benchmark as bm
 from digimeter.build import build, compute
 from digimeter.store import Store

@@ -104,7 +104,7 @@ def test_scores_and_ranks_equal_coinr(asem):
 
 
 def test_treatment_log_equals_coinr(asem):
-    from digimeter.treat import to_coinr_log
+    from digimeter.stages.treat import to_coinr_log
 
     ours = to_coinr_log(asem.params["treat"]).set_index("iCode")
     theirs = pd.read_csv(DATA / "example_treatment_log.csv").set_index("iCode")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from digimeter.errors import DataError, SpecError
-from digimeter.impute import (METHODS, guard_observed, impute, imputation_report, mean, mean_group,
+from digimeter.stages.impute import (METHODS, guard_observed, impute, imputation_report, mean, mean_group,
                               median, median_group, panel, panel_frame)
 
 DATA = Path(__file__).parent / "data" / "coinr_asem"

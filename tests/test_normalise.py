@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from digimeter.errors import SpecError
-from digimeter.normalise import METHODS, Normaliser, normalise
+from digimeter.stages.normalise import METHODS, Normaliser, normalise
 
 DATA = Path(__file__).parent / "data" / "coinr_asem"
 

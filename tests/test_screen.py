@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from digimeter.errors import DataError, SpecError
-from digimeter.screen import data_availability, denominate, screen_units
+from digimeter.stages.screen import data_availability, denominate, screen_units
 
 DATA = Path(__file__).parent / "data" / "coinr_asem"
 

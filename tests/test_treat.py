@@ -11,7 +11,7 @@ from hypothesis.extra.numpy import arrays
 from scipy import stats
 
 from digimeter.errors import SpecError
-from digimeter.treat import (boxcox, check_skew_kurt, kurt, log_ct, log_ct_plus, skew, to_coinr_log,
+from digimeter.stages.treat import (boxcox, check_skew_kurt, kurt, log_ct, log_ct_plus, skew, to_coinr_log,
                              treat, winsorise)
 
 DATA = Path(__file__).parent / "data" / "coinr_asem"

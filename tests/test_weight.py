@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digimeter.errors import SpecError
-from digimeter.weight import (custom, effective_weights, equal, optimise_weights, pca_weights,
+from digimeter.stages.weight import (custom, effective_weights, equal, optimise_weights, pca_weights,
                               rescale_within_groups)
 
 DATA = Path(__file__).parent / "data" / "coinr_asem"

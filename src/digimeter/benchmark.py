@@ -34,8 +34,8 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from . import aggregate as agg
-from . import normalise as norm
+from .stages import aggregate as agg
+from .stages import normalise as norm
 from .errors import DataError, DigimeterError, NotFoundError, SpecError
 
 __all__ = ["RANKINGS", "Rankings", "rankings", "peers", "frontier", "gap", "waterfall", "shapley", "what_it_takes",

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from . import aggregate as agg
-from . import impute as imp
-from . import normalise as norm
-from . import treat as trt
+from .stages import aggregate as agg
+from .stages import impute as imp
+from .stages import normalise as norm
+from .stages import treat as trt
 from .errors import SpecError
 from .panel import Panel, make_panel, select_units
 from .spec import IndexSpec, load_spec, node_directions
@@ -474,8 +474,8 @@ def _aggregate_tree(spec: IndexSpec, meta: pd.DataFrame, normalised: pd.DataFram
 
 
 def _screen(spec: IndexSpec, data: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, str]:
-    """Screen units with :func:`digimeter.screen.screen_units`; returns (keep, excluded, report, action)."""
-    from . import screen as scr_mod
+    """Screen units with :func:`digimeter.stages.screen.screen_units`; returns (keep, excluded, report, action)."""
+    from .stages import screen as scr_mod
 
     scr = dict(spec.screen)
     opts = {"min_availability": float(scr.pop("min_availability", 0.0)),
@@ -824,7 +824,7 @@ def prepare(spec: IndexSpec, panel: Panel, *, unit_meta: pd.DataFrame | None = N
     # -- denominate -------------------------------------------------------------------------
     dens = spec.denominators()
     if dens:
-        from . import screen as scr_mod
+        from .stages import screen as scr_mod
 
         dcodes = sorted({d for d, _ in dens.values()})
         absent = [d for d in dcodes if d not in panel.values.columns]
@@ -935,7 +935,7 @@ def _finish(spec: IndexSpec, meta: pd.DataFrame, panel: Panel, stages: dict[str,
     top = int(meta.level.max())
     hook = None
     if wmethod == "pca":
-        from . import weight as wt
+        from .stages import weight as wt
 
         pca_levels = _levels_opt(wopts.get("level"), [1], top)
         pca_info = []
@@ -956,7 +956,7 @@ def _finish(spec: IndexSpec, meta: pd.DataFrame, panel: Panel, stages: dict[str,
     if wmethod == "pca":
         params["weights_pca"] = pd.concat(pca_info, ignore_index=True) if pca_info else None
     elif wmethod == "optimised":
-        from . import weight as wt
+        from .stages import weight as wt
 
         lev = int(wopts.get("level", top - 1))
         codes = meta.code[meta.level == lev].tolist()
@@ -993,7 +993,7 @@ def _finish(spec: IndexSpec, meta: pd.DataFrame, panel: Panel, stages: dict[str,
         params["weights_optimised"] = pd.DataFrame({"weight": res.weights, "corr_with_index": res.correlations,
                                                     "target": res.target if res.target is not None else np.nan},
                                                    index=pd.Index(codes, name="code"))
-    from . import weight as wt
+    from .stages import weight as wt
 
     params["weights"] = pd.Series(w, name="weight").reindex(meta.code)
     wmeta = meta.assign(weight=params["weights"].to_numpy())

@@ -651,8 +651,8 @@ def compute_batch(spec, X: np.ndarray, directions: dict, node: str | None = None
     imputation or treatment (:func:`_batchable`). Returns ``(scores, ranks)``, each (n_samples, n_units),
     NaN for units screened out.
     """
-    from . import aggregate as agg
-    from . import normalise as norm
+    from .stages import aggregate as agg
+    from .stages import normalise as norm
 
     node = node or spec.name
     meta = spec.meta()

@@ -22,7 +22,7 @@ wherever COINr defines the method, and the JRC/OECD *Handbook on Constructing Co
 Example
 -------
 >>> import numpy as np
->>> from digimeter.normalise import normalise
+>>> from digimeter.stages.normalise import normalise
 >>> y, params = normalise(np.array([[1.0, 10.0], [2.0, 30.0], [3.0, np.nan]]), "minmax")
 >>> y
 array([[  0.,   0.],
