@@ -23,6 +23,7 @@ report: venv
 	$(BIN)/digimeter report --unit KAZ --out $(OUT)
 
 test: venv
+	sh scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -n 2 -q
 
 # Rebuild the bundled Parquet snapshot from ../shared/data (maintainers only; the result is committed).

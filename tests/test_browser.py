@@ -48,7 +48,7 @@ CHARTED = ("country", "compare", "regions", "targets")
 def _chromium() -> str:
     exe = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if not exe:
-        pytest.fail("chromium is not installed (the project's .ci/run installs it)")
+        pytest.fail("chromium is not installed: `make test` installs it as root; otherwise install Debian's chromium (sudo apt-get install chromium)")
     return exe
 
 
