@@ -125,14 +125,14 @@ def progress(enabled: bool = True, total: int | None = None):
 
 def parse_sets(sets: list[str]) -> dict:
     """``--set stage.key=value`` pairs; values are read as YAML (numbers, lists, booleans)."""
-    import yaml
+    from ._util.yamlsafe import load_yaml
 
     out = {}
     for s in sets or []:
         if "=" not in s:
             raise typer.BadParameter(f"--set {s!r}: expected ADDRESS=VALUE, e.g. normalise.method=zscore")
         k, v = s.split("=", 1)
-        out[k.strip()] = yaml.safe_load(v)
+        out[k.strip()] = load_yaml(v, source=f"--set {k.strip()}", fix="quote the value or write it as YAML")
     return out
 
 

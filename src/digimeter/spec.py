@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import NotFoundError, Problem, SpecError
@@ -355,13 +354,7 @@ def load_spec(name_or_path: str | Path) -> IndexSpec:
         raise NotFoundError(f"no spec named '{name_or_path}' and no such file",
                             value=str(name_or_path),
                             fix=f"use a shipped spec ({', '.join(shipped)}) or a path to a YAML file")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"{p}: not UTF-8 text", file=str(p), fix="save the file as UTF-8") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SpecError(f"{p}: not valid YAML ({getattr(exc, 'problem', exc)})", file=str(p),
-                        row=(mark.line + 1) if mark else None,
-                        fix="check indentation and colons near that line") from None
+    from ._util.yamlsafe import load_yaml_file
+
+    data = load_yaml_file(p)   # no aliases, bounded depth; errors name the file and line
     return parse_spec(data, source=str(p))

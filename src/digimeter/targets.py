@@ -47,7 +47,6 @@ from typing import Any, Callable, Literal, Union
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import forecast as F
@@ -240,12 +239,9 @@ def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
     if not p.exists():
         raise NotFoundError(f"no scenario named '{name_or_path}' and no such file", value=str(name_or_path),
                             fix=f"use a shipped scenario ({', '.join(shipped)}) or a path to a YAML file")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SpecError(f"{p}: not valid YAML ({getattr(exc, 'problem', exc)})", file=str(p),
-                        row=(mark.line + 1) if mark else None, fix="check indentation and colons near that line") from None
+    from ._util.yamlsafe import load_yaml_file
+
+    data = load_yaml_file(p)   # no aliases, bounded depth; errors name the file and line
     return parse_scenario(data, source=str(p))
 
 

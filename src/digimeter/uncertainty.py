@@ -60,7 +60,6 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from .errors import DataError, NotFoundError, Problem, SpecError
 
@@ -237,12 +236,9 @@ def load_factors(source: Any) -> list[Factor]:
             raise NotFoundError(f"no factor file '{source}'", value=str(source),
                                 fix=f"give a path to a YAML file or a shipped one ({', '.join(shipped)})")
         where = str(p)
-        try:
-            source = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise SpecError(f"{p}: not valid YAML ({getattr(exc, 'problem', exc)})", file=str(p),
-                            row=(mark.line + 1) if mark else None) from None
+        from ._util.yamlsafe import load_yaml_file
+
+        source = load_yaml_file(p)   # no aliases, bounded depth; errors name the file and line
     if isinstance(source, dict):
         if "factors" not in source:
             raise SpecError(f"{where}: expected a `factors:` list", file=where,

@@ -229,23 +229,12 @@ async def _read_limited(file: UploadFile, limit: int) -> bytes:
 
 
 def parse_spec_upload(name: str, data: bytes):
-    """Validate an uploaded spec exactly as the CLI does (``yaml.safe_load`` + :func:`parse_spec`)."""
-    import yaml
-
+    """Validate an uploaded spec exactly as the CLI does (:func:`~digimeter._util.yamlsafe.load_yaml` +
+    :func:`parse_spec`)."""
+    from .._util.yamlsafe import load_yaml
     from ..spec import parse_spec
 
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SpecError(f"{name}: not UTF-8 text", file=name, fix="save the file as UTF-8") from None
-    try:
-        obj = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SpecError(f"{name}: not valid YAML ({getattr(exc, 'problem', None) or type(exc).__name__})", file=name,
-                        row=(mark.line + 1) if mark else None,
-                        fix="check indentation and colons near that line") from None
-    return parse_spec(obj, source=name)
+    return parse_spec(load_yaml(data, source=name), source=name)
 
 
 def _build_out(ix, unit: str | None, import_report: str | None = None) -> dict[str, Any]:
