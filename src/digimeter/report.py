@@ -1400,6 +1400,8 @@ def write_report(report: Report, out: str | Path, *, figures: bool = True, png: 
                     pp.write_bytes(vlc.svg_to_png(svgs[key], scale=1.5))
                     written["figures"].append(pp)
     step(_("Tables"))
+    from ._util.safetext import neutralise_frame
+
     tabdir.mkdir(exist_ok=True)
     xlsx = out / "tables.xlsx"
     with pd.ExcelWriter(xlsx, engine="openpyxl") as xw:
@@ -1407,9 +1409,9 @@ def write_report(report: Report, out: str | Path, *, figures: bool = True, png: 
             for k, df in s.tables.items():
                 name = _safe_name(f"{s.id}_{k}")
                 p = tabdir / f"{name}.csv"
-                df.to_csv(p, index=False)
+                neutralise_frame(df).to_csv(p, index=False)   # text is never a spreadsheet formula
                 written["tables"].append(p)
-                clean = df.copy()
+                clean = neutralise_frame(df)
                 for c in clean.columns:
                     if str(clean[c].dtype) in ("Int64", "Float64", "string", "str"):
                         clean[c] = clean[c].astype(object).where(clean[c].notna(), None)

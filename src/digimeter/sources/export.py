@@ -3,6 +3,10 @@
 Each row is one current value (or the value as of a vintage) with its origin joined in: publisher,
 dataset, edition, URL, repository, licence, retrieval time and checksum, plus the vintage's creation
 time and kind, so a value can be traced back without the store.
+
+Text is data, never a formula: in CSV and XLSX files, a text cell that begins with ``= + - @``, a tab
+or a carriage return is written with a leading ``'`` (:func:`digimeter._util.safetext.neutralise_frame`),
+and the XLSX file's README sheet says so. Parquet keeps the text as it is (no spreadsheet reads it).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._util.safetext import NEUTRALISE_NOTE, neutralise_frame
 from ..errors import DataError
 
 FORMATS = ("csv", "parquet", "xlsx")
@@ -45,7 +50,7 @@ def export(store, path, *, fmt: str | None = None, indicators=None, units=None, 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     if fmt == "csv":
-        df.to_csv(tmp, index=False)
+        neutralise_frame(df).to_csv(tmp, index=False)
     elif fmt == "parquet":
         df.to_parquet(tmp, index=False)
     else:
@@ -54,8 +59,13 @@ def export(store, path, *, fmt: str | None = None, indicators=None, units=None, 
                             fix="use --format parquet or csv, or filter with --indicator/--unit")
         x = df.copy()
         x["vintage_created"] = x["vintage_created"].astype(str)
+        readme = pd.DataFrame({"README": [
+            "observations: one row per value, with its origin (publisher, dataset, URL, licence, checksum) and vintage.",
+            "origins: every origin referred to by origin_id.",
+            NEUTRALISE_NOTE]})
         with pd.ExcelWriter(tmp, engine="openpyxl") as w:
-            x.to_excel(w, sheet_name="observations", index=False)
-            store.origins().to_excel(w, sheet_name="origins", index=False)
+            neutralise_frame(x).to_excel(w, sheet_name="observations", index=False)
+            neutralise_frame(store.origins()).to_excel(w, sheet_name="origins", index=False)
+            readme.to_excel(w, sheet_name="README", index=False)
     tmp.replace(path)
     return df
