@@ -159,6 +159,8 @@ def register(app: typer.Typer) -> None:
 def _print_report(console, rep, cname: str) -> None:
     from rich.table import Table
 
+    from ..cli import fit
+
     t = rep.table
     score = rep.kind == "score"
     title = (f"{rep.name}, {rep.year}: {len(t)} regions of {cname} (layout {rep.layout})" if score else
@@ -185,14 +187,14 @@ def _print_report(console, rep, cname: str) -> None:
         row += [_people(r.population), est, "" if pd.isna(r.year) else str(int(r.year))]
         style = "yellow" if r.unit in rep.below_units else None
         tab.add_row(*row, style=style)
-    console.print(tab)
+    console.print(fit(tab))
     mt = Table(title=f"The divide between regions, {rep.year}", header_style="bold")
     mt.add_column("measure")
     mt.add_column("value", justify="right")
     mt.add_column("note")
     for row in measures_rows(rep):
         mt.add_row(*row)
-    console.print(mt)
+    console.print(fit(mt))
     if rep.measures.get("estimated_regions"):
         which = ""
         if score:
@@ -207,6 +209,8 @@ def _print_report(console, rep, cname: str) -> None:
 
 def _print_trend(console, tr, cname: str, names: dict, meta: dict) -> None:
     from rich.table import Table
+
+    from ..cli import fit
 
     d = tr.table
     tab = Table(title=f"The regional divide in {meta['name'].lower()} ({meta['unit']}), {cname}, "
@@ -243,7 +247,7 @@ def _print_trend(console, tr, cname: str, names: dict, meta: dict) -> None:
             else:
                 cells.append("" if pd.isna(r[c]) else f"{r[c]:.3g}")
         tab.add_row(*cells)
-    console.print(tab)
+    console.print(fit(tab))
     grp = " / ".join(sorted(set(tr.groups.values()))) if tr.groups else ""
     console.print(f"[dim]mean: population-weighted mean of the regions; national: the published national figure; "
                   f"diff.: mean - national (the roll-up check); Gini, Theil and CV population-weighted"
@@ -274,5 +278,5 @@ def _print_trend(console, tr, cname: str, names: dict, meta: dict) -> None:
             reading += f"; half-life {b.half_life:.1f} years"
         ct.add_row(f"beta-convergence: growth on initial level ({how}), {y0}-{y1}, {b.n} regions",
                    f"{b.slope:+.4f}", f"{b.ci95[0]:+.4f} .. {b.ci95[1]:+.4f}", reading)
-    console.print(ct)
+    console.print(fit(ct))
     console.print(tr.verdict())

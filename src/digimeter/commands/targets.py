@@ -130,6 +130,8 @@ def register(app: typer.Typer) -> None:
     def _table(sc, df: pd.DataFrame) -> None:
         from rich.table import Table
 
+        from ..cli import fit
+
         t = Table(title=f"{sc.title or sc.name}", header_style="bold", show_lines=False,
                   caption="pace columns: points per year needed / achieved in the last 5 years / "
                           "fastest any country achieved from a similar level")
@@ -154,7 +156,7 @@ def register(app: typer.Typer) -> None:
                       "" if not (isinstance(p, float) and math.isfinite(p)) else f"{p:.2f}", cy,
                       _fmt(r.required_pace), _fmt(r.achieved_pace_5y), fast, style=style)
             statuses.append((r.target, r.unit, r.status))
-        console.print(t)
+        console.print(fit(t))
         console.print("[bold]Status[/]")
         for target, unit, status in statuses:
             console.print(f"- {target} ({unit}): {status}", highlight=False, markup=False)
@@ -199,7 +201,9 @@ def register(app: typer.Typer) -> None:
                     cols = ["origin", "model", "n", "countries", "mae", "mae_baseline", "mae_rw_clipped", "ratio",
                             "bias", "coverage80", "coverage95"]
                     console.print(df_table(r.summary[cols], f"Backtest of {r.indicator} (all countries)",
-                                           index=False, floatfmt="{:.3f}"))
+                                           index=False, floatfmt="{:.3f}",
+                                           least=("countries", "n", "mae_rw_clipped", "coverage95", "bias",
+                                                  "mae_baseline")))
                     if r.indicator in comparisons:
                         console.print(df_table(comparisons[r.indicator], f"Combination methods side by side: "
                                                                          f"{r.indicator}", index=False,
