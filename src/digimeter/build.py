@@ -7,8 +7,6 @@ setting (by address: ``normalise.method``, ``aggregate.method``, ``weights.conne
 
 from __future__ import annotations
 
-import functools
-import json
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,8 +19,11 @@ from .stages import aggregate as agg
 from .stages import impute as imp
 from .stages import normalise as norm
 from .stages import treat as trt
+from .stages import tree
 from .errors import SpecError
 from .panel import Panel, make_panel, select_units
+from .plan import Plan, normalise_groups
+from .plan import resolve as resolve_plan
 from .spec import IndexSpec, load_spec, node_directions
 from .store import Store, open_store
 
@@ -360,117 +361,16 @@ def _check_indicators(spec: IndexSpec, store: Store) -> None:
         raise SpecError(f"spec '{spec.name}': unknown indicator(s)", problems=problems)
 
 
-def _aliases(name: Any, table: dict[str, str]) -> Any:
-    return table.get(name, name) if isinstance(name, str) else name
-
-
-_AGG_ALIASES = {"mazziotta-pareto": "mazziotta_pareto", "mpi": "mazziotta_pareto", "mean": "arithmetic",
-                "amean": "arithmetic", "gmean": "geometric", "hmean": "harmonic", "genmean": "generalised",
-                "generalized": "generalised", "minimum": "min", "maximum": "max"}
-_NORM_ALIASES = {"min-max": "minmax", "z-score": "zscore", "dist2targ": "dist2target", "prank": "percentile",
-                 "goalpost": "goalposts"}
-_TREAT_METHODS = ("none", "coinr", "winsorise", "boxcox", "log")
-_TREAT_OPTS = ("winmax", "skew_thresh", "kurt_thresh", "f1", "f2", "f2_params", "force_win",
-               "combine_treat", "indiv", "lambda", "lmbda")
-
-
-@functools.lru_cache(maxsize=None)
-def _agg_params(method: str) -> frozenset[str]:
-    import inspect
-
-    return frozenset(inspect.signature(agg.METHODS[method]).parameters) - {"x", "w"}
-
-
-def _agg_options() -> set[str]:
-    return {p for m in agg.METHODS for p in _agg_params(m)}
-
-
-def _agg_call(xs: np.ndarray, w: np.ndarray, method: str, opts: dict[str, Any], min_share: float,
-              where: str) -> np.ndarray:
-    """Aggregate with ``method``, passing only the options it takes (a stage's options serve many levels)."""
-    method = _aliases(method, _AGG_ALIASES)
-    if method not in agg.METHODS:
-        valid = ", ".join(agg.METHODS)
-        raise SpecError(f"{where}: unknown aggregation method {method!r}", field=where, value=method,
-                        fix=f"use one of: {valid}")
-    allowed = _agg_params(method)
-    try:
-        return agg.aggregate(xs, w, method, min_share=min_share,
-                             **{k: v for k, v in opts.items() if k in allowed})
-    except SpecError as e:
-        raise SpecError(e.message, field=where, value=method,
-                        fix=e.problems[0].fix if e.problems else None) from None
-
-
-def _normaliser_options() -> set[str]:
-    return {k for m in norm.METHODS.values() for k in m.options}
-
-
-def _parse_aggregate(spec: IndexSpec) -> tuple[str, dict[int, tuple[str, dict]], float, dict[str, Any]]:
-    ag = dict(spec.aggregate)
-    method = _aliases(ag.pop("method"), _AGG_ALIASES)
-    by_level_raw = ag.pop("by_level", None) or {}
-    min_share = float(ag.pop("min_share", 0.0))
-    known = _agg_options()
-    bad = sorted(set(ag) - known)
-    if bad:
-        raise SpecError(f"aggregate: unknown option(s) {', '.join(bad)}", field="aggregate." + bad[0],
-                        fix=f"use method, by_level, min_share or an option of a method: {', '.join(sorted(known))}")
-    by_level: dict[int, tuple[str, dict]] = {}
-    for k, v in by_level_raw.items():
-        if isinstance(v, dict):
-            v = dict(v)
-            m = v.pop("method", method)
-            by_level[int(k)] = (_aliases(m, _AGG_ALIASES), {**ag, **v})
-        else:
-            by_level[int(k)] = (_aliases(v, _AGG_ALIASES), ag)
-    return method, by_level, min_share, ag
-
-
-def _plan(spec: IndexSpec, meta: pd.DataFrame) -> list[tuple]:
-    """The aggregation steps, bottom-up: ``(level, code, kids, method, opts, min_share, where)``."""
-    method, by_level, min_share, opts = _parse_aggregate(spec)
-    nodes = spec.nodes()
-    kids_of: dict[str, list[str]] = {}
-    for c, par in zip(meta.code.tolist(), meta.parent.tolist()):
-        kids_of.setdefault(par, []).append(c)
-    aggs = [(int(lv), c) for c, lv, k in zip(meta.code.tolist(), meta.level.tolist(), meta.kind.tolist())
-            if k == "aggregate"]
-    steps = []
-    for level in sorted({lv for lv, _ in aggs}):
-        for code in [c for lv, c in aggs if lv == level]:
-            kids = kids_of.get(code, [])
-            node = nodes.get(code)
-            if node is not None and node.aggregate:
-                m, o, where = node.aggregate, opts, f"node '{code}' > aggregate"
-            elif level in by_level:
-                (m, o), where = by_level[level], f"aggregate.by_level.{level} (node '{code}')"
-            else:
-                m, o, where = method, opts, f"aggregate.method (node '{code}')"
-            steps.append((int(level), code, kids, m, o, min_share, where))
-    return steps
-
-
-def _aggregate_tree(spec: IndexSpec, meta: pd.DataFrame, normalised: pd.DataFrame, w: dict[str, float],
-                    *, from_level: int = 2, scores: pd.DataFrame | None = None,
-                    on_level: Any = None, plan: list | None = None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Aggregate bottom-up from ``from_level``; ``on_level(level, scores, w)`` may update weights first."""
-    plan = _plan(spec, meta) if plan is None else plan
+def _aggregate_tree(plan: Plan, normalised: pd.DataFrame, w: dict[str, float], *, from_level: int = 2,
+                    scores: pd.DataFrame | None = None, on_level: Any = None
+                    ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Aggregate bottom-up from ``from_level`` with the one tree evaluator
+    (:func:`digimeter.stages.tree.evaluate`); ``on_level(level, scores, w)`` may update weights first."""
     base = normalised if scores is None else scores
-    cols: dict[str, np.ndarray] = {c: base[c].to_numpy(dtype=float) for c in base.columns}
-    coverage: dict[str, np.ndarray] = {}
-    done_hook: set[int] = set()
-    for level, code, kids, m, o, min_share, where in plan:
-        if level < from_level:
-            continue
-        if on_level is not None and level not in done_hook:
-            done_hook.add(level)
-            on_level(level, pd.DataFrame(cols, index=base.index), w)
-        wv = np.array([w[k] for k in kids], dtype=float)
-        xs = np.column_stack([cols[k] for k in kids])
-        cols[code] = _agg_call(xs, wv, m, o, min_share, where)
-        coverage[code] = agg.available_share(xs, wv)
-    return pd.DataFrame(cols, index=base.index), coverage
+    cols = {c: base[c].to_numpy(dtype=float) for c in base.columns}
+    hook = None if on_level is None else (lambda level, vals: on_level(level, pd.DataFrame(vals, index=base.index), w))
+    vals, coverage = tree.evaluate(plan.steps, cols, w, from_level=from_level, on_level=hook, coverage=True)
+    return pd.DataFrame(vals, index=base.index), coverage
 
 
 def _screen(spec: IndexSpec, data: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, str]:
@@ -596,15 +496,15 @@ def _impute(spec: IndexSpec, x: pd.DataFrame, unit_meta: pd.DataFrame | None,
 def _treat(spec: IndexSpec, x: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     tr = dict(spec.treat)
     tmethod = tr.pop("method")
-    if tmethod not in _TREAT_METHODS:
+    if tmethod not in trt.SPEC_METHODS:
         raise SpecError(f"unknown treatment method {tmethod!r}", field="treat.method", value=tmethod,
                         fix="use none, coinr (COINr's skew/kurtosis rule: Winsorise then log), boxcox or log")
     if tmethod == "none":
         return x.copy(), None
-    bad = sorted(set(tr) - set(_TREAT_OPTS))
+    bad = sorted(set(tr) - set(trt.SPEC_OPTIONS))
     if bad:
         raise SpecError(f"treat: unknown option(s) {', '.join(bad)}", field="treat." + bad[0],
-                        fix=f"use {', '.join(_TREAT_OPTS)}")
+                        fix=f"use {', '.join(trt.SPEC_OPTIONS)}")
     lam = tr.pop("lambda", tr.pop("lmbda", None))
     if tmethod == "boxcox":
         tr.setdefault("f1", None)
@@ -639,97 +539,12 @@ def _suggest_codes(word: str, codes) -> str:
 
 def _normalise(spec: IndexSpec, x_tr: pd.DataFrame, dirs: np.ndarray, fixed: list[dict] | None
                ) -> tuple[pd.DataFrame, list[dict]]:
-    """Normalise every indicator; per-indicator overrides in ``normalise.indiv``; ``fixed`` = fitted params."""
-    icodes = list(x_tr.columns)
-    nodes = spec.nodes()
-    nm = dict(spec.normalise)
-    gmethod = _aliases(nm.pop("method"), _NORM_ALIASES)
-    indiv = nm.pop("indiv", None) or {}
-    unknown = [k for k in indiv if k not in icodes]
-    if unknown:
-        raise SpecError(f"normalise.indiv names {', '.join(unknown)}, not indicator nodes",
-                        field="normalise.indiv", value=unknown, fix=_suggest_codes(unknown[0], icodes))
-    all_opts = _normaliser_options() | {"ref_unit"}
-    groups: dict[str, dict] = {}
-    for j, c in enumerate(icodes):
-        if c in indiv:
-            o = dict(indiv[c]) if isinstance(indiv[c], dict) else {"method": indiv[c]}
-            m = _aliases(o.pop("method", gmethod), _NORM_ALIASES)
-            opts, where = {**nm, **o}, f"normalise.indiv.{c}"
-            strict = set(o)
-        else:
-            m, opts, where, strict = gmethod, nm, "normalise", set(nm)
-        if m not in norm.METHODS:
-            valid = ", ".join(norm.METHODS)
-            raise SpecError(f"{where}: unknown normalisation method {m!r} (node '{c}')", field=where + ".method",
-                            value=m, fix=f"use one of: {valid}")
-        bad = sorted(set(strict) - all_opts)
-        if bad:
-            raise SpecError(f"{where}: unknown option(s) {', '.join(bad)} (node '{c}')", field=f"{where}.{bad[0]}",
-                            fix=f"options of '{m}': {', '.join(norm.METHODS[m].options) or '(none)'}")
-        valid_o = set(norm.METHODS[m].options) | ({"ref_unit"} if m == "dist2ref" else set())
-        use = {k: v for k, v in opts.items() if k in valid_o}
-        key = json.dumps([m, use], sort_keys=True, default=str)
-        g = groups.setdefault(key, {"method": m, "opts": use, "codes": [], "cols": [], "where": where})
-        g["codes"].append(c)
-        g["cols"].append(j)
-    fixed_by = {tuple(f["codes"]): f for f in fixed} if fixed else {}
-    out = np.full(x_tr.shape, np.nan)
-    fits = []
-    arr = x_tr.to_numpy(dtype=float)
-    for g in groups.values():
-        m, cols, codes = g["method"], g["cols"], g["codes"]
-        o = dict(g["opts"])
-        sub = arr[:, cols]
-        if "range" in o:
-            r = o["range"]
-            if isinstance(r, str):  # --set normalise.range=1,100
-                try:
-                    r = [float(v) for v in r.replace(" ", "").strip("[]()").split(",")]
-                except ValueError:
-                    raise SpecError(f"{g['where']}: range must be two numbers, not {r!r}", field="normalise.range",
-                                    value=r, fix="e.g. normalise.range=1,100") from None
-            o["range"] = tuple(r)
-        if m == "goalposts":
-            lo = np.array([nodes[c].goalposts[0] if nodes[c].goalposts else np.nan for c in codes])
-            hi = np.array([nodes[c].goalposts[1] if nodes[c].goalposts else np.nan for c in codes])
-            missing = [c for c, a in zip(codes, lo) if np.isnan(a)]
-            if missing:
-                raise SpecError("normalise.method is goalposts but some indicators have no goalposts: "
-                                + ", ".join(missing), field="goalposts",
-                                fix="add `goalposts: [lower, upper]` to each indicator node")
-            o.update(lo=lo, hi=hi, direction=dirs[cols])
-        else:
-            sub = sub * dirs[cols]
-            if m == "dist2target" and o.get("target") is None:
-                t = np.array([nodes[c].target if nodes[c].target is not None else np.nan for c in codes])
-                if np.isnan(t).any():
-                    miss = [c for c, v in zip(codes, t) if np.isnan(v)]
-                    raise SpecError(f"{g['where']}: dist2target needs a target for node(s) {', '.join(miss)}",
-                                    field="target", fix="add `target: <value>` to the node, or normalise.target")
-                o["target"] = t * dirs[cols]
-            if m == "dist2ref":
-                ref = o.pop("ref_unit", None)
-                if ref is not None:
-                    if ref not in x_tr.index:
-                        raise SpecError(f"{g['where']}: ref_unit '{ref}' is not among the units", field="ref_unit",
-                                        value=ref, fix=_suggest_codes(str(ref), x_tr.index))
-                    o["ref_index"] = int(list(x_tr.index).index(ref))
-        try:
-            meth = norm.METHODS[m]
-            f = fixed_by.get(tuple(codes))
-            if f is not None and f["method"] == m:
-                p = {k: np.asarray(v, dtype=float) for k, v in f["params"].items()}
-            else:
-                p = meth.fit(sub, **o)
-            y = meth.apply(sub, p, **o)
-        except SpecError as e:
-            raise SpecError(f"{g['where']} (node(s) {', '.join(codes[:5])}): {e.message}", field=g["where"],
-                            value=m, fix=e.problems[0].fix if e.problems else None) from None
-        out[:, cols] = y
-        fits.append({"method": m, "opts": {k: v for k, v in g["opts"].items()}, "codes": codes,
-                     "params": {k: np.asarray(v) for k, v in p.items()}})
-    return pd.DataFrame(out, index=x_tr.index, columns=icodes), fits
+    """Normalise every indicator by the plan's groups (:func:`digimeter.plan.normalise_groups`, with
+    per-indicator overrides in ``normalise.indiv``); ``fixed`` = fitted params."""
+    groups = normalise_groups(spec, list(x_tr.columns))
+    out, fits = norm.apply_groups(list(groups), x_tr.to_numpy(dtype=float), dirs, units=list(x_tr.index),
+                                  fixed=fixed)
+    return pd.DataFrame(out, index=x_tr.index, columns=list(x_tr.columns)), fits
 
 
 def _params_by_name(fits: list[dict], icodes: list[str]) -> dict[str, pd.Series]:
@@ -743,17 +558,6 @@ def _params_by_name(fits: list[dict], icodes: list[str]) -> dict[str, pd.Series]
             s = out.setdefault(k, pd.Series(np.nan, index=icodes, dtype=float))
             s[f["codes"]] = a if a.size == len(f["codes"]) else np.repeat(a, len(f["codes"]))
     return out
-
-
-def _resolve_weights(spec: IndexSpec, meta: pd.DataFrame) -> dict[str, float]:
-    method = spec.weight_method
-    w = {c: float(v) for c, v in zip(meta.code, meta.weight)}
-    if method == "equal":
-        w = {c: 1.0 for c in w}
-        for c in spec.nodes():
-            if c in spec.weights and not isinstance(spec.weights[c], (str, dict, list)):
-                w[c] = float(spec.weights[c])
-    return w
 
 
 def _explicit_weights(spec: IndexSpec) -> dict[str, float]:
@@ -927,7 +731,8 @@ def _finish(spec: IndexSpec, meta: pd.DataFrame, panel: Panel, stages: dict[str,
             params: dict[str, Any], excluded: pd.DataFrame) -> Index:
     """Weights and aggregation from the normalised stage (shared by compute and quick variants)."""
     normalised = stages["normalised"]
-    w = _resolve_weights(spec, meta)
+    plan = resolve_plan(spec, meta)
+    w = dict(plan.weights)
     explicit = _explicit_weights(spec)
     wmethod = spec.weight_method
     wopts = {k: v for k, v in spec.weights.items() if k in ("level", "target", "objective", "cortype",
@@ -952,7 +757,7 @@ def _finish(spec: IndexSpec, meta: pd.DataFrame, panel: Panel, stages: dict[str,
                 w[c] = explicit.get(c, max(float(v), 0.0))
             pca_info.append(lw.attrs.get("groups").assign(level=level - 1))
 
-    scores, coverage = _aggregate_tree(spec, meta, normalised, w, on_level=hook)
+    scores, coverage = _aggregate_tree(plan, normalised, w, on_level=hook)
     if wmethod == "pca":
         params["weights_pca"] = pd.concat(pca_info, ignore_index=True) if pca_info else None
     elif wmethod == "optimised":
@@ -972,12 +777,10 @@ def _finish(spec: IndexSpec, meta: pd.DataFrame, panel: Panel, stages: dict[str,
             tgt = [float(tgt.get(c, 1.0)) for c in codes]
         objective = wopts.get("objective", "balance")
         base_scores = scores
-        plan = _plan(spec, meta)
 
         def score_fn(wv):
             w2 = dict(w, **dict(zip(codes, map(float, wv))))
-            s2, _ = _aggregate_tree(spec, meta, normalised, w2, from_level=lev + 1, scores=base_scores,
-                                    plan=plan)
+            s2, _ = _aggregate_tree(plan, normalised, w2, from_level=lev + 1, scores=base_scores)
             return s2[spec.name].to_numpy()
 
         try:
@@ -989,7 +792,7 @@ def _finish(spec: IndexSpec, meta: pd.DataFrame, panel: Panel, stages: dict[str,
             raise SpecError(f"weights (optimised): {e.message}", field="weights", fix=e.problems[0].fix if e.problems else None) from None
         for c, v in zip(codes, res.weights):
             w[c] = explicit.get(c, float(v))
-        scores, coverage = _aggregate_tree(spec, meta, normalised, w)
+        scores, coverage = _aggregate_tree(plan, normalised, w)
         params["weights_optimised"] = pd.DataFrame({"weight": res.weights, "corr_with_index": res.correlations,
                                                     "target": res.target if res.target is not None else np.nan},
                                                    index=pd.Index(codes, name="code"))

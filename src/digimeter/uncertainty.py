@@ -281,14 +281,16 @@ def tree_table(spec) -> pd.DataFrame:
 
 
 def _option_names() -> dict[str, set[str]]:
-    from . import build as B
+    from .stages import aggregate as agg
+    from .stages import normalise as norm
+    from .stages import treat as trt
 
     return {"denominate": set(),
             "screen": {"min_availability", "max_zero_share", "force_include", "force_exclude", "action", "after"},
             "impute": {"method", "group_by", "then", "panel_method", "max_time", "max_gap"},
-            "treat": {"method"} | set(B._TREAT_OPTS),
-            "normalise": {"method", "indiv", "ref_unit"} | B._normaliser_options(),
-            "aggregate": {"method", "by_level", "min_share"} | B._agg_options()}
+            "treat": {"method"} | set(trt.SPEC_OPTIONS),
+            "normalise": {"method", "indiv", "ref_unit"} | set(norm.OPTIONS),
+            "aggregate": {"method", "by_level", "min_share"} | set(agg.OPTIONS)}
 
 
 # ============================================================================================
@@ -466,9 +468,9 @@ class Design:
 
     def base_weights(self) -> np.ndarray:
         """The spec's own weights of every node (meta order), as the build resolves them."""
-        from . import build as B
+        from .plan import base_weights
 
-        w = B._resolve_weights(self.spec, self.meta)
+        w = base_weights(self.spec, self.meta)
         return np.array([w[c] for c in self.codes], dtype=float)
 
     def weights(self, U: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
@@ -675,10 +677,10 @@ class Engine:
             fixed = self.fixed if spec.normalise == self.spec.normalise else None
             try:
                 if self.fast and not self.data_weights:
-                    from . import build as B
+                    from .plan import base_weights
 
                     normalised = self._stages_fast(spec, fixed, self._sub(key, ("denominate", "screen", "impute", "treat")))
-                    w = B._resolve_weights(spec, self.meta)
+                    w = base_weights(spec, self.meta)
                 else:
                     from .build import compute
 
@@ -694,16 +696,14 @@ class Engine:
             self._upstream[sub] = (arr, np.array([w[c] for c in self.codes], dtype=float))
         return self._upstream[sub]
 
-    def _plan(self, key: tuple) -> list:
-        """The aggregation steps of the variant spec (the build's own plan)."""
+    def _plan(self, key: tuple) -> tuple:
+        """The aggregation steps of the variant spec (:func:`digimeter.plan.aggregate_steps`, as the build)."""
         sub = self._sub(key, ("aggregate",))
         if sub not in self._plans:
-            from . import build as B
+            from .plan import aggregate_steps
 
             spec, _ = self._spec_for(key, ("aggregate",))
-            pos = {c: j for j, c in enumerate(self.codes)}
-            self._plans[sub] = [(code, [pos[k] for k in kids], kids, m, o, ms, where)
-                                for level, code, kids, m, o, ms, where in B._plan(spec, self.meta)]
+            self._plans[sub] = aggregate_steps(spec, self.meta)
         return self._plans[sub]
 
     # -- evaluation ------------------------------------------------------------------------
@@ -720,7 +720,7 @@ class Engine:
             inv = inv.reshape(-1)
         else:
             uniq, inv = np.zeros((1, 0)), np.zeros(S, dtype=np.int64)
-        from . import build as B
+        from .stages import tree
 
         ind_pos = {c: j for j, c in enumerate(self.ind_codes)}
         for g, key in enumerate(uniq):
@@ -729,16 +729,8 @@ class Engine:
             x_ind, base = self._prepared(key_t)                   # (n_units, n_ind), (n_nodes,)
             Wg = self.design.weights(U[rows], base)               # (S_g, n_nodes)
             vals: dict[str, np.ndarray] = {c: x_ind[:, ind_pos[c]] for c in self.ind_codes}
-            for code, kid_pos, kids, method, opts, min_share, where in self._plan(key_t):
-                w = Wg[:, kid_pos]
-                xs = [vals[k] for k in kids]
-                if all(v.ndim == 1 for v in xs) and np.all(w == w[:1]):
-                    y = B._agg_call(np.stack(xs, -1), w[0], method, opts, min_share, where)
-                else:
-                    shp = (len(rows), len(self.units))
-                    x = np.stack([np.broadcast_to(v, shp) for v in xs], -1)
-                    y = B._agg_call(x, w, method, opts, min_share, where)
-                vals[code] = y
+            weights = {c: Wg[:, j] for j, c in enumerate(self.codes)}
+            vals, _ = tree.evaluate(self._plan(key_t), vals, weights)
             for j, c in enumerate(self.out_nodes):
                 out[rows, :, j] = vals[c]
         return out

@@ -34,7 +34,7 @@ import numpy as np
 
 from digimeter.errors import DataError, SpecError
 
-__all__ = ["METHODS", "aggregate", "available_share", "arithmetic", "geometric", "harmonic",
+__all__ = ["METHODS", "ALIASES", "resolve", "options_of", "OPTIONS", "aggregate", "available_share", "arithmetic", "geometric", "harmonic",
            "generalised", "median", "copeland", "mazziotta_pareto", "minimum", "maximum"]
 
 
@@ -527,6 +527,32 @@ METHODS: dict[str, Callable[..., np.ndarray]] = {
     "max": maximum,
 }
 """Every aggregation method by name: ``METHODS[name](x, w, **opts) -> (..., n_units)``."""
+
+ALIASES: dict[str, str] = {"mazziotta-pareto": "mazziotta_pareto", "mpi": "mazziotta_pareto", "mean": "arithmetic",
+                           "amean": "arithmetic", "gmean": "geometric", "hmean": "harmonic",
+                           "genmean": "generalised", "generalized": "generalised", "minimum": "min",
+                           "maximum": "max"}
+"""Other names accepted for a method (COINr's and common spellings) -> the name in :data:`METHODS`."""
+
+
+def resolve(method: Any, where: str = "aggregate.method") -> str:
+    """The name in :data:`METHODS` of ``method`` or of its alias; :class:`SpecError` naming ``where``."""
+    name = ALIASES.get(method, method) if isinstance(method, str) else method
+    if not isinstance(name, str) or name not in METHODS:
+        valid = ", ".join(METHODS)
+        raise SpecError(f"{where}: unknown aggregation method {method!r}", field=where, value=method,
+                        fix=f"use one of: {valid} (or an alias: {', '.join(ALIASES)})")
+    return name
+
+
+def options_of(method: str) -> frozenset[str]:
+    """The options a method takes (its keyword parameters besides ``x`` and ``w``)."""
+    return _OPTIONS_OF[resolve(method)]
+
+
+_OPTIONS_OF = {m: frozenset(inspect.signature(f).parameters) - {"x", "w"} for m, f in METHODS.items()}
+OPTIONS: frozenset[str] = frozenset().union(*_OPTIONS_OF.values())
+"""Every option of any method (a stage's options serve every level, each method takes its own)."""
 
 
 def available_share(x: Any, w: Any = None) -> np.ndarray:

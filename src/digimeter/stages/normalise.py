@@ -33,6 +33,7 @@ array([[  0.,   0.],
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -40,7 +41,7 @@ from scipy.stats import rankdata
 
 from digimeter.errors import DataError, SpecError
 
-__all__ = ["METHODS", "Normaliser", "normalise"]
+__all__ = ["METHODS", "ALIASES", "OPTIONS", "Group", "Normaliser", "apply_groups", "normalise", "resolve"]
 
 Params = dict[str, np.ndarray]
 
@@ -608,6 +609,24 @@ METHODS: dict[str, Normaliser] = {
 }
 """Every normalisation method by name: ``METHODS[name].fit(x, **opts)`` / ``.apply(x, params, **opts)``."""
 
+ALIASES: dict[str, str] = {"min-max": "minmax", "z-score": "zscore", "dist2targ": "dist2target",
+                           "prank": "percentile", "goalpost": "goalposts"}
+"""Other names accepted for a method (COINr's and common spellings) -> the name in :data:`METHODS`."""
+
+
+def resolve(method: Any, where: str = "normalise.method") -> str:
+    """The name in :data:`METHODS` of ``method`` or of its alias; :class:`SpecError` naming ``where``."""
+    name = ALIASES.get(method, method) if isinstance(method, str) else method
+    if not isinstance(name, str) or name not in METHODS:
+        valid = ", ".join(METHODS)
+        raise SpecError(f"{where}: unknown normalisation method {method!r}", field=where, value=method,
+                        fix=f"use one of: {valid} (or an alias: {', '.join(ALIASES)})")
+    return name
+
+
+OPTIONS: frozenset[str] = frozenset(k for m in METHODS.values() for k in m.options)
+"""Every option of any method."""
+
 
 def normalise(x: Any, method: str = "minmax", **opts: Any) -> tuple[np.ndarray, Params]:
     """Fit and apply a normalisation method in one call.
@@ -646,3 +665,95 @@ def normalise(x: Any, method: str = "minmax", **opts: Any) -> tuple[np.ndarray, 
                         field="normalise.method", value=method, fix=f"use one of: {valid}") from None
     params = m.fit(x, **opts)
     return m.apply(x, params, **opts), params
+
+
+# --------------------------------------------------------------------------------------------
+# a spec's normalisation: groups of indicators sharing a method and options
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Group:
+    """Indicators normalised together: one method (a name in :data:`METHODS`) and its options.
+
+    ``opts`` are the options as the spec gives them (recorded with the fitted parameters);
+    ``cols`` the positions of ``codes`` among the indicators; ``lo``/``hi`` the goalposts and
+    ``target`` the targets of the nodes (NaN where absent), used by ``goalposts`` and ``dist2target``.
+    """
+
+    method: str
+    opts: dict[str, Any]
+    codes: tuple[str, ...]
+    cols: tuple[int, ...]
+    where: str = "normalise"
+    lo: np.ndarray | None = None
+    hi: np.ndarray | None = None
+    target: np.ndarray | None = None
+
+
+def _range(value: Any, where: str) -> tuple[float, ...]:
+    if isinstance(value, str):  # --set normalise.range=1,100
+        try:
+            value = [float(v) for v in value.replace(" ", "").strip("[]()").split(",")]
+        except ValueError:
+            raise SpecError(f"{where}: range must be two numbers, not {value!r}", field="normalise.range",
+                            value=value, fix="e.g. normalise.range=1,100") from None
+    return tuple(value)
+
+
+def group_options(g: Group, directions: np.ndarray, units: list | None = None) -> dict[str, Any]:
+    """The keyword options ``METHODS[g.method].fit/apply`` take for group ``g`` (directions: +1/-1
+    per column of the group)."""
+    o = dict(g.opts)
+    if "range" in o:
+        o["range"] = _range(o["range"], g.where)
+    if g.method == "goalposts":
+        o.update(lo=g.lo, hi=g.hi, direction=directions)
+        return o
+    if g.method == "dist2target" and o.get("target") is None:
+        o["target"] = g.target * directions
+    if g.method == "dist2ref":
+        ref = o.pop("ref_unit", None)
+        if ref is not None:
+            if units is None or ref not in list(units):
+                import difflib
+
+                close = difflib.get_close_matches(str(ref), [str(u) for u in (units or [])], n=3)
+                raise SpecError(f"{g.where}: ref_unit '{ref}' is not among the units", field="ref_unit",
+                                value=ref, fix=f"did you mean {', '.join(close)}?" if close else "use a unit code")
+            o["ref_index"] = int(list(units).index(ref))
+    return o
+
+
+def apply_groups(groups: list[Group], x: Any, directions: Any, *, units: list | None = None,
+                 fixed: list[dict] | None = None) -> tuple[np.ndarray, list[dict]]:
+    """Normalise every indicator by its group: ``x`` (..., n_units, n_indicators) -> same shape.
+
+    ``directions`` (+1/-1 per indicator) flip lower-is-better indicators (``goalposts`` takes them as
+    an option instead); ``units`` name the rows (for ``dist2ref``'s ``ref_unit``); ``fixed`` are
+    fitted parameters to apply instead of fitting (as returned before: ``[{"method", "opts",
+    "codes", "params"}]``). Returns ``(normalised, fits)``, parameters fitted over the leading axes.
+    """
+    arr = np.asarray(x, dtype=float)
+    dirs = np.asarray(directions, dtype=float)
+    fixed_by = {tuple(f["codes"]): f for f in fixed} if fixed else {}
+    out = np.full(arr.shape, np.nan)
+    fits = []
+    for g in groups:
+        cols = list(g.cols)
+        o = group_options(g, dirs[cols], units)
+        sub = arr[..., cols] if g.method == "goalposts" else arr[..., cols] * dirs[cols]
+        meth = METHODS[g.method]
+        try:
+            f = fixed_by.get(tuple(g.codes))
+            if f is not None and f["method"] == g.method:
+                p = {k: np.asarray(v, dtype=float) for k, v in f["params"].items()}
+            else:
+                p = meth.fit(sub, **o)
+            y = meth.apply(sub, p, **o)
+        except SpecError as e:
+            raise SpecError(f"{g.where} (node(s) {', '.join(g.codes[:5])}): {e.message}", field=g.where,
+                            value=g.method, fix=e.problems[0].fix if e.problems else None) from None
+        out[..., cols] = y
+        fits.append({"method": g.method, "opts": dict(g.opts), "codes": list(g.codes),
+                     "params": {k: np.asarray(v) for k, v in p.items()}})
+    return out, fits

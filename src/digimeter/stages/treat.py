@@ -31,6 +31,12 @@ __all__ = [
 
 _COINR_URL = "https://github.com/bluefoxr/COINr/blob/master/R/treat.R"
 
+#: methods of a spec's ``treat`` stage (``coinr``: Winsorise then log as COINr; ``none``: untouched)
+SPEC_METHODS = ("none", "coinr", "winsorise", "boxcox", "log")
+#: options of a spec's ``treat`` stage (those of :func:`treat`, and ``lambda`` for ``boxcox``)
+SPEC_OPTIONS = ("winmax", "skew_thresh", "kurt_thresh", "f1", "f2", "f2_params", "force_win",
+                "combine_treat", "indiv", "lambda", "lmbda")
+
 
 # ----------------------------------------------------------------------------------------------
 # statistics
