@@ -7,6 +7,7 @@ Commands of later features live in ``digimeter/commands/<area>.py``; each module
 from __future__ import annotations
 
 import importlib
+import re
 import pkgutil
 import sys
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from rich.text import Text
 from . import __version__
 from .errors import DigimeterError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="digimeter: how digital is a country and each of its regions, what holds it back, "
                        "and can it reach its digital targets in time?")
 data_app = typer.Typer(no_args_is_help=True, help="The data store: list, show, import, update from the "
@@ -33,8 +34,14 @@ app.add_typer(data_app, name="data")
 #: one convention for output that is not a terminal (a pipe or a file): plain aligned text at full width,
 #: no cell cut with "…" and no row wrapped; in a terminal, wide tables drop their least important columns
 _TTY = sys.stdout.isatty()
-console = Console(soft_wrap=not _TTY)
-err = Console(stderr=True)
+console = Console(soft_wrap=not _TTY, emoji=False)
+err = Console(stderr=True, emoji=False)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (terminal escapes among them) shown as ``\\xNN``: input is data."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 #: columns that name the row: never dropped to fit a narrow terminal
 KEY_COLUMNS = {"", "unit", "code", "name", "region", "indicator", "target", "rank", "year", "origin", "node",
@@ -46,8 +53,37 @@ def run(fn):
     try:
         return fn()
     except DigimeterError as e:
-        err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(printable(str(e)))}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The ``digimeter`` command: no Python traceback for any error unless ``--debug`` is given
+    (anywhere on the command line) or ``DIGIMETER_DEBUG=1`` is set."""
+    import os
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("DIGIMETER_DEBUG") == "1"
+    args = [a for a in args if a != "--debug"]
+    try:
+        app(args, prog_name="digimeter", standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        err.print("interrupted", highlight=False)
+        raise SystemExit(130)
+    except DigimeterError as e:
+        if debug:
+            raise
+        err.print(f"error: {printable(str(e))}", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(1)
+    except Exception as e:  # noqa: BLE001 - the last guard: one line, the traceback only with --debug
+        if debug:
+            raise
+        what = printable(f"{type(e).__name__}: {e}")[:500]
+        err.print(f"error: {what}\n(this is a bug in digimeter or an unexpected input; run the command again "
+                  "with --debug for the details, and report it)", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(2)
 
 
 def store_ctx():
@@ -139,7 +175,7 @@ def df_table(df: pd.DataFrame, title: str | None = None, *, floatfmt: str | None
             else:
                 cells.append("" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
         style = "bold yellow" if highlight is not None and str(idx) == highlight else None
-        t.add_row(*[Text(c) for c in cells], style=style)
+        t.add_row(*[Text(printable(c)) for c in cells], style=style)
     return fit(t, least=least)
 
 
@@ -388,4 +424,4 @@ _load_command_modules()
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()
