@@ -222,6 +222,171 @@ def main() -> None:
         obs.append(pd.DataFrame({"unit": g.iso3, "indicator": g.factor.map(imd_by), "year": g.year.astype(int),
                                  "value": g["rank"].astype(float), "origin_id": oid, "note": notes}))
 
+    # --- issue 17: the other digital rankings at their latest editions (SOURCES.md section 7) ------
+    name_fix = {(c["source"], c["from"]): c["to"] for c in corr.get("unit_names", [])}
+    name_iso: dict[str, str] = {}
+    for col in ("name", "official_name_en", "unterm_english_short", "wb_name", "un_egov_name", "itu_name"):
+        for nm, iso in zip(c[col], c.iso3):
+            if nm:
+                name_iso.setdefault(nm.strip().lower(), iso)
+
+    def to_iso(names: pd.Series, source: str) -> pd.Series:
+        out = []
+        for nm in names.str.strip():
+            if (source, nm) in name_fix:
+                out.append(name_fix[(source, nm)])
+            elif nm.lower() in name_iso:
+                out.append(name_iso[nm.lower()])
+            else:
+                raise SystemExit(f"{source}: no ISO3 for {nm!r}; add a unit_names row to corrections.yaml")
+        return pd.Series(out, index=names.index, dtype=object)
+
+    def tidy(df: pd.DataFrame, source: str, oid: str, note=None) -> None:
+        """Wide (iso3, year, <source columns>) -> observations, one indicator per catalogue entry."""
+        for code, meta in cat[source].items():
+            col = str(meta["source_code"])
+            if col not in df:
+                continue
+            part = df.dropna(subset=[col])
+            obs.append(pd.DataFrame({"unit": part.iso3, "indicator": code, "year": part.year.astype(int),
+                                     "value": part[col].astype(float), "origin_id": oid,
+                                     "note": note if note is None or isinstance(note, str) else note[part.index]}))
+
+    # IMD WDCR overall ranks 2023 (top 30) and 2024 (63 of 67), third-party transcription
+    wd_dir = base / "imd_wdcr" / "overall_ranks_2019_2025"
+    wd = pd.read_csv(wd_dir / "imd_wcr_wdcr_overall_ranks_long.csv")
+    wd = wd[(wd["index"] == "WDCR") & (wd.year >= 2023)].copy()   # 2019-2022: see corrections.yaml
+    universe = pr.groupby("year").n_economies.first()
+    press_keys = {}
+    for y, g in wd.groupby("year"):
+        n_all = int(universe[y])
+        gone = sorted(set(range(1, n_all + 1)) - set(g["rank"].astype(int)))
+        if len(g) >= n_all / 2:
+            what = f"of {n_all} economies; ranks {', '.join(map(str, gone))} are missing from the copy"
+        else:
+            what = f"of {n_all} economies; top {len(g)} only in the copy"
+        oid = f"imd_wdcr_{y}"
+        origins.append(origin(
+            origin_id=oid, publisher="IMD World Competitiveness Center",
+            dataset="IMD World Digital Competitiveness Ranking, overall ranks (transcribed by a third party)",
+            edition=str(y),
+            url="https://www.imd.org/centers/wcc/world-competitiveness-center/rankings/world-digital-competitiveness-ranking/",
+            repository="aisear/context-monitor@1140bcab src/data/rankings_2025.csv (= src/data/indices_2025.csv)",
+            licence="IMD copyright; ranks are facts published in IMD's free reports and press releases, cite IMD",
+            sha256=sha256(wd_dir / "original" / "rankings_2025.csv"),
+            note=f"{len(g)} ranks {what}. Trust: medium-high (hand-transcribed copy; every checked rank matches "
+                 "press lists; Kazakhstan's 2024 rank not independently confirmed). Overall rank only, no factors"))
+        obs.append(pd.DataFrame({"unit": g.iso3, "indicator": "imd_wdcr_rank", "year": g.year.astype(int),
+                                 "value": g["rank"].astype(float), "origin_id": oid, "note": what}))
+        press_keys.update({(u, int(y)): float(r) for u, r in zip(g.iso3, g["rank"])})
+    # a press quote of the same economy and year gives way to the table (and must agree with it)
+    for i, part in enumerate(obs):
+        if len(part) and str(part.origin_id.iloc[0]).startswith("imd_wdcr_press_"):
+            key = list(zip(part.unit, part.year.astype(int)))
+            clash = [(k, v) for k, v in zip(key, part.value) if k in press_keys and press_keys[k] != v]
+            if clash:
+                raise SystemExit(f"IMD press quote differs from the 2023/2024 table: {clash}")
+            obs[i] = part[[k not in press_keys for k in key]]
+
+    # ITU ICT Development Index 2025 (overall score only)
+    idi_path = base / "itu_idi" / "index-IDI-workspace.csv"
+    idi = pd.read_csv(idi_path)
+    idi["year"] = idi.value_year.astype(int)
+    idi["IDI"] = idi.score
+    add_indicators("itu_idi", "ITU")
+    origins.append(origin(
+        origin_id="itu_idi_2025", publisher="International Telecommunication Union (ITU)",
+        dataset="Measuring digital development - ICT Development Index 2025 (overall scores, IDIDataset_2025.xlsx)",
+        edition="2025 (June 2025)",
+        url="https://www.itu.int/itu-d/reports/statistics/wp-content/uploads/sites/5/2025/06/IDIDataset_2025.xlsx",
+        repository="Arseniy24RUS/GIR@94d74703 pages-dist/api/index-IDI-workspace.csv",
+        licence="ITU terms (report CC BY-NC-SA 3.0 IGO); non-commercial use, cite 'ITU, ICT Development Index 2025'",
+        sha256=sha256(idi_path),
+        note=f"{len(idi)} economies (ITU reports about 170; India, Taiwan, Tajikistan, Turkmenistan absent). "
+             "ITU publishes no ranks: digimeter ranks the scores (ties share the best rank); the copy's own ranks "
+             "are not loaded. Scores at one decimal. Trust: medium (secondary export of ITU's file, checked on "
+             "Kazakhstan and its neighbours only)"))
+    tidy(idi, "itu_idi", "itu_idi_2025")
+
+    # Oxford Insights Government AI Readiness Index 2020-2025
+    ga_dir = base / "oxford_insights_gairi"
+    ga = pd.read_csv(ga_dir / "gairi_2020_2025_scores_long.csv")
+    add_indicators("gairi", "Oxford Insights")
+    wb_sums = dict(line.split()[::-1] for line in (ga_dir / "original" / "SHA256SUMS").read_text().split("\n") if line.strip())
+    for y, g in ga.groupby("year"):
+        wb = next(k for k in wb_sums if k.startswith(str(y)))
+        oid = f"gairi_{y}"
+        trust = ("Trust: medium-high: this workbook looks like a revised release (Kazakhstan 58th here, 60th in "
+                 "December 2025 press; AI infrastructure, development & diffusion and resilience differ); "
+                 "new 6-pillar framework, not comparable with 2020-2024" if y == 2025 else
+                 "Trust: high (publisher's workbook; ranking-sheet totals = detail-sheet totals)")
+        origins.append(origin(
+            origin_id=oid, publisher="Oxford Insights", dataset="Government AI Readiness Index (public data workbook)",
+            edition=str(y), url="https://oxfordinsights.com/ai-readiness/",
+            repository=f"tiasturias/Research_LeyIA_DataScience@9ad5d03e Research_AI_law/FUENTES/Oxford Insights/data_index/{wb}",
+            licence="CC BY-SA 4.0 (Oxford Insights); cite 'Oxford Insights, Government AI Readiness Index "
+                    f"{y}'; share-alike applies to derived tables",
+            sha256=wb_sums[wb],
+            note=f"{len(g)} economies; values from oxford_insights_gairi/gairi_2020_2025_scores_long.csv "
+                 f"(sha256 {sha256(ga_dir / 'gairi_2020_2025_scores_long.csv')[:16]}...), reshaped from the workbook. "
+                 + trust))
+        tidy(g, "gairi", oid)
+
+    # Portulans Institute Network Readiness Index 2020
+    nri_path = base / "network_readiness_index" / "network_readiness_index.csv"
+    nri = pd.read_csv(nri_path, encoding="utf-8-sig")
+    nri["iso3"] = to_iso(nri.Country, "nri")
+    nri["year"] = 2020
+    add_indicators("nri", "Portulans Institute")
+    origins.append(origin(
+        origin_id="nri_2020", publisher="Portulans Institute", dataset="The Network Readiness Index (overall)",
+        edition="2020", url="https://networkreadinessindex.org/",
+        repository="undp/digital-development-compass@289f3df2 data/network_readiness_index.csv",
+        licence="CC BY-NC-ND 3.0 (NRI report); non-commercial use with attribution to Portulans Institute",
+        sha256=sha256(nri_path),
+        note=f"{len(nri)} economies, overall rank and score only (no pillars); names matched to ISO3 "
+             "(corrections.yaml unit_names). Trust: high for NRI 2020 overall (matches the report's summary). "
+             "Later editions not found in a usable form"))
+    tidy(nri, "nri", "nri_2020")
+
+    # World Bank Global Findex 2025, Kazakhstan's rows only
+    fx_path = base / "findex_kaz" / "findex2025_kaz_key_indicators_2021_2024.csv"
+    fx = pd.read_csv(fx_path).pivot_table(index=["iso3", "year"], columns="indicator_code",
+                                           values="value_share").reset_index()
+    fx[[c_ for c_ in fx.columns if c_ not in ("iso3", "year")]] *= 100.0
+    add_indicators("findex", "World Bank")
+    origins.append(origin(
+        origin_id="findex_2025_kaz", publisher="World Bank", dataset="Global Findex Database 2025 (Kazakhstan's rows)",
+        edition="2025 (waves 2021 and 2024)", url="https://www.worldbank.org/en/publication/globalfindex",
+        repository="VAL-Jerono/FinScope@600d8ed7 GlobalFindexDatabase2025.csv (two rows transcribed)",
+        licence="CC BY 4.0 (World Bank Global Findex database)", sha256=sha256(fx_path),
+        note="Kazakhstan only (the full file could not be copied): not enough coverage to rank or normalise "
+             "across countries. Values are the database's shares x 100 (no rounding). Trust: medium "
+             "(hand-transcribed rows of the publisher's file)"))
+    tidy(fx, "findex", "findex_2025_kaz")
+
+    # Eurostat: individuals with basic or above basic overall digital skills, 2021 and 2023
+    es_path = base / "eurostat_digital_skills" / "original" / "isoc_sk_dskl_i21.csv"
+    es = pd.read_csv(es_path)
+    es = es[es.indic_is.str.startswith("Individuals with basic or above basic overall digital skills")
+            & es.unit.eq("Percentage of individuals")].copy()
+    es["iso3"] = to_iso(es.geo, "eurostat_skills")
+    es = es[es.iso3.notna()]
+    es["year"] = es.TIME_PERIOD.astype(int)
+    es[str(cat["eurostat_skills"]["basic_digital_skills_pct"]["source_code"])] = es.OBS_VALUE
+    add_indicators("eurostat_skills", "Eurostat")
+    origins.append(origin(
+        origin_id="eurostat_skills_2024_12", publisher="Eurostat",
+        dataset="Individuals' level of digital skills (isoc_sk_dskl_i21; Digital Decade basic digital skills KPI)",
+        edition="last update 2024-12-17 (waves 2021, 2023)",
+        url="https://ec.europa.eu/eurostat/databrowser/view/isoc_sk_dskl_i21/default/table",
+        repository="ByteToMight/New-Portfolio-Project@b6a60e07 data/isoc_sk_dskl_i21.csv",
+        licence="CC BY 4.0 (Eurostat re-use policy; 'Source: Eurostat')", sha256=sha256(es_path),
+        note=f"{es.iso3.nunique()} European economies and the EU27 (no Kazakhstan: not in the EU survey). "
+             "Trust: high (publisher's SDMX-CSV export)"))
+    tidy(es, "eurostat_skills", "eurostat_skills_2024_12",
+         note=es.OBS_FLAG.map(lambda f: f"Eurostat flag {f}" if isinstance(f, str) and f.strip() else None))
+
     # --- write -----------------------------------------------------------------------------
     ob = pd.concat(obs, ignore_index=True)[OBS_COLS]
     if ob.indicator.isna().any():

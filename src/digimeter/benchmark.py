@@ -34,11 +34,12 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .stages import aggregate as agg
 from .stages import normalise as norm
+from .stages import tree as tree_eval
 from .errors import DataError, DigimeterError, NotFoundError, SpecError
 
-__all__ = ["RANKINGS", "Rankings", "rankings", "peers", "frontier", "gap", "waterfall", "shapley", "what_it_takes",
+__all__ = ["RANKINGS", "Rankings", "rankings", "differences", "pillar_extremes", "rank_history", "main_reason",
+           "ranking_methods", "THEMES", "peers", "frontier", "gap", "waterfall", "shapley", "what_it_takes",
            "Plan", "pace", "strengths", "percentile_of_rank"]
 
 # --------------------------------------------------------------------------------------------
@@ -61,6 +62,7 @@ class Published:
     rank: str | None
     measures: str
     parent: str | None = None
+    official_ranks: bool = True   # False: the publisher publishes scores only (ranks are digimeter's)
 
 
 _EGDI = ("UN DESA, United Nations E-Government Survey (biennial, 193 UN Member States)")
@@ -74,6 +76,8 @@ BASIS_NOTES: dict[str, str] = {
     "press": "rank as quoted in the press; of {n} economies",
     "press_partial": "rank as quoted in the press; partial table",
     "published_among": "as published, among {n} economies",
+    "published_incomplete": "as published, among {n} economies; {k} of them in the bundled copy",
+    "computed_unofficial": "rank computed by digimeter from the published scores; the publisher publishes no ranks",
     "published": "published rank",
     "computed": "rank computed from the published scores",
     "spec": "built by digimeter",
@@ -136,6 +140,31 @@ RANKINGS: tuple[Published, ...] = (
     Published("imd_technological_framework", "IMD: Technological framework (sub-factor)", "IMD", None,
               "imd_technological_framework_rank", "Communications technology, mobile broadband, high-tech exports.",
               parent="imd_technology"),
+    Published("idi", "ITU IDI", "ITU", "idi", None,
+              "ICT Development Index: universal and meaningful connectivity (internet use, households online, "
+              "coverage, traffic, affordability), two pillars of equal weight. ITU, 2023 methodology; "
+              "overall scores only in the bundled copy.", official_ranks=False),
+    Published("gairi", "GAIRI", "Oxford Insights", "gairi", "gairi_rank",
+              "Government AI Readiness Index: whether a government is ready to use AI in public services "
+              "(policy, AI infrastructure, governance, public-sector adoption, development, resilience). "
+              "Oxford Insights, about 160-195 economies."),
+    Published("gairi_policy_capacity", "GAIRI: Policy capacity", "Oxford Insights", "gairi_policy_capacity", None,
+              "AI strategy: vision and commitment (2025 framework).", parent="gairi"),
+    Published("gairi_ai_infrastructure", "GAIRI: AI infrastructure", "Oxford Insights", "gairi_ai_infrastructure",
+              None, "Compute, technical infrastructure, data quality (2025 framework).", parent="gairi"),
+    Published("gairi_governance", "GAIRI: Governance", "Oxford Insights", "gairi_governance", None,
+              "AI governance principles, regulatory compliance (2025 framework).", parent="gairi"),
+    Published("gairi_public_sector_adoption", "GAIRI: Public sector adoption", "Oxford Insights",
+              "gairi_public_sector_adoption", None, "Digital policy and e-government delivery (2025 framework).",
+              parent="gairi"),
+    Published("gairi_development_diffusion", "GAIRI: Development & diffusion", "Oxford Insights",
+              "gairi_development_diffusion", None,
+              "Human capital, AI sector maturity, technology diffusion (2025 framework).", parent="gairi"),
+    Published("gairi_resilience", "GAIRI: Resilience", "Oxford Insights", "gairi_resilience", None,
+              "Societal transition, safety and security (2025 framework).", parent="gairi"),
+    Published("nri", "NRI", "Portulans Institute", "nri", "nri_rank",
+              "Network Readiness Index: technology, people, governance and impact, four pillars of equal "
+              "weight (Portulans Institute; 2020 edition only in the bundled data)."),
 )
 
 
@@ -173,12 +202,28 @@ class Rankings:
     correlations : DataFrame
         Pairs of rankings with ``n_common`` units, Spearman's rho and Kendall's tau (with p-values)
         over the units both rank (pairs with fewer than 10 common units are left out).
+    agreement : DataFrame
+        The pairs of overall rankings only (``a, b, ranking_a, ranking_b, n_common, spearman``).
+    differences : DataFrame
+        Why the overall rankings differ, one row each (:func:`differences`).
+    pillars : DataFrame
+        Each ranking's components that put the unit highest and lowest (:func:`pillar_extremes`).
+    history : DataFrame
+        The unit's rank in each overall ranking over the years (:func:`rank_history`).
+    main_reason : dict
+        The highest and the lowest overall published ranking and the main reason they differ
+        (:func:`main_reason`).
     """
 
     unit: str
     table: pd.DataFrame
     ranks: pd.DataFrame
     correlations: pd.DataFrame
+    agreement: pd.DataFrame = field(default_factory=pd.DataFrame)
+    differences: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pillars: pd.DataFrame = field(default_factory=pd.DataFrame)
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    main_reason: dict = field(default_factory=dict)
 
     def matrix(self, method: str = "spearman") -> pd.DataFrame:
         """The correlations as a square matrix (``spearman`` or ``kendall``)."""
@@ -288,21 +333,29 @@ def rankings(store, unit: str, year: int | None = None, *, specs: Iterable[Any] 
             elif p.rank:
                 basis = "published"
             else:
-                basis = "computed"
-            note = BASIS_NOTES[basis].format(n=n)
+                basis = "computed" if p.official_ranks else "computed_unofficial"
+            listed = n
+            if not partial:
+                # the publisher's field when the bundled table lacks some of it ("of 67 economies")
+                m = _N_ECON.search(" ".join(str(t) for t in unote.dropna()))
+                if m and int(m.group(1)) > n:
+                    n, basis = int(m.group(1)), "published_incomplete"
+            note = BASIS_NOTES[basis].format(n=n, k=listed)
             r = rk.get(code, np.nan)
             origin = src.get(code)
             org = origins.loc[origin] if origin in origins.index else None
             key = p.key if not partial else f"{p.key}_press"
             rows.append({"key": key, "ranking": p.name + (" (press)" if partial else ""), "family": p.family,
                          "year": int(y), "score": float(sc.get(code, np.nan)) if sc is not None else np.nan,
-                         "rank": r, "n": n, "percentile": percentile_of_rank(r, n),
+                         "rank": r, "n": n, "n_listed": listed, "percentile": percentile_of_rank(r, n),
                          "level": depth_of[p.key], "measures": p.measures,
                          "source": (f"{org.publisher}, {org.dataset}, {org.edition}" if org is not None else ""),
-                         "note": note, "basis": basis})
+                         "note": note, "basis": basis, "origin_id": origin,
+                         "trust": _trust(org.note if org is not None else None)})
             if not partial:
                 cols[key] = rk
     # -- specs --------------------------------------------------------------------------------
+    built: dict[str, Any] = {}
     todo: list[Any] = [s for s in default_specs if s in shipped_specs()]
     todo += list(specs or [])
     for s in todo:
@@ -326,16 +379,26 @@ def rankings(store, unit: str, year: int | None = None, *, specs: Iterable[Any] 
             why = ix.excluded.reason.get(code) if code in ix.excluded.index else "not among the spec's units"
             note += f"; {code} not ranked ({why})"
         rows.append({"key": ix.name, "ranking": ix.spec.title or ix.name, "family": "spec", "year": ix.year,
-                     "score": float(ix.score.get(code, np.nan)), "rank": r, "n": n,
+                     "score": float(ix.score.get(code, np.nan)), "rank": r, "n": n, "n_listed": n,
                      "percentile": percentile_of_rank(r, n), "level": 1,
                      "measures": " ".join((ix.spec.description or "").split()),
-                     "source": ix.spec.source or "", "note": note, "basis": basis})
+                     "source": ix.spec.source or "", "note": note, "basis": basis, "origin_id": None,
+                     "trust": "built by digimeter from the bundled data"})
         cols[ix.name] = rk
+        built[ix.name] = ix
     table = pd.DataFrame(rows)
     table["rank"] = table["rank"].astype("Int64")
+    table.attrs["unit"] = code
     ranks = pd.DataFrame(cols)
     ranks.index.name = "unit"
-    return Rankings(unit=code, table=table, ranks=ranks, correlations=_rank_correlations(ranks))
+    corr = _rank_correlations(ranks)
+    out = Rankings(unit=code, table=table, ranks=ranks, correlations=corr)
+    out.agreement = _agreement(table, corr)
+    out.differences = differences(store, table, ranks, built)
+    out.pillars = pillar_extremes(table, code, built)
+    out.history = rank_history(store, code, upto=year)
+    out.main_reason = main_reason(table, out.differences)
+    return out
 
 
 def _rank_correlations(ranks: pd.DataFrame, min_common: int = 10) -> pd.DataFrame:
@@ -352,6 +415,243 @@ def _rank_correlations(ranks: pd.DataFrame, min_common: int = 10) -> pd.DataFram
         out.append({"a": a, "b": b, "n_common": len(both), "spearman": float(rho), "spearman_p": float(prho),
                     "kendall": float(tau), "kendall_p": float(ptau)})
     return pd.DataFrame(out, columns=["a", "b", "n_common", "spearman", "spearman_p", "kendall", "kendall_p"])
+
+
+# -- why rankings differ ------------------------------------------------------------------------
+
+THEMES = ("infrastructure", "government", "skills", "economy", "other")
+REASONS = ("measures", "coverage", "method", "vintage")
+_TRUST = re.compile(r"Trust:\s*(.*)$", re.S)
+
+
+def _trust(note: Any) -> str:
+    """The trust statement of an origin's note (the text after ``Trust:``), or ''."""
+    if note is None or (isinstance(note, float) and math.isnan(note)):
+        return ""
+    m = _TRUST.search(str(note))
+    return m.group(1).strip().rstrip(".") if m else ""
+
+
+def ranking_methods() -> dict:
+    """What each published ranking measures and how it is made (``data/rankings.yaml``)."""
+    from importlib import resources
+
+    from ._util.yamlsafe import load_yaml
+
+    path = resources.files("digimeter") / "data" / "rankings.yaml"
+    return load_yaml(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def _overall_keys(table: pd.DataFrame) -> list[str]:
+    t = table[(table.level == 1) & ~table.key.str.endswith("_press") & (table.basis != "not_built")]
+    return t.key.tolist()
+
+
+def _agreement(table: pd.DataFrame, corr: pd.DataFrame) -> pd.DataFrame:
+    keys = _overall_keys(table)
+    label = dict(zip(table.key, table.ranking))
+    a = corr[corr.a.isin(keys) & corr.b.isin(keys)].copy()
+    a.insert(2, "ranking_a", a.a.map(label))
+    a.insert(3, "ranking_b", a.b.map(label))
+    return a[["a", "b", "ranking_a", "ranking_b", "n_common", "spearman", "spearman_p"]].reset_index(drop=True)
+
+
+def _spec_shares(ix, themes: dict[str, str]) -> dict[str, float]:
+    """Theme shares of a built spec: its top-level pillars' normalised weights."""
+    m = ix.meta()
+    top = m[m.depth == 1]
+    w = top.weight.astype(float)
+    w = w / w.sum()
+    out = dict.fromkeys(THEMES, 0.0)
+    for code, share in zip(top.code, w):
+        th = themes.get(code, code if code in THEMES else "other")
+        out[th] += float(share)
+    return out
+
+
+def differences(store, table: pd.DataFrame, ranks: pd.DataFrame, built: dict[str, Any] | None = None
+                ) -> pd.DataFrame:
+    """Why the overall rankings differ, computed: one row per ranking.
+
+    Columns: ``key, ranking, year, n`` (economies ranked), ``high_income_share`` (share of the ranked
+    economies the World Bank classes high-income; a field of richer economies gives a middle-income
+    country a lower rank for the same standing), ``share_<theme>`` (share of the weight on
+    infrastructure, government, skills, economy, other: from ``data/rankings.yaml`` for published
+    rankings, from the spec's pillar weights for specs), ``method``, ``survey_share`` (weight resting
+    on survey answers, where stated), ``data_first, data_last`` (years of the data behind the edition;
+    for a spec, the unit's own data years in the panel), ``lag`` (edition year - ``data_last``),
+    ``approx`` and ``sources`` (where the weights and years come from).
+    """
+    meth = ranking_methods()
+    spec_themes = meth.get("spec_themes", {}) or {}
+    units = store.units()
+    income = units.set_index("code").income_group
+    rows = []
+    built = built or {}
+    for key in _overall_keys(table):
+        r = table[table.key == key].iloc[0]
+        ranked = ranks[key].dropna().index if key in ranks else pd.Index([])
+        inc = income.reindex(ranked)
+        hi = float((inc == "High income").sum() / inc.notna().sum()) if inc.notna().any() else float("nan")
+        row = {"key": key, "ranking": r.ranking, "year": r.year, "n": int(r.n), "high_income_share": hi}
+        if key in meth and key != "spec_themes":
+            m = meth[key]
+            shares = dict.fromkeys(THEMES, 0.0)
+            for part in m["weights"]:
+                shares[part["theme"]] += float(part["weight"])
+            row.update({f"share_{t}": round(v, 4) for t, v in shares.items()})
+            first, last = m["data_years"]
+            row.update({"method": m["method"], "survey_share": m.get("survey_share"),
+                        "data_first": int(first), "data_last": int(last), "approx": bool(m.get("approx", False)),
+                        "sources": f"weights: {m['weights_source']}; data years: {m['data_years_source']}"})
+            if int(m.get("edition", r.year)) != int(r.year):
+                row["sources"] += f" (method of the {m['edition']} edition; shown edition {r.year})"
+        elif key in built:
+            ix = built[key]
+            row.update({f"share_{t}": round(v, 4) for t, v in _spec_shares(ix, spec_themes.get(key, {})).items()})
+            yrs = ix.panel.years.loc[table.attrs.get("unit")] if table.attrs.get("unit") in ix.panel.years.index \
+                else ix.panel.years.stack()
+            yrs = pd.Series(np.asarray(yrs, dtype=float)).dropna()
+            row.update({"method": "statistical (built by digimeter from official series and published sub-indices)",
+                        "survey_share": None,
+                        "data_first": int(yrs.min()) if len(yrs) else None,
+                        "data_last": int(yrs.max()) if len(yrs) else None, "approx": False,
+                        "sources": "weights: the spec's pillar weights; data years: the unit's values in the panel"})
+        else:
+            continue
+        row["lag"] = int(r.year) - row["data_last"] if row.get("data_last") is not None else None
+        rows.append(row)
+    cols = (["key", "ranking", "year", "n", "high_income_share"] + [f"share_{t}" for t in THEMES]
+            + ["method", "survey_share", "data_first", "data_last", "lag", "approx", "sources"])
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _parent_of(key: str) -> str | None:
+    return next((p.parent for p in RANKINGS if p.key == key), None)
+
+
+def pillar_extremes(table: pd.DataFrame, unit: str, built: dict[str, Any] | None = None) -> pd.DataFrame:
+    """For each ranking with components, the component that puts the unit highest and lowest.
+
+    Compared by percentile (100 = first), so components of different sizes compare. Published
+    components are those of :data:`RANKINGS` (their edition may be older than the overall rank's:
+    ``parts_year``); a spec's components are its top-level pillars.
+    """
+    rows = []
+    t = table[table["rank"].notna() & ~table.key.str.endswith("_press")]
+    for key in _overall_keys(table):
+        parts = []
+        kids = t[t.key.map(_parent_of) == key]
+        for k in kids.itertuples():
+            parts.append((k.ranking, int(k.rank), int(k.n), float(k.percentile), int(k.year)))
+        if not parts and built and key in built:
+            ix = built[key]
+            m = ix.meta()
+            for code, name in zip(m.code[m.depth == 1], m.name[m.depth == 1]):
+                rk = ix.ranks[code].dropna()
+                if unit in rk.index:
+                    parts.append((name, int(rk[unit]), len(rk), percentile_of_rank(rk[unit], len(rk)), ix.year))
+        if len(parts) < 2:
+            continue
+        parts.sort(key=lambda x: -x[3])
+        hi, lo = parts[0], parts[-1]
+        rows.append({"key": key, "ranking": t.ranking[t.key == key].iloc[0] if (t.key == key).any() else key,
+                     "parts_year": max(x[4] for x in parts), "n_parts": len(parts),
+                     "highest": hi[0], "highest_rank": hi[1], "highest_n": hi[2], "highest_percentile": hi[3],
+                     "lowest": lo[0], "lowest_rank": lo[1], "lowest_n": lo[2], "lowest_percentile": lo[3]})
+    return pd.DataFrame(rows, columns=["key", "ranking", "parts_year", "n_parts", "highest", "highest_rank",
+                                       "highest_n", "highest_percentile", "lowest", "lowest_rank", "lowest_n",
+                                       "lowest_percentile"])
+
+
+def rank_history(store, unit: str, upto: int | None = None) -> pd.DataFrame:
+    """A unit's rank in each overall published ranking, every edition in the store.
+
+    Columns ``key, ranking, year, rank, n, n_listed, percentile, complete, origin_id``: ``n`` is the
+    number of economies the publisher ranked that year (from the observation's "of N economies" note
+    when the bundled table is incomplete, else the number ranked in the store); ``complete`` is False for
+    editions known only from a partial table or press quotes.
+    """
+    code = store.unit(unit)["code"]
+    rows = []
+    for p in RANKINGS:
+        if p.parent is not None:
+            continue
+        ind = p.rank or p.score
+        obs = store.observations(indicators=ind)
+        if obs.empty:
+            continue
+        counts = obs.groupby("year").unit.count()
+        for y, g in obs.groupby("year"):
+            if upto is not None and y > upto:
+                continue
+            g = g.set_index("unit")
+            if code not in g.index:
+                continue
+            rk = g.value if p.rank else _rank_desc(g.value)
+            n = listed = int(rk.notna().sum())
+            m = _N_ECON.search(str(g.note.get(code) or ""))
+            if m and int(m.group(1)) > n:
+                n = int(m.group(1))
+            r = float(rk[code])
+            rows.append({"key": p.key, "ranking": p.name, "year": int(y), "rank": int(r), "n": n, "n_listed": listed,
+                         "percentile": percentile_of_rank(r, n), "complete": bool(counts[y] >= 0.5 * counts.max()),
+                         "origin_id": g.origin_id.get(code)})
+    return pd.DataFrame(rows, columns=["key", "ranking", "year", "rank", "n", "n_listed", "percentile", "complete",
+                                       "origin_id"])
+
+
+def main_reason(table: pd.DataFrame, diffs: pd.DataFrame) -> dict:
+    """The highest and the lowest overall published ranking of the unit, and the main reason they differ.
+
+    Four distances between the two, each on 0-1: ``measures`` (total variation distance between their
+    theme shares: half the sum of absolute differences), ``coverage`` (difference of their high-income
+    shares), ``method`` (difference of survey shares; 0 when one is not stated), ``vintage`` (difference
+    of their last data years / 4, at most 1). The main reason is the largest.
+    """
+    t = table[(table.family != "spec") & table["rank"].notna()]
+    t = t[t.key.isin(diffs.key)]
+    if len(t) < 2:
+        return {}
+    hi = t.loc[t.percentile.idxmax()]
+    lo = t.loc[t.percentile.idxmin()]
+    d = diffs.set_index("key")
+    a, b = d.loc[hi.key], d.loc[lo.key]
+    sh = [f"share_{x}" for x in THEMES]
+    score = {
+        "measures": float(0.5 * np.abs(a[sh].astype(float).to_numpy() - b[sh].astype(float).to_numpy()).sum()),
+        "coverage": float(abs(a.high_income_share - b.high_income_share)),
+        "method": float(abs(a.survey_share - b.survey_share))
+        if a.survey_share is not None and b.survey_share is not None
+        and not pd.isna(a.survey_share) and not pd.isna(b.survey_share) else 0.0,
+        "vintage": float(min(1.0, abs(a.data_last - b.data_last) / 4.0)),
+    }
+    reason = max(REASONS, key=lambda k: score[k])
+
+    def top_theme(x):
+        s = x[sh].astype(float)
+        return s.idxmax()[len("share_"):], float(s.max())
+
+    def side(r, dd):
+        th, share = top_theme(dd)
+        return {"key": r.key, "ranking": r.ranking, "year": int(r.year), "rank": int(r["rank"]), "n": int(r.n),
+                "percentile": float(r.percentile), "top_theme": th, "top_theme_share": share,
+                "high_income_share": float(dd.high_income_share), "survey_share": dd.survey_share,
+                "data_last": int(dd.data_last), "method": dd.method}
+
+    out = {"highest": side(hi, a), "lowest": side(lo, b), "reason": reason, "scores": score}
+    H, L = out["highest"], out["lowest"]
+    texts = {
+        "measures": f"{H['ranking']} puts {H['top_theme_share']:.0%} of its weight on {H['top_theme']}, "
+                    f"{L['ranking']} {L['top_theme_share']:.0%} on {L['top_theme']}",
+        "coverage": f"{L['ranking']} ranks a field that is {L['high_income_share']:.0%} high-income, "
+                    f"{H['ranking']} {H['high_income_share']:.0%}",
+        "method": f"{H['ranking']}: {H['method']}; {L['ranking']}: {L['method']}",
+        "vintage": f"{H['ranking']} rests on data up to {H['data_last']}, {L['ranking']} up to {L['data_last']}",
+    }
+    out["text"] = (f"Highest: {H['ranking']} {H['year']} ({H['rank']} of {H['n']}); lowest: {L['ranking']} "
+                   f"{L['year']} ({L['rank']} of {L['n']}). Main reason they differ: {reason}: {texts[reason]}.")
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -531,68 +831,58 @@ def frontier(index, unit: str, *, peers: Any = None, store=None) -> pd.DataFrame
 # the tree, evaluated for one unit
 # --------------------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class _Agg:
-    code: str
-    kids: list[str]
+    """An aggregation step of the index's plan with the weights its build used."""
+
+    step: tree_eval.Step
     w: np.ndarray
-    method: str
-    opts: dict
-    min_share: float
+
+    @property
+    def code(self) -> str:
+        return self.step.code
+
+    @property
+    def kids(self) -> list[str]:
+        return list(self.step.kids)
+
+    @property
+    def method(self) -> str:
+        return self.step.method
 
 
 def _tree(index) -> list[_Agg]:
-    """Aggregate nodes bottom-up, each with its children, weights, method and options, exactly as
-    :func:`digimeter.build.compute` aggregates."""
-    spec = index.spec
-    meta = spec.meta()
-    ag = dict(spec.aggregate)
-    amethod = ag.pop("method")
-    by_level = {int(k): v for k, v in (ag.pop("by_level", None) or {}).items()}
-    min_share = float(ag.pop("min_share", 0.0))
-    nodes = spec.nodes()
-    out = []
-    for level in sorted(set(meta.level[meta.kind == "aggregate"])):
-        for row in meta[(meta.level == level) & (meta.kind == "aggregate")].itertuples():
-            kids = meta.code[meta.parent == row.code].tolist()
-            w = np.array([spec.weight_of(k) for k in kids], dtype=float)
-            node = nodes.get(row.code)
-            method = node.aggregate if node is not None and node.aggregate else by_level.get(level, amethod)
-            out.append(_Agg(row.code, kids, w, method, dict(ag), min_share))
-    return out
+    """Aggregate nodes bottom-up: the steps of the spec's plan (:func:`digimeter.plan.aggregate_steps`,
+    the build's own), with the weights the build used (``Index.params["weights"]``)."""
+    from .plan import aggregate_steps
+
+    w = index.params["weights"]
+    return [_Agg(s, np.array([w[k] for k in s.kids], dtype=float))
+            for s in aggregate_steps(index.spec, index.meta())]
 
 
 def _needs_context(a: _Agg) -> bool:
     """Methods whose result for one unit depends on the other units."""
-    return a.method == "copeland" or a.opts.get("zero_guard") is not None
+    return a.step.needs_context
 
 
 def _agg_rows(a: _Agg, xs: np.ndarray, context: np.ndarray | None = None, row: int | None = None) -> np.ndarray:
     """Aggregate ``xs`` (..., k) -> (...); with ``context`` (n_units, k) the rows are placed in it at
     ``row`` for methods that depend on all units."""
-    xs = np.asarray(xs, dtype=float)
-    if context is not None and _needs_context(a):
-        lead = xs.shape[:-1]
-        flat = xs.reshape(-1, xs.shape[-1])
-        full = np.broadcast_to(context, (flat.shape[0],) + context.shape).copy()
-        full[:, row, :] = flat
-        y = agg.aggregate(full, a.w, a.method, min_share=a.min_share, **a.opts)[:, row]
-        return y.reshape(lead)
-    return agg.aggregate(xs[..., None, :], a.w, a.method, min_share=a.min_share, **a.opts)[..., 0]
+    return tree_eval.apply_step(a.step, xs, a.w, context, row)
 
 
 def _evaluate(index, ind_values: np.ndarray, unit: str | None = None,
               tree: list[_Agg] | None = None) -> dict[str, np.ndarray]:
     """Scores of every node from a unit's normalised indicator values ``(..., n_indicators)``
-    (other units fixed; they matter only to context-dependent methods)."""
+    (other units fixed; they matter only to context-dependent methods), by the one tree evaluator."""
     icodes = list(index.stages["normalised"].columns)
     vals = {c: ind_values[..., j] for j, c in enumerate(icodes)}
     row = list(index.scores.index).index(unit) if unit is not None else None
-    for a in (tree if tree is not None else _tree(index)):
-        xs = np.stack([vals[k] for k in a.kids], axis=-1)
-        ctx = index.scores[a.kids].to_numpy(dtype=float) if row is not None and _needs_context(a) else None
-        vals[a.code] = _agg_rows(a, xs, ctx, row)
-    return vals
+    aggs = tree if tree is not None else _tree(index)
+    out, _ = tree_eval.evaluate([a.step for a in aggs], vals, index.params["weights"], from_level=0,
+                                unit=0 if row is None else row, context=None if row is None else index.scores)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -969,30 +1259,29 @@ def _short_measure(measure: str) -> str:
 
 
 def _normaliser(index):
-    """``f(raw (..., n_ind)) -> normalised`` for one unit with the index's fitted parameters."""
-    spec = index.spec
-    nm = dict(spec.normalise)
-    method = nm.pop("method")
+    """``f(raw (..., n_ind)) -> normalised`` for one unit with the index's fitted parameters, and each
+    indicator's method (the plan's normalisation groups, :func:`digimeter.plan.normalise_groups`)."""
+    from .plan import normalise_groups
+
     icodes = list(index.stages["normalised"].columns)
     dirs = np.array([index.params["directions"][c] for c in icodes], dtype=float)
-    if method in ("rank", "percentile", "copeland"):
-        raise SpecError(f"what_it_takes needs a normalisation that maps each value on its own; "
-                        f"'{method}' depends on the other units", field="normalise.method", value=method,
-                        fix="use a variant with minmax, zscore or goalposts")
-    params = {k: np.asarray(v, dtype=float)[None, :] for k, v in index.params["normalise"].items()}
-    if method == "goalposts":
-        m = spec.meta().set_index("code")
-        nm.update(lo=m.loc[icodes, "goalpost_lo"].to_numpy(float), hi=m.loc[icodes, "goalpost_hi"].to_numpy(float),
-                  direction=dirs)
-    if "range" in nm:
-        nm["range"] = tuple(nm["range"])
-    f = norm.METHODS[method]
+    groups = list(normalise_groups(index.spec, icodes))
+    for g in groups:
+        if g.method in ("rank", "percentile"):
+            raise SpecError(f"what_it_takes needs a normalisation that maps each value on its own; "
+                            f"'{g.method}' depends on the other units", field=g.where + ".method", value=g.method,
+                            fix="use a variant with minmax, zscore or goalposts")
+    fits = index.params["normalise_fit"]
+    methods = [""] * len(icodes)
+    for g in groups:
+        for j in g.cols:
+            methods[j] = g.method
 
     def apply(x):
         x = np.atleast_2d(np.asarray(x, dtype=float))
-        return f.apply(x if method == "goalposts" else x * dirs, params, **nm)
+        return norm.apply_groups(groups, x, dirs, fixed=fits)[0]
 
-    return apply, method
+    return apply, methods
 
 
 def _new_rank(scores: pd.Series, unit: str) -> int:
@@ -1087,7 +1376,7 @@ def what_it_takes(index, unit: str, *, rank: int | None = None, score: float | N
         lim = info.at[c, "max_value"] if dirs[j] > 0 else info.at[c, "min_value"]
         if not pd.isna(lim):
             room[j] = min(room[j], max((lim - base[j]) * dirs[j], 0.0))
-        if nmethod == "goalposts":
+        if nmethod[j] == "goalposts":
             m = index.meta().set_index("code")
             gp = m.at[c, "goalpost_hi"] if dirs[j] > 0 else m.at[c, "goalpost_lo"]
             room[j] = min(room[j], max((gp - base[j]) * dirs[j], 0.0))

@@ -56,7 +56,9 @@ def register(app: typer.Typer) -> None:
             with progress() as say, store_ctx() as s:
                 say("comparing rankings")
                 rk = bm.rankings(s, unit, year, specs=spec, levels=levels)
-                frames = {"rankings": rk.table, "correlations": rk.correlations}
+                frames = {"rankings": rk.table, "agreement": rk.agreement, "differences": rk.differences,
+                          "pillars": rk.pillars, "history": rk.history, "main_reason": rk.main_reason,
+                          "correlations": rk.correlations}
                 ix = None
                 if peers:
                     ix = build(against, s, year=year) if year else build(against, s)
@@ -85,11 +87,35 @@ def register(app: typer.Typer) -> None:
                 m.columns = [label.get(k, k) for k in m.columns]
                 m.index.name = "Spearman"
                 console.print(df_table(m.round(2), "Rank correlation over the units both rank", floatfmt="{:.2f}"))
-                console.print("Rankings differ because they measure different things (see 'what it measures'): "
-                              "EGDI and its components = e-government and its foundations in 193 UN members; "
-                              "GTMI = public-sector digital systems as governments report them; IMD = business-oriented "
-                              "digital competitiveness of 63-69 mostly richer economies (a smaller field makes the same "
-                              "standing a worse rank).", soft_wrap=True)
+                ag = rk.agreement
+                if len(ag):
+                    console.print(df_table(ag[["ranking_a", "ranking_b", "n_common", "spearman"]],
+                                           "Pairwise agreement: Spearman's rho over the countries both rank (n_common)",
+                                           index=False, floatfmt="{:.2f}"))
+            d = rk.differences
+            if len(d):
+                shares = d[[c for c in d.columns if c.startswith("share_")]].rename(columns=lambda c: c[6:])
+                why = pd.concat([d[["ranking", "year", "n"]],
+                                 pd.DataFrame({"high-income %": (100 * d.high_income_share).round(0)}),
+                                 (100 * shares).round(0),
+                                 pd.DataFrame({"survey %": [None if pd.isna(v) else round(100 * v) for v in d.survey_share],
+                                               "data years": [f"{a}-{b}" + ("~" if ap else "") for a, b, ap in
+                                                              zip(d.data_first, d.data_last, d.approx)]})], axis=1)
+                console.print(df_table(why, "Why they differ: coverage (high-income share of the ranked field), "
+                                            "weight on each theme (%), survey share, data years (~ approximate)",
+                                       index=False, floatfmt="{:.0f}"))
+            if len(rk.pillars):
+                pl = rk.pillars
+                show_p = pd.DataFrame({"ranking": pl.ranking, "parts of": pl.parts_year,
+                                       "highest": [f"{a} ({b} of {c})" for a, b, c in zip(pl.highest, pl.highest_rank, pl.highest_n)],
+                                       "lowest": [f"{a} ({b} of {c})" for a, b, c in zip(pl.lowest, pl.lowest_rank, pl.lowest_n)]})
+                console.print(df_table(show_p, f"Which pillar of which ranking puts {rk.unit} highest and lowest",
+                                       index=False))
+            if rk.main_reason:
+                console.print(rk.main_reason["text"], soft_wrap=True, highlight=False)
+            trust = t[(t.trust.fillna("") != "") & (t.level == 1) & (t.family != "spec")] if "trust" in t else t.iloc[:0]
+            for r in trust.itertuples():
+                console.print(f"- trust, {r.ranking} {r.year}: {r.trust}", soft_wrap=True, highlight=False)
             if ix is not None:
                 fr = frames["frontier"]
                 top = fr[fr.kind == "aggregate"][["node", "name", "score", "rank", "n", "gap_leader", "gap_top5",
