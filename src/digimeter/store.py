@@ -23,7 +23,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, NotFoundError
+from .errors import DataError, DigimeterError, NotFoundError
 
 UNIT_COLS = ["code", "name", "kind", "parent", "iso2", "un_region", "un_subregion", "wb_region",
              "income_group", "un_member", "valid_from", "valid_to"]
@@ -135,6 +135,123 @@ class ChangeReport:
         return text
 
 
+class StoreBusyError(DigimeterError):
+    """Another process is writing to the store (DuckDB allows one writer, and no reader meanwhile)."""
+
+    status = 503
+
+
+#: seconds a read-only open waits for a writer to finish ($DIGIMETER_STORE_WAIT overrides it)
+READ_WAIT = 30.0
+
+
+def _writer_file(path: str | Path) -> Path:
+    p = Path(path)
+    return p.with_name(p.name + ".writer.json")
+
+
+def store_holder(path: str | Path) -> dict | None:
+    """Who writes to the store at ``path`` now: ``{pid, started, command}`` from its marker file, or None."""
+    import json
+
+    try:
+        info = json.loads(_writer_file(path).read_text(encoding="utf-8"))
+        pid = int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None     # a writer that died without removing its marker
+    except OSError:
+        pass
+    return info
+
+
+def busy_message(path: str | Path, *, waited: float = 0.0) -> str:
+    """One line: what holds the store at ``path`` and what to do."""
+    info = store_holder(path)
+    if info:
+        cmd = str(info.get("command") or "")
+        what = "an import" if " import" in cmd else f"another command ({cmd[:80]})" if cmd else "another process"
+        started = str(info.get("started") or "")[:19].replace("T", " ")
+        head = f"the store is busy with {what} started at {started} UTC (pid {info['pid']})"
+    else:
+        head = "the store is busy (another process is writing to it)"
+    after = f" (waited {waited:.0f} s)" if waited >= 1 else ""
+    return f"{head}{after}; try again when it ends, or wait with --wait SECONDS"
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def connect(path: str | Path, *, read_only: bool, wait: float | None = None, say=None):
+    """A DuckDB connection to ``path``, retried while another process holds its lock.
+
+    ``wait``: seconds to keep trying (default :data:`READ_WAIT`, or ``$DIGIMETER_STORE_WAIT``; a command
+    that only writes, such as ``data import``, passes 0 unless told ``--wait``). ``say(message)`` is called once when waiting starts (default:
+    a line on stderr). Raises :class:`StoreBusyError` (one line, never a traceback) when time runs out.
+    """
+    import sys
+    import time
+
+    if wait is None:
+        env = os.environ.get("DIGIMETER_STORE_WAIT")
+        try:
+            wait = float(env) if env else READ_WAIT
+        except ValueError:
+            wait = READ_WAIT
+    t0 = time.monotonic()
+    delay, told = 0.05, False
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            if not _is_lock_error(exc):
+                raise DataError(f"cannot open the store: {str(exc).splitlines()[0][:200]}", file=str(path),
+                                fix="check the path and permissions; move a damaged file away to start afresh"
+                                ) from None
+            waited = time.monotonic() - t0
+            if waited >= wait:
+                raise StoreBusyError(busy_message(path, waited=waited)) from None
+            if not told:
+                msg = busy_message(path).split(";")[0] + f"; waiting up to {wait:.0f} s ..."
+                if say is not None:
+                    say(msg)
+                else:
+                    print(msg, file=sys.stderr, flush=True)
+                told = True
+            time.sleep(min(delay, max(0.0, wait - waited)))
+            delay = min(delay * 2, 1.0)
+
+
+def snapshot_copy(path: str | Path, dst: str | Path, *, wait: float | None = 0.0) -> bool:
+    """Copy the store at ``path`` to ``dst`` as last committed (no writer can be mid-write: a read-only
+    connection is held during the copy). Returns False, leaving ``dst`` as it was, when a writer holds it."""
+    import shutil
+
+    try:
+        con = connect(path, read_only=True, wait=wait, say=lambda m: None)
+    except StoreBusyError:
+        return False
+    try:
+        dst = Path(dst)
+        tmp = dst.with_name(dst.name + f".{os.getpid()}.part")
+        shutil.copyfile(path, tmp)
+        wal = Path(str(path) + ".wal")
+        dwal = Path(str(dst) + ".wal")
+        if wal.exists():
+            shutil.copyfile(wal, str(tmp) + ".wal")
+            os.replace(str(tmp) + ".wal", dwal)
+        elif dwal.exists():
+            dwal.unlink()
+        os.replace(tmp, dst)
+    finally:
+        con.close()
+    return True
+
+
 class Store:
     """The DuckDB store.
 
@@ -147,20 +264,50 @@ class Store:
         Open without write access (several processes may then read at once). The file must exist.
     """
 
-    def __init__(self, path: str | Path | None = None, *, read_only: bool = False):
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False, wait: float | None = None):
         if path is None:
             path = default_home() / "digimeter.duckdb"
         self.path = path
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._marker: Path | None = None
         self.read_only = read_only
-        self.con = duckdb.connect(str(path), read_only=read_only)
+        if str(path) == ":memory:":
+            self.con = duckdb.connect(str(path), read_only=read_only)
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if read_only and not Path(path).exists():
+                raise NotFoundError("no store file to read", file=str(path),
+                                    fix="run any digimeter command once to create it from the bundled snapshot")
+            # another process may hold the file: readers wait for it, writers get one line saying who
+            self.con = connect(path, read_only=read_only, wait=wait)
+            if not read_only:
+                self._mark_writer()
         if not read_only:
             self._ensure_schema()
+
+    def _mark_writer(self) -> None:
+        """Leave a note of who writes (pid, start time, command) for processes that find the store locked."""
+        import json
+        import sys
+
+        marker = _writer_file(self.path)
+        try:
+            marker.write_text(json.dumps({"pid": os.getpid(),
+                                          "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                          "command": " ".join(["digimeter", *sys.argv[1:]])[:200]}),
+                              encoding="utf-8")
+            self._marker = marker
+        except OSError:
+            self._marker = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
         self.con.close()
+        if self._marker is not None:
+            try:
+                self._marker.unlink()
+            except OSError:
+                pass
+            self._marker = None
 
     def __enter__(self) -> "Store":
         return self
@@ -647,6 +794,8 @@ class Store:
         return import_file(self, path, **kwargs)
 
 
-def open_store(path: str | Path | None = None, *, read_only: bool = False) -> Store:
-    """Open the store at ``path`` (default: under ``$DIGIMETER_HOME``), creating it if needed."""
-    return Store(path, read_only=read_only)
+def open_store(path: str | Path | None = None, *, read_only: bool = False, wait: float | None = None) -> Store:
+    """Open the store at ``path`` (default: under ``$DIGIMETER_HOME``), creating it if needed.
+
+    ``wait``: seconds to wait while another process writes to it (see :func:`connect`)."""
+    return Store(path, read_only=read_only, wait=wait)
