@@ -647,8 +647,9 @@ def compute_batch(spec, X: np.ndarray, directions: dict, node: str | None = None
     imputation or treatment (:func:`_batchable`). Returns ``(scores, ranks)``, each (n_samples, n_units),
     NaN for units screened out.
     """
-    from .stages import aggregate as agg
+    from .plan import resolve as resolve_plan
     from .stages import normalise as norm
+    from .stages import tree
 
     node = node or spec.name
     meta = spec.meta()
@@ -665,30 +666,11 @@ def compute_batch(spec, X: np.ndarray, directions: dict, node: str | None = None
         keep |= np.isin(codes, list(scr.pop("force_include", None) or []))
         keep &= ~np.isin(codes, list(scr.pop("force_exclude", None) or []))
     x = X[:, keep, :]
-    nm = dict(spec.normalise)
-    nmethod = nm.pop("method")
-    if "range" in nm:
-        nm["range"] = tuple(nm["range"])
-    if nmethod == "goalposts":
-        m = meta.set_index("code").loc[icodes]
-        nm.update(lo=m.goalpost_lo.to_numpy(float), hi=m.goalpost_hi.to_numpy(float), direction=dirs)
-        y, _ = norm.normalise(x, "goalposts", **nm)
-    else:
-        y, _ = norm.normalise(x * dirs, nmethod, **nm)
-    scores = {c: y[..., k] for k, c in enumerate(icodes)}
-    ag = dict(spec.aggregate)
-    amethod = ag.pop("method")
-    by_level = {int(k): v for k, v in (ag.pop("by_level", None) or {}).items()}
-    min_share = float(ag.pop("min_share", 0.0))
-    nodes = spec.nodes()
-    for level in sorted(set(meta.level[meta.kind == "aggregate"])):
-        for _, row in meta[(meta.level == level) & (meta.kind == "aggregate")].iterrows():
-            kids = meta.code[meta.parent == row.code].tolist()
-            w = np.array([spec.weight_of(k) for k in kids], dtype=float)
-            nd = nodes.get(row.code)
-            method = nd.aggregate if nd is not None and nd.aggregate else by_level.get(level, amethod)
-            xs = np.stack([scores[k] for k in kids], axis=-1)
-            scores[row.code] = agg.aggregate(xs, w, method, min_share=min_share, **ag)
+    # the spec's plan, evaluated as the build does: its normalisation groups, then the one tree evaluator
+    plan = resolve_plan(spec, meta)
+    kept = list(np.asarray(units, dtype=object)[keep]) if units is not None else None
+    y, _ = norm.apply_groups(list(plan.normalise), x, dirs, units=kept)
+    scores, _ = tree.evaluate(plan.steps, {c: y[..., k] for k, c in enumerate(icodes)}, plan.weights)
     sc = np.full((S, U), np.nan)
     sc[:, keep] = scores[node]
     rk = pd.DataFrame(sc.T).rank(ascending=False, method="min").to_numpy().T
