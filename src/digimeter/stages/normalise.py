@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.stats import rankdata
 
 from digimeter.errors import DataError, SpecError
 
@@ -359,6 +358,8 @@ def _ranks(x: np.ndarray, ties: str, method: str) -> np.ndarray:
                         field="ties", value=ties)
     if x.shape[-2] == 0:
         return x.copy()
+    from scipy.stats import rankdata  # imported on use: scipy.stats costs ~1 s at start-up
+
     return rankdata(x, method=ties, axis=-2, nan_policy="omit").astype(float)
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
 from digimeter.errors import DataError, SpecError
 
@@ -234,8 +233,12 @@ def _corr(a: np.ndarray, y: np.ndarray, cortype: str) -> float:
     if cortype == "pearson":
         return float(np.corrcoef(a, y)[0, 1])
     if cortype == "spearman":
+        from scipy import stats
+
         return float(stats.spearmanr(a, y)[0])
     if cortype == "kendall":
+        from scipy import stats
+
         return float(stats.kendalltau(a, y)[0])
     raise SpecError(f"unknown correlation type {cortype!r}", field="cortype", value=cortype,
                     fix="use 'pearson', 'spearman' or 'kendall'")
@@ -334,6 +337,8 @@ def optimise_weights(children, score_fn: Callable[[np.ndarray], np.ndarray], *,
         if method == "balance":
             return float(np.log(np.mean((t - cr / cr.sum()) ** 2)))
         return float(-cr.sum())
+
+    from scipy import optimize  # imported on use (start-up time)
 
     res = optimize.minimize(objective, start, method="Nelder-Mead",
                             options={"fatol": tol, "xatol": tol, "maxiter": maxiter})
