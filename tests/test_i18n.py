@@ -150,6 +150,12 @@ STATUS_ROWS = [
     {"status_code": "already_met", "status_params": {"value": 91.3, "year": 2023}, "status": "already met (91.3 in 2023)"},
     {"status_code": "already_met", "status_params": {"value": 91.3, "year": 2023, "p_still": 0.6, "deadline": 2028},
      "status": "already met (91.3 in 2023); may slip back: P(still met in 2028) = 0.60"},
+    {"status_code": "met_now_likely_to_slip", "status_params": {"value": 24.0, "year": 2024, "p": 0.32, "deadline": 2028},
+     "status": "met now (24 in 2024), likely to slip by 2028: P = 0.32"},
+    {"status_code": "met_now_may_slip", "status_params": {"value": 0.9009, "year": 2024, "p": 0.6, "deadline": 2028},
+     "status": "met now (0.9009 in 2024), may slip by 2028: P = 0.60"},
+    {"status_code": "met_now_may_slip", "status_params": {"p": 0.6, "met": 20, "n_units": 20, "deadline": 2028},
+     "status": "met now, may slip by 2028: P = 0.60 (20 of 20 meet it now)"},
     {"status_code": "on_track", "status_params": {"p": 0.93}, "status": "on track"},
     {"status_code": "at_risk", "status_params": {"p": 0.77},
      "status": "at risk (P = 0.77): the last 5 years' pace would suffice, but the forecast expects growth to slow"},
@@ -199,7 +205,8 @@ def test_every_status_code_of_targets_has_a_word():
     codes |= {"no_data", "no_forecast_stale"}
     words = R._status_words(R.gettext_for("kk"))
     known = {c for c in codes if c in words}
-    assert {"already_met", "on_track", "at_risk", "needs_acceleration", "out_of_reach", "no_forecast"} <= known
+    assert {"already_met", "on_track", "at_risk", "needs_acceleration", "out_of_reach", "no_forecast",
+            "met_now_may_slip", "met_now_likely_to_slip"} <= known
     # a code emitted by targets.evaluate that the report does not know would fall back to English
     emitted = set(re.findall(r'"status_code": "([a-z_]+)"', inspect.getsource(T)))
     assert emitted <= set(words), emitted - set(words)

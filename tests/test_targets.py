@@ -114,7 +114,8 @@ def test_every_target_gets_a_probability_and_a_status(result):
     # every target has at least one row with a probability and plain-words status
     assert result.dropna(subset=["p_met"]).groupby("target").size().reindex([t.id for t in sc.targets]).notna().all()
     assert result.status.str.len().gt(0).all()
-    words = ("already met", "on track", "needs acceleration", "out of reach at historical paces", "at risk", "no data")
+    words = ("already met", "met now", "on track", "needs acceleration", "out of reach at historical paces", "at risk",
+             "no data")
     assert result.status.map(lambda s: s.startswith(words)).all()
 
 
@@ -133,8 +134,10 @@ def test_real_latest_values(result):
 
 def test_already_met_target_gets_one_and_says_so(result):
     e = result.set_index("target").loc["electricity"]
-    assert e.latest_value == 100.0 and e.p_met == 1.0
-    assert e.status.startswith("already met")
+    assert e.latest_value == 100.0 and e.met_now and e.p_reach == 1.0
+    # judged in the deadline year ("hold"): the headline probability is P(still met in 2028)
+    assert e.met_definition == "hold" and e.p_met == e.p_at_deadline >= 0.8
+    assert e.status.startswith("already met") and e.status_code == "already_met"
     assert e.median_crossing_year == e.latest_year
 
 
@@ -156,8 +159,11 @@ def test_index_targets(result):
     r = result.set_index("target")
     rank = r.loc["egov_rank"]
     assert rank.latest_value == 24 and rank.latest_year == 2024       # UN E-Government Survey 2024
-    assert rank.p_met == 1.0 and rank.status.startswith("already met")
-    assert 0 <= rank.p_at_deadline <= 1
+    # 24th now, but the propagation puts the median rank in 2028 in the 30s: met now, not met at the deadline
+    assert rank.met_now and rank.p_reach == 1.0 and rank.p_met == rank.p_at_deadline < 0.5
+    assert rank.status_code == "met_now_likely_to_slip"
+    assert rank.status.startswith("met now (24 in 2024), likely to slip by 2028: P = 0.")
+    assert "median rank 3" in rank.note
     score = r.loc["egov_score"]
     assert score.threshold == pytest.approx(0.90059, abs=5e-5)         # 25th-best EGDI 2024 (URY)
     assert "25th-best" in score.note
@@ -238,7 +244,9 @@ def test_cli_targets_json_and_table(runner, tmp_path):
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     rows = {r["target"]: r for r in data["targets"]}
-    assert rows["electricity"]["p_met"] == 1.0 and rows["electricity"]["status"].startswith("already met")
+    assert rows["electricity"]["met_now"] is True and rows["electricity"]["p_reach"] == 1.0
+    assert rows["electricity"]["met_definition"] == "hold"
+    assert rows["electricity"]["p_met"] == rows["electricity"]["p_at_deadline"]
     assert 0 <= rows["coverage_4g"]["p_met"] <= 1
     res = runner("targets", str(p), "--samples", "300")
     assert res.exit_code == 0, res.output
@@ -322,13 +330,14 @@ def test_an_unmet_index_target_gets_p_by_deadline_and_a_crossing_year(store, for
     path.write_text(yaml.safe_dump(sc))
     res = T.evaluate(str(path), store, seed=0, n_samples=1000, index_samples=100, forecaster=forecaster).set_index("target")
     r = res.loc["top15"]
-    assert r.latest_value == 24 and r.p_met >= r.p_at_deadline and 0 <= r.p_met <= 1
+    assert r.latest_value == 24 and r.p_reach >= r.p_at_deadline == r.p_met and 0 <= r.p_reach <= 1
+    assert not r.met_now
     cy = r.median_crossing_year
-    assert (cy is None or pd.isna(cy)) if r.p_met < 0.5 else (2025 <= cy <= 2028)
+    assert (cy is None or pd.isna(cy)) if r.p_reach < 0.5 else (2025 <= cy <= 2028)
     met = res.loc["top50"]
-    assert met.p_met == 1 and met.median_crossing_year == 2024
+    assert met.met_now and met.p_reach == 1 and met.median_crossing_year == 2024
     s = res.loc["score95"]
-    assert s.p_met >= s.p_at_deadline
+    assert s.p_reach >= s.p_at_deadline == s.p_met
 
 
 def test_a_units_indicators_are_drawn_together_as_their_errors_moved(store, forecaster):
@@ -369,3 +378,145 @@ def test_digital_nation_feasibility(store, forecaster):
     q = fe.summary("KAZ")
     assert 20 <= q.loc[0.5, "rank"] <= 70          # nominal 41st in 2025
     assert "16 indicator(s)" in fe.notes[0] and "correlated across a unit's indicators" in fe.notes[0]
+
+
+# ------------------------------------------------------------------ judged at the deadline (issue 14)
+
+def _constructed(paths, anchor_value, years=(2025, 2026, 2027, 2028)):
+    """A ForecastResult whose predictive draws are the given paths (rows) over ``years``."""
+    from digimeter import forecast as F
+
+    S = np.asarray(paths, dtype=float)
+    yrs = np.asarray(years)
+    q = pd.DataFrame(np.quantile(S, [0.5], axis=0).T, index=pd.Index(yrs, name="year"), columns=[0.5])
+    return F.ForecastResult(unit="X", model="constructed", why="test", weights={}, years=yrs, point=S.mean(0),
+                            quantiles=q, samples=S, backtest=pd.DataFrame(), anchor_year=2024.0,
+                            anchor_value=float(anchor_value))
+
+
+def test_hold_and_reach_on_constructed_draws():
+    """hold = the state in the deadline year; reach = in any year up to it (or now)."""
+    paths = [[96, 97, 94, 93],     # crosses, then falls back below 95 by 2028
+             [90, 92, 96, 97],     # crosses late and holds
+             [90, 91, 92, 93],     # never
+             [95, 95, 95, 95]]     # exactly at the threshold (>= counts)
+    r = _constructed(paths, anchor_value=89)
+    p_hold, p_at, p_reach = T.p_met_of(r, 95, 2028, ">=", "hold")
+    assert (p_hold, p_at, p_reach) == (0.5, 0.5, 0.75)
+    assert T.p_met_of(r, 95, 2028, ">=", "reach")[0] == 0.75
+    # an earlier deadline: 2026 is the state in 2026
+    assert T.p_met_of(r, 95, 2026, ">=", "hold")[0] == 0.5 and T.p_met_of(r, 95, 2026, ">=", "reach")[0] == 0.5
+    # met now (anchor 96) but most draws slip below by the deadline: reach counts it met, hold does not
+    now = _constructed([[96, 94, 93, 92], [96, 95, 94, 93], [97, 96, 96, 96], [96, 95, 94, 90]], anchor_value=96)
+    hold, at, reach = T.p_met_of(now, 95, 2028, ">=", "hold")
+    assert (hold, reach) == (0.25, 1.0)
+    code, k = T._status_code(hold, True, 0.0, np.nan, 1, at, 2028, 96.0, 2024)
+    assert code == "met_now_likely_to_slip" and k == {"value": 96.0, "year": 2024, "p": 0.25, "deadline": 2028}
+    assert T._status(hold, True, 0.0, np.nan, 1, at, 2028, 96.0, 2024) == \
+        "met now (96 in 2024), likely to slip by 2028: P = 0.25"
+    assert T._status_code(0.6, True, 0.0, np.nan, 1, 0.6, 2028, 96.0, 2024)[0] == "met_now_may_slip"
+    code, k = T._status_code(reach, True, 0.0, np.nan, 1, at, 2028, 96.0, 2024)
+    assert code == "already_met" and k["p_still"] == 0.25          # a milestone: met, with the caveat
+    assert T._status_code(0.9, True, 0.0, np.nan, 1, 0.9, 2028, 96.0, 2024)[0] == "already_met"
+    # the comparator is respected: "<=" with a falling series
+    down = _constructed([[12, 11, 10, 9], [12, 12, 13, 14]], anchor_value=13)
+    assert T.p_met_of(down, 10, 2028, "<=", "hold")[0] == 0.5
+    with pytest.raises(SpecError):
+        T.p_met_of(r, 95, 2028, ">=", "sometime")
+
+
+def test_scenario_met_definition_is_validated(tmp_path):
+    base = {"id": "x", "indicator": "internet_users_pct", "unit": "KAZ", "threshold": 95, "deadline": 2028,
+            "source": "s", "rationale": "r"}
+    sc = T.parse_scenario({"name": "m", "targets": [base, {**base, "id": "y", "met": "reach"}]})
+    assert [t.met for t in sc.targets] == ["hold", "reach"]
+    with pytest.raises(SpecError, match="target 'z', field 'met'"):
+        T.parse_scenario({"name": "m", "targets": [{**base, "id": "z", "met": "sometime"}]})
+    assert {t.met for t in T.load_scenario("fully-digital-kz").targets} == {"hold"}
+
+
+def test_no_target_counts_as_met_while_it_would_not_hold(result):
+    """Issue 14: no target reports status met, or a probability >= 0.8, while its own P(at the deadline)
+    is below 0.5; every row carries met_now and p_met with the definition used."""
+    assert {"met_now", "p_met", "met_definition", "p_at_deadline", "p_reach"} <= set(result.columns)
+    rows = result[result.status_code != "no_data"]
+    assert len(rows) == len(result)                      # every row, regions included, has a forecast
+    assert set(rows.met_definition) == {"hold"}
+    assert rows.met_now.map(lambda v: isinstance(v, (bool, np.bool_))).all()
+    low = rows[rows.p_at_deadline < 0.5]
+    assert len(low) >= 3                                  # egov_rank, coverage_4g, the "all" rows
+    assert not low.status_code.isin(["already_met", "on_track"]).any()
+    assert (low.p_met < 0.8).all()
+    assert not low.status.str.startswith(("already met", "on track")).any()
+    # hold: the headline is the deadline-year probability, for every row
+    np.testing.assert_array_equal(rows.p_met.to_numpy(float), rows.p_at_deadline.to_numpy(float))
+    assert (rows.p_reach >= rows.p_at_deadline - 1e-12).all()
+    # met now but not likely to hold: said in words
+    slip = rows[rows.status_code.isin(["met_now_may_slip", "met_now_likely_to_slip"])]
+    assert slip.met_now.all() and (slip.p_met < 0.8).all()
+    assert slip.status.str.contains(r"^met now .*(?:may|likely to) slip by 2028: P = 0\.\d\d$").all()
+    score = result.set_index("target").loc["egov_score"]
+    assert score.met_now and 0.5 <= score.p_met < 0.8 and score.status_code == "met_now_may_slip"
+
+
+def test_every_current_region_has_a_number(result, store):
+    """Issue 14: both regional targets cover all 20 regions of today's layout (KZ-10 Abai, KZ-33 Zhetisu
+    and KZ-62 Ulytau, created in 2022, included), history from older layouts read via the crosswalk."""
+    from digimeter.regions import geography
+
+    geo = geography(store, "KAZ")
+    today = geo.units(geo.latest_layout())
+    assert len(today) == 20 and {"KZ-10", "KZ-33", "KZ-62"} <= set(today)
+    for tid in ("digital_skills", "regional_internet"):
+        per = result[(result.target == tid) & (result.unit != "all")].set_index("unit")
+        assert sorted(per.index) == sorted(today)
+        assert per.latest_value.notna().all() and per.p_met.between(0, 1).all(), tid
+        allrow = result[(result.target == tid) & (result.unit == "all")].iloc[0]
+        assert allrow.unit_name == "all 20 regions with data" and allrow.status_params["n_units"] == 20
+        assert allrow.p_met <= per.p_met.min() + 1e-12
+    ds = result[result.target == "digital_skills"].set_index("unit")
+    # 2020 (the last BNS year) was published on the 17-region layout: each new region takes the value of
+    # the territory it was part of (East Kazakhstan, Almaty region, Karaganda), marked estimated
+    for new, old, value in (("KZ-10", "KZ-63", 84.1), ("KZ-33", "KZ-19", 88.0), ("KZ-62", "KZ-35", 83.2)):
+        r = ds.loc[new]
+        assert r.latest_value == pytest.approx(value) and r.latest_year == 2020
+        assert r.estimated and r.estimated_years == [2017, 2018, 2019, 2020]
+        assert f"territory of {old}" in r.note and "(estimated)" in r.note
+    assert not ds.loc["KZ-71"].estimated and ds.loc["KZ-71"].estimated_years == []   # Astana: as published
+    ri = result[result.target == "regional_internet"].set_index("unit")
+    for new in ("KZ-10", "KZ-33", "KZ-62"):
+        r = ri.loc[new]
+        assert r.latest_year == 2023 and not r.estimated                 # published on today's layout
+        assert r.estimated_years == list(range(2011, 2022))              # 2011-2021 via the crosswalk
+        assert "too few observations" not in r.note and r.method.startswith("mean(")
+    assert ri.loc["KZ-62"].latest_value == pytest.approx(89.0)           # BNS 2023
+
+
+def test_a_region_without_any_value_takes_its_parents(template_store_path, tmp_path):
+    """A region with no value of its own (and no earlier territory with one) gets its parent unit's
+    values, marked estimated; the regions with values keep theirs."""
+    import shutil
+
+    from digimeter.store import Store
+
+    shutil.copyfile(template_store_path, tmp_path / "s.duckdb")
+    units = tmp_path / "units.csv"
+    units.write_text("code,name,kind,parent\nUZ-T1,Test one,region,UZB\nUZ-T2,Test two,region,UZB\n"
+                     "UZ-T3,Test three,region,UZB\n", encoding="utf-8")
+    obs = tmp_path / "obs.csv"
+    obs.write_text("unit,indicator,year,value\n" + "".join(
+        f"{u},internet_users_pct,{y},{b + 3 * (y - 2015)}\n" for u, b in (("UZ-T1", 40), ("UZ-T2", 55))
+        for y in range(2015, 2024)), encoding="utf-8")
+    with Store(tmp_path / "s.duckdb") as s:
+        s.import_file(units)
+        s.import_file(obs)
+        uzb = s.observations(indicators=["internet_users_pct"], units=["UZB"]).set_index("year").value
+        fc = T.Forecaster(s, 2028, seed=0, n_samples=200)
+        ifc = fc.group("internet_users_pct", ["UZ-T1", "UZ-T2", "UZ-T3"], "regions of UZB")
+    assert len(uzb) > 10
+    assert ifc.estimated_years("UZ-T3") == sorted(int(y) for y in uzb.index)
+    assert ifc.history.loc["UZ-T3", 2023] == pytest.approx(uzb.loc[2023])
+    assert "its parent UZB's value" in ifc.estimated_notes("UZ-T3")[0]
+    assert ifc.estimated_years("UZ-T1") == [] and ifc.history.loc["UZ-T1", 2023] == pytest.approx(64)
+    assert any("without any value take their parent UZB's values" in n for n in ifc.notes)
+    assert np.isfinite(ifc.result("UZ-T3").point).all()

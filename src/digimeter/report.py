@@ -449,10 +449,13 @@ def _headline(ctx: _Ctx) -> Section:
         words = [_status_code_or_word(r) for _i, r in head.iterrows()]
         met = words.count("already_met")
         track = words.count("on_track")
+        slip = sum(w in ("met_now_may_slip", "met_now_likely_to_slip") for w in words)
         rest = head[[w not in ("already_met", "on_track") for w in words]]
         names = {x.id: (x.name or x.id) for x in sc.targets}
         text = _("Of the {n} targets of “{title}”, {met} are already met and {track} on track.").format(
             n=len(head), title=_(sc.title or sc.name), met=met, track=track)
+        if slip:   # met today, but not likely to hold in the deadline year: not counted as met
+            text += " " + _("Met now but may not hold by the deadline: {n}.").format(n=slip)
         if len(rest.dropna(subset=["p_met"])):
             w = rest.dropna(subset=["p_met"]).sort_values("p_met").iloc[0]
             text += " " + _("The least likely is {target} (probability {p}% by {deadline}).").format(
@@ -461,6 +464,7 @@ def _headline(ctx: _Ctx) -> Section:
         sentences.append(text)
         sec.key_numbers["targets.met"] = met
         sec.key_numbers["targets.on_track"] = track
+        sec.key_numbers["targets.met_now_may_slip"] = slip
     sec.paragraphs = sentences
     return sec
 
@@ -873,7 +877,8 @@ def _status_word(status: str, _) -> str:
 
 def _status_words(_) -> dict[str, str]:
     """The short word of each status code of :func:`digimeter.targets.evaluate`."""
-    return {"already_met": _("already met"), "on_track": _("on track"), "at_risk": _("at risk"),
+    return {"already_met": _("already met"), "met_now_may_slip": _("met now, may slip"),
+            "met_now_likely_to_slip": _("met now, likely to slip"), "on_track": _("on track"), "at_risk": _("at risk"),
             "needs_acceleration": _("needs acceleration"), "out_of_reach": _("out of reach at historical paces"),
             "no_data": _("no data"), "no_forecast": _("no forecast"), "no_forecast_stale": _("no forecast")}
 
@@ -919,6 +924,11 @@ def status_details(row, lang: str = "en") -> str:
         if "p_still" in k:
             parts.append(_("may slip back: P(still met in {deadline}) = {p}").format(
                 deadline=int(k["deadline"]), p=fmt_num(k["p_still"], lang, 2)))
+    elif code in ("met_now_may_slip", "met_now_likely_to_slip"):
+        if "value" in k and "year" in k:
+            digits = 2 if abs(float(k["value"])) < 10 else 1
+            parts.append(_("{value} in {year}").format(value=fmt_num(k["value"], lang, digits), year=int(k["year"])))
+        parts.append(_("P(met in {deadline}) = {p}").format(deadline=int(k["deadline"]), p=fmt_num(k.get("p"), lang, 2)))
     elif code == "at_risk":
         parts.append(_("P = {p}: the last 5 years' pace would suffice, but the forecast expects growth to "
                        "slow").format(p=fmt_num(k.get("p"), lang, 2)))
@@ -988,7 +998,9 @@ def _targets(ctx: _Ctx) -> Section:
         _("latest value"): head.latest_value.to_numpy(), _("year"): head.latest_year.to_numpy(),
         _("comparator"): head.comparator.to_numpy(), _("threshold"): head.threshold.to_numpy(),
         _("deadline"): head.deadline.to_numpy(),
-        _("P(met by deadline)"): head.p_met.to_numpy(),
+        _("met now"): [None if pd.isna(v) else (_("yes") if v else _("no"))
+                       for v in head.get("met_now", pd.Series(np.nan, index=head.index))],
+        _("P(met)"): head.p_met.to_numpy(),
         _("status"): [status_word(r, ctx.lang) for _i, r in head.iterrows()],
         _("details"): [status_details(r, ctx.lang) or None for _i, r in head.iterrows()]})
     if tab[_("details")].isna().all():   # nothing beyond the status words: no empty column
@@ -998,17 +1010,22 @@ def _targets(ctx: _Ctx) -> Section:
     p = head[["label", "p_met"]].rename(columns={"p_met": "value"})
     p["value"] = 100 * p["value"].astype(float)
     sec.charts["probabilities"] = charts.bars(
-        p, x_title=_("probability of meeting the target by its deadline (%)"), domain=(0, 100),
+        p, x_title=_("probability that the target is met at its deadline (%)"), domain=(0, 100),
         source=_("Forecasts: digimeter.targets (calibrated on every country's out-of-sample errors); thresholds: "
-                 "scenario {scenario}.").format(scenario=sc.name))
+                 "scenario {scenario}.").format(scenario=sc.name) + " "
+        + _("Met: the state in the deadline year (a target met now may slip back); one-off milestones: any year "
+            "up to it."))
     sec.chart_titles["probabilities"] = _("How likely is each target?")
     regional = t[(t.unit != ctx.unit) & (t.unit != "all")]
     if len(regional):
         rt = pd.DataFrame({_("target"): [_(tid_name.get(x, x)) for x in regional.target],
                            _("region"): regional.unit.map(ctx.name_of).to_numpy(),
                            _("latest value"): regional.latest_value.to_numpy(), _("year"): regional.latest_year.to_numpy(),
-                           _("threshold"): regional.threshold.to_numpy(), _("P(met by deadline)"): regional.p_met.to_numpy(),
+                           _("threshold"): regional.threshold.to_numpy(), _("P(met)"): regional.p_met.to_numpy(),
                            _("status"): [status_word(r, ctx.lang) for _i, r in regional.iterrows()]})
+        if "estimated_years" in regional.columns:   # history read from an earlier layout, or the parent's value
+            rt[_("estimated values")] = [_("yes") if isinstance(v, (list, tuple)) and len(v) else _("no")
+                                         for v in regional.estimated_years]
         sec.tables["regional_targets"] = rt
         sec.table_titles["regional_targets"] = _("Regional targets, region by region")
     counts = pd.Series([status_word(r, ctx.lang) for _i, r in head.iterrows()]).value_counts()
@@ -1016,6 +1033,8 @@ def _targets(ctx: _Ctx) -> Section:
     for r in head.itertuples():
         sec.key_numbers[f"targets.{r.target}{'.all' if r.unit == 'all' else ''}.p_met"] = (
             None if pd.isna(r.p_met) else round(float(r.p_met), 2))
+        if "met_now" in head.columns and not pd.isna(r.met_now):
+            sec.key_numbers[f"targets.{r.target}{'.all' if r.unit == 'all' else ''}.met_now"] = bool(r.met_now)
     sec.paragraphs.append(_("Of {n} targets, {summary}.").format(
         n=len(head), summary="; ".join(f"{k}: {v}" for k, v in counts.items())))
     # fan charts of the unit's indicator targets, from the same forecasting engine

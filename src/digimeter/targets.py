@@ -29,11 +29,21 @@ scenario ``fully-digital-kz`` makes "a fully digital Kazakhstan within three yea
   distribution per sample, independent across indicators and countries) and rebuilds the index with
   :func:`digimeter.build.compute` per sample, giving P(rank <= k) and P(score >= s) at the deadline.
 
+- **Regions** are every region of the country's current layout: values published under older layouts
+  are read onto today's with the crosswalk (:func:`digimeter.regions.regional_observations`, as for the
+  regional index) and a region with no value at all takes its parent's; both are marked estimated.
+
+**Judged at the deadline.** Each target says what "met" means (``met:``): ``hold`` (the default) is
+the state in the deadline year, ``reach`` is any year up to it (one-off milestones). ``p_met`` is
+P(met as the target defines it); whether it is met *now* is a separate fact (``met_now``). A target
+met now whose ``p_met`` is below the on-track line says so: "met now, likely to slip by 2028: P = 0.32".
+
 Every row says how fast the unit must move (required pace per year), how fast it moved in the last
 five years (achieved pace) and the fastest pace any country achieved from a similar level (over five
-years), and states its status in plain words: *already met*, *on track* (P >= 0.8), *out of reach at
+years), and states its status in plain words: *already met* (met now and P >= 0.8), *met now, may
+slip* / *likely to slip* (met now, P < 0.8 / < 0.5), *on track* (P >= 0.8), *out of reach at
 historical paces* (the required pace exceeds the fastest pace any country achieved from a similar
-level), or *needs acceleration*.
+level), *at risk* or *needs acceleration*.
 """
 
 from __future__ import annotations
@@ -56,7 +66,7 @@ __all__ = [
     "Scenario", "Target", "RankScore", "UnitGroup", "load_scenario", "parse_scenario", "shipped_scenarios",
     "Forecaster", "IndicatorForecast", "evaluate", "index_feasibility", "IndexFeasibility",
     "forecast_unit", "backtest_report", "BacktestReport", "backtest_markdown", "thin_years",
-    "HISTORY_YEARS", "EVAL_MODELS", "ON_TRACK", "STALE_YEARS",
+    "HISTORY_YEARS", "EVAL_MODELS", "ON_TRACK", "STALE_YEARS", "LIKELY_SLIP", "p_met_of",
 ]
 
 #: years of history used for the forecasts of :func:`evaluate` (up to the last thick year)
@@ -100,7 +110,12 @@ class UnitGroup(BaseModel):
 
 
 class Target(BaseModel):
-    """One target: ``<measure of unit(s)> <comparator> <threshold>`` by ``deadline``."""
+    """One target: ``<measure of unit(s)> <comparator> <threshold>`` by ``deadline``.
+
+    ``met`` says when it counts as met: ``hold`` (default) judges the state in the deadline year (a
+    target met today that slips back by then is not met); ``reach`` counts it met if it is met in any
+    year up to the deadline (a one-off milestone, e.g. "launch the service by 2027").
+    """
 
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
@@ -114,6 +129,9 @@ class Target(BaseModel):
     comparator: Literal[">=", "<=", ">", "<"] = ">="
     threshold: Union[float, RankScoreRef]
     deadline: int = Field(ge=2000, le=2100)
+    #: what "met" means: ``hold`` (the state in the deadline year) or ``reach`` (in any year up to the
+    #: deadline, for one-off milestones)
+    met: Literal["hold", "reach"] = "hold"
     source: str = Field(min_length=1)
     rationale: str = Field(min_length=1)
 
@@ -279,6 +297,17 @@ def _seed(seed: int, *keys: str) -> int:
     return int(seed) + zlib.crc32("|".join(keys).encode()) % 1_000_003
 
 
+def _years_text(years) -> str:
+    """[2011, 2012, 2013, 2015] -> '2011-2013, 2015'."""
+    ys, out = sorted(set(int(y) for y in years)), []
+    for y in ys:
+        if out and y == out[-1][1] + 1:
+            out[-1][1] = y
+        else:
+            out.append([y, y])
+    return ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in out)
+
+
 def _wide(obs: pd.DataFrame) -> pd.DataFrame:
     w = obs.pivot_table(index="unit", columns="year", values="value", aggfunc="last")
     if w.empty:
@@ -305,6 +334,20 @@ class IndicatorForecast:
     thin: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     calibrated_on: str = ""
+    #: unit -> {year: how} for values that are estimates (regions' history read onto today's layout,
+    #: or a parent's value for a region that has none); see :meth:`Forecaster.group`
+    estimated: dict = field(default_factory=dict)
+
+    def estimated_years(self, unit) -> list[int]:
+        """Years of ``unit``'s history that are estimates (empty when every value is as published)."""
+        return sorted(int(y) for y in self.estimated.get(unit, {}))
+
+    def estimated_notes(self, unit) -> list[str]:
+        """What was estimated for ``unit`` and how, in words (one phrase per way)."""
+        ways: dict[str, list[int]] = {}
+        for y, how in sorted(self.estimated.get(unit, {}).items()):
+            ways.setdefault(how, []).append(int(y))
+        return [f"{_years_text(ys)}: {how} (estimated)" for how, ys in ways.items()]
 
     def _where(self, unit):
         if self.recent is not None and unit in self.recent.units:
@@ -445,6 +488,7 @@ class Forecaster:
         if key not in self._cache:
             self._say(f"forecasting {indicator} for {label}")
             meta, lo, hi, obs, notes = self._panel(indicator, units)
+            obs, estimated = self._on_todays_layout(meta["code"], units, obs, lo, hi, notes)
             if obs.empty:
                 raise DataError(f"no data for indicator '{indicator}' in {label}", field="indicator",
                                 value=indicator)
@@ -456,7 +500,60 @@ class Forecaster:
                 how = f"borrowed from the countries: {cf.calibrated_on}"
             self._cache[key] = self._forecast(meta["code"], obs, lo, hi, notes, seed_key=label,
                                               calibration=cal, how=how)
+            self._cache[key].estimated = estimated
         return self._cache[key]
+
+    def _on_todays_layout(self, code, units, obs, lo, hi, notes):
+        """Regions' observations on today's layout, so no region is left out.
+
+        Values published on an older layout (before regions were split or merged) are read onto the
+        current one with :func:`digimeter.regions.regional_observations` (the crosswalk the regional
+        index uses: a new region takes the value of the territory it was part of, merged ones the
+        population-weighted mean); a region that still has no value at all gets its parent unit's
+        values. Both are marked estimated. Units that are not regions of one country, or not on its
+        current layout (abolished regions), keep their stored values.
+        Returns ``(obs, {unit: {year: how}})``.
+        """
+        from .regions import geography, regional_observations
+
+        um = self.store.units().set_index("code").reindex(units)
+        parents = um["parent"].dropna().unique()
+        if um.empty or (um["kind"] != "region").any() or len(parents) != 1:
+            return obs, {}
+        parent = str(parents[0])
+        est: dict = {}
+        try:
+            geo = geography(self.store, parent)
+            layout = geo.latest_layout()
+            on = set(geo.units(layout)) & set(units)
+            ro = regional_observations(self.store, parent, code, layout=layout, geo=geo)
+        except (NotFoundError, DataError):
+            on, ro = set(), None
+        if ro is not None and len(ro):
+            ro = ro[(ro["indicator"] == code) & ro["unit"].isin(on)]
+            ro = ro[~(((ro.value < lo) if lo is not None else False) | ((ro.value > hi) if hi is not None else False))]
+            for r in ro[ro["estimated"].astype(bool)].itertuples(index=False):
+                src = ", ".join(x for x in str(r.sources).split(";") if x)
+                est.setdefault(r.unit, {})[int(r.year)] = (f"read onto today's layout ({layout}) via the "
+                                                          f"crosswalk from the territory of {src} then")
+            obs = pd.concat([obs[~obs["unit"].isin(on)], ro.assign(indicator=code)], ignore_index=True)
+            n = sum(len(v) for v in est.values())
+            if n:
+                notes.append(f"{n} regional value(s) published on an earlier layout read onto {layout} via the "
+                             "crosswalk (marked estimated)")
+        missing = [u for u in units if u not in set(obs["unit"])]
+        if missing:
+            pobs = self.store.observations(indicators=[code], units=[parent])
+            pobs = pobs[~(((pobs.value < lo) if lo is not None else False) |
+                          ((pobs.value > hi) if hi is not None else False))]
+            if len(pobs):
+                for u in missing:
+                    obs = pd.concat([obs, pobs.assign(unit=u)], ignore_index=True)
+                    est[u] = {int(y): f"no value of its own: its parent {parent}'s value"
+                              for y in pobs["year"]}
+                notes.append(f"{len(missing)} region(s) without any value take their parent {parent}'s values "
+                             f"(marked estimated): {', '.join(missing)}")
+        return obs, est
 
     def _forecast(self, indicator, obs, lo, hi, notes, *, seed_key, calibration=None, how=""):
         counts = obs.groupby("year").unit.nunique()
@@ -537,19 +634,48 @@ def _fastest(long: pd.DataFrame, level: float, sign: int, tol: float, window: in
     return float(sign * best["pace"].iloc[0]), str(best["unit"].iloc[0]), w
 
 
+#: below this P(met), a target met now is "likely to slip" (between it and :data:`ON_TRACK`: "may slip")
+LIKELY_SLIP = 0.5
+
+
+def p_met_of(forecast, threshold: float, deadline: int, comparator: str = ">=", met: str = "hold"
+             ) -> tuple[float, float, float]:
+    """``(p_met, p_at_deadline, p_reach)`` of one forecast (a :class:`digimeter.forecast.ForecastResult`).
+
+    ``p_at_deadline``: the share of predictive draws that meet the target in the deadline year;
+    ``p_reach``: the share that meet it in some year up to the deadline, or now;
+    ``p_met``: the one ``met`` names (``hold`` -> ``p_at_deadline``, ``reach`` -> ``p_reach``).
+    """
+    if met not in ("hold", "reach"):
+        raise SpecError(f"unknown definition of met {met!r}", field="met", value=met, fix="'hold' or 'reach'")
+    p_reach = F.prob_reach(forecast, threshold, deadline, comparator, mode="any")
+    p_at = F.prob_reach(forecast, threshold, deadline, comparator, mode="at")
+    return (p_at if met == "hold" else p_reach), p_at, p_reach
+
+
 def _status_code(p_met: float, already: bool, req: float, fastest: float, sign: int, p_at: float,
                  deadline: int, value: float, year: int, achieved: float = np.nan) -> tuple[str, dict]:
     """The status as a machine-readable code and its parameters (what :func:`_status` says in words).
 
-    Codes: ``no_forecast`` (too little data), ``already_met`` (``value``, ``year``; ``p_still`` and
-    ``deadline`` when it may slip back), ``on_track``, ``out_of_reach``, ``at_risk`` (``p``),
-    ``needs_acceleration``. :func:`_row_for` and :func:`_eval_index` add paces; ``no_data``,
-    ``no_forecast_stale`` (``year``) and group rows (``met``, ``n_units``) are set where they arise.
+    ``p_met`` is P(met as the target defines it: in the deadline year for ``hold``, in any year up to
+    it for ``reach``); ``already`` whether it is met now (the latest value); ``p_at`` P(met in the
+    deadline year). A target met now counts as met only when ``p_met`` is on track:
+
+    Codes: ``no_forecast`` (too little data); ``already_met`` (met now and ``p_met`` >= :data:`ON_TRACK`;
+    ``value``, ``year``, ``p``; for a ``reach`` target that may not hold, ``p_still`` and ``deadline``);
+    ``met_now_may_slip`` / ``met_now_likely_to_slip`` (met now, but ``p_met`` below :data:`ON_TRACK` /
+    below :data:`LIKELY_SLIP`: ``value``, ``year``, ``p``, ``deadline``); ``on_track``,
+    ``out_of_reach``, ``at_risk`` (``p``), ``needs_acceleration``. :func:`_row_for` and
+    :func:`_eval_index` add paces; ``no_data``, ``no_forecast_stale`` (``year``) and group rows
+    (``met``, ``n_units``) are set where they arise.
     """
     if not np.isfinite(p_met):
         return "no_forecast", {}
     if already:
-        params = {"value": float(value), "year": int(year)}
+        params = {"value": float(value), "year": int(year), "p": float(p_met)}
+        if p_met < ON_TRACK:
+            params.update(deadline=int(deadline))
+            return ("met_now_likely_to_slip" if p_met < LIKELY_SLIP else "met_now_may_slip"), params
         if np.isfinite(p_at) and p_at < ON_TRACK and year < deadline:
             params.update(p_still=float(p_at), deadline=int(deadline))
         return "already_met", params
@@ -572,6 +698,9 @@ def _status(p_met: float, already: bool, req: float, fastest: float, sign: int, 
         if "p_still" in k:
             s += f"; may slip back: P(still met in {deadline}) = {p_at:.2f}"
         return s
+    if code in ("met_now_may_slip", "met_now_likely_to_slip"):
+        how = "likely to slip" if code == "met_now_likely_to_slip" else "may slip"
+        return f"met now ({value:.4g} in {year}), {how} by {deadline}: P = {p_met:.2f}"
     if code == "on_track":
         return "on track"
     if code == "out_of_reach":
@@ -777,8 +906,9 @@ def index_feasibility(spec, store, year: int, *, node: str | None = None, n_samp
 # evaluate a scenario
 # --------------------------------------------------------------------------------------------
 
-COLUMNS = ["target", "unit", "unit_name", "measure", "latest_value", "latest_year", "comparator", "threshold",
-           "deadline", "p_met", "p_at_deadline", "median_crossing_year", "required_pace", "achieved_pace_5y",
+COLUMNS = ["target", "unit", "unit_name", "measure", "latest_value", "latest_year", "estimated", "estimated_years",
+           "comparator", "threshold", "deadline", "met_definition", "met_now", "p_met", "p_at_deadline", "p_reach",
+           "median_crossing_year", "required_pace", "achieved_pace_5y",
            "fastest_pace_similar", "fastest_unit", "status", "status_code", "status_params", "method", "why",
            "source", "note"]
 
@@ -797,25 +927,37 @@ def evaluate(scenario, store, *, seed: int = 0, n_samples: int = 2000, index_sam
     target, unit, unit_name, measure : what is measured for whom
     latest_value, latest_year : the latest observation (for score/rank targets: the index built on the
         latest data)
+    estimated, estimated_years : whether the latest value is an estimate, and the years of the unit's
+        history that are (regions' values read onto today's layout, or a parent's value; see
+        :meth:`Forecaster.group`)
     comparator, threshold, deadline : the target (a ``rank_score`` threshold is resolved to a number)
-    p_met : P(the target is met by the deadline), i.e. in some year up to it (1 if already met)
-    p_at_deadline : P(it holds in the deadline year itself)
-    median_crossing_year : median year the threshold is first met (None: not by the forecast horizon;
-        not computed for index targets, which are propagated at the deadline only)
+    met_definition : what "met" means for this target: ``hold`` (the state in the deadline year, the
+        default) or ``reach`` (in any year up to the deadline)
+    met_now : whether the latest value meets it (a fact, not the answer)
+    p_met : P(the target is met as ``met_definition`` defines it): ``p_at_deadline`` for ``hold``,
+        ``p_reach`` for ``reach``. The headline probability.
+    p_at_deadline : P(it is met in the deadline year itself)
+    p_reach : P(it is met in some year up to the deadline; 1 if met now)
+    median_crossing_year : median year the threshold is first met (None: not by the forecast horizon)
     required_pace : change per year needed from the latest value to the threshold by the deadline
     achieved_pace_5y : change per year over the last 5 years
     fastest_pace_similar, fastest_unit : the fastest change per year (over 5 years) any country achieved
         from a level near the latest value, in the target's direction, and which country
-    status : plain words (already met / on track / needs acceleration / out of reach at historical paces)
+    status : plain words (already met / met now, likely to slip by 2028: P = 0.32 / on track / at risk /
+        needs acceleration / out of reach at historical paces). Met now counts as met only when
+        ``p_met`` is on track (>= :data:`ON_TRACK`).
     status_code, status_params : the same, machine-readable (for translations): a code (``already_met``,
-        ``on_track``, ``at_risk``, ``needs_acceleration``, ``out_of_reach``, ``no_forecast``,
-        ``no_forecast_stale``, ``no_data``) and a dict of its numbers (``p``, ``value``, ``year``,
-        ``p_still``, ``deadline``, ``required_pace``, ``achieved_pace``, ``pace_unit``, ``met``, ``n_units``)
+        ``met_now_may_slip``, ``met_now_likely_to_slip``, ``on_track``, ``at_risk``, ``needs_acceleration``,
+        ``out_of_reach``, ``no_forecast``, ``no_forecast_stale``, ``no_data``) and a dict of its numbers
+        (``p``, ``value``, ``year``, ``p_still``, ``deadline``, ``required_pace``, ``achieved_pace``,
+        ``pace_unit``, ``met``, ``n_units``)
     method, why : the forecasting method and why it was chosen (from the backtest)
-    source : the source of the threshold; note : data caveats (thin years, stale data, calibration)
+    source : the source of the threshold; note : data caveats (thin years, stale data, calibration,
+        estimated values)
 
-    Group targets add a row ``unit = "all"`` whose ``p_met`` assumes the units are independent and
-    whose note gives the bounds that hold whatever their dependence.
+    Group targets add a row ``unit = "all"``: P(every unit meets it), from the units' joint draws when
+    their past errors moved together (else the product, as for independent units); its note gives the
+    bounds that hold whatever their dependence.
 
     ``forecaster``: a :class:`Forecaster` to reuse (its forecasts are cached per indicator).
 
@@ -860,21 +1002,24 @@ def _row_for(t: Target, unit: str, ifc: IndicatorForecast, long: pd.DataFrame, n
              notes_extra=()) -> dict:
     thr = float(t.threshold)
     base = {"target": t.id, "unit": unit, "unit_name": names.get(unit, unit), "measure": t.indicator,
-            "comparator": t.comparator, "threshold": thr, "deadline": t.deadline, "source": t.source}
+            "comparator": t.comparator, "threshold": thr, "deadline": t.deadline, "met_definition": t.met,
+            "source": t.source}
     try:
         r = ifc.result(unit)
     except NotFoundError:
         return {**base, "p_met": np.nan, "p_at_deadline": np.nan, "status": "no data",
                 "status_code": "no_data", "status_params": {}, "note": f"no value of {t.indicator} for {unit}"}
     ay, av = int(r.anchor_year), float(r.anchor_value)
-    notes = list(r.notes) + list(ifc.notes) + list(notes_extra)
+    est_years = ifc.estimated_years(unit)
+    notes = list(r.notes) + ifc.estimated_notes(unit) + list(ifc.notes) + list(notes_extra)
+    base.update(estimated=ay in est_years, estimated_years=est_years)
     if ay < t.deadline - STALE_YEARS:
         return {**base, "latest_value": av, "latest_year": ay, "p_met": np.nan, "p_at_deadline": np.nan,
+                "met_now": _met(av, thr, t.comparator),
                 "status": f"no forecast: latest value is from {ay}",
                 "status_code": "no_forecast_stale", "status_params": {"year": ay}, "note": "; ".join(notes)}
     already = _met(av, thr, t.comparator)
-    p_met = F.prob_reach(r, thr, t.deadline, t.comparator, mode="any")
-    p_at = F.prob_reach(r, thr, t.deadline, t.comparator, mode="at")
+    p_met, p_at, p_reach = p_met_of(r, thr, t.deadline, t.comparator, t.met)
     cy = F.crossing_year(r, thr, t.comparator)
     hist = ifc.history.loc[unit].dropna() if unit in ifc.history.index else pd.Series(dtype=float)
     ach = F.achieved_pace(hist, years=5) if len(hist) >= 2 else np.nan
@@ -890,7 +1035,8 @@ def _row_for(t: Target, unit: str, ifc: IndicatorForecast, long: pd.DataFrame, n
     if status.startswith(("needs", "out of")) and np.isfinite(ach) and np.isfinite(req):
         status += f": needs {req:+.3g}/yr against {ach:+.3g}/yr achieved"
         params.update(required_pace=float(req), achieved_pace=float(ach), pace_unit="per_year")
-    return {**base, "latest_value": av, "latest_year": ay, "p_met": p_met, "p_at_deadline": p_at,
+    return {**base, "latest_value": av, "latest_year": ay, "met_now": already, "p_met": p_met,
+            "p_at_deadline": p_at, "p_reach": p_reach,
             "median_crossing_year": (ay if already else cy) if (already or cy is not None) else None,
             "required_pace": req if not already else 0.0, "achieved_pace_5y": ach,
             "fastest_pace_similar": fast, "fastest_unit": fast_u, "status": status,
@@ -916,40 +1062,59 @@ def _eval_indicator(t: Target, store, fc: Forecaster, names: dict) -> list[dict]
     units = _group_units(t, store)
     label = f"every {t.units.kind} of {t.units.parent}"
     ifc = fc.group(code, units, label)
-    if pool.empty:  # e.g. a regional-only indicator: the regions themselves are the pool
-        pool = store.observations(indicators=[code], units=units)[["unit", "year", "value"]]
+    if pool.empty:  # e.g. a regional-only indicator: the regions themselves (on today's layout) are the pool
+        pool = ifc.history.reindex(units).stack().rename("value").reset_index()
+        pool.columns = ["unit", "year", "value"]
     rows = [_row_for(t, u, ifc, pool, names, pool) for u in units]
-    ps = np.array([r["p_met"] for r in rows if "p_met" in r and np.isfinite(r.get("p_met", np.nan))])
+    fin = [r for r in rows if np.isfinite(r.get("p_met", np.nan))]
+    ps = np.array([r["p_met"] for r in fin])
     n_all = len(units)
     if len(ps):
         indep = float(np.prod(ps))
         lo_b = float(max(0.0, ps.sum() - (len(ps) - 1)))
         hi_b = float(ps.min())
         rho = ifc.base.common_shock
-        joint = None
-        if rho > 0:   # the units' draws are joint (a shared shock): P(all) straight from the draws
-            ok = [r["unit"] for r in rows if np.isfinite(r.get("p_met", np.nan))]
-            hits = np.array([F.reach_draws(ifc.result(u), float(t.threshold), t.deadline, t.comparator)
-                             for u in ok])
-            joint = float(hits.all(axis=0).mean())
-        met = sum(bool(str(r.get("status", "")).startswith("already")) for r in rows)
-        p_all = joint if joint is not None else indep
-        status = ("already met" if met == len(ps) else "on track" if p_all >= ON_TRACK else
-                  "needs acceleration" if hi_b > 0.05 else "out of reach at historical paces")
-        code = {"already met": "already_met", "on track": "on_track", "needs acceleration": "needs_acceleration",
-                "out of reach at historical paces": "out_of_reach"}[status]
+        thr = float(t.threshold)
+        mode = "at" if t.met == "hold" else "any"
+
+        def p_every(m):
+            """P(every unit meets it) in mode ``m``, from the units' joint draws (sample k of every unit
+            is one joint state of the country: a shared shock where their past errors moved together)."""
+            hits = [F.reach_draws(ifc.result(r["unit"]), thr, t.deadline, t.comparator, mode=m) for r in fin]
+            n = min(len(h) for h in hits)
+            return float(np.all([h[:n] for h in hits], axis=0).mean())
+
+        p_at_all, p_reach_all = p_every("at"), p_every("any")
+        p_all = p_at_all if mode == "at" else p_reach_all
+        met = sum(bool(r.get("met_now")) for r in fin)
+        all_now = met == len(ps)
+        params = {"p": p_all, "met": int(met), "n_units": int(len(ps))}
+        if all_now and p_all < ON_TRACK:
+            scode = "met_now_likely_to_slip" if p_all < LIKELY_SLIP else "met_now_may_slip"
+            params["deadline"] = int(t.deadline)
+            status = (f"met now, {'likely to slip' if p_all < LIKELY_SLIP else 'may slip'} by {t.deadline}: "
+                      f"P = {p_all:.2f}")
+        else:
+            status = ("already met" if all_now else "on track" if p_all >= ON_TRACK else
+                      "needs acceleration" if hi_b > 0.05 else "out of reach at historical paces")
+            scode = {"already met": "already_met", "on track": "on_track", "needs acceleration": "needs_acceleration",
+                     "out of reach at historical paces": "out_of_reach"}[status]
         missing = n_all - len(ps)
+        what = "in the deadline year" if mode == "at" else "by the deadline"
         rows.append({"target": t.id, "unit": "all", "unit_name": f"all {len(ps)} {t.units.kind}s with data",
-                     "measure": code, "comparator": t.comparator, "threshold": float(t.threshold),
-                     "deadline": t.deadline, "p_met": p_all, "p_at_deadline": np.nan, "source": t.source,
-                     "status": f"{status} ({met} of {len(ps)} already meet it)",
-                     "status_code": code, "status_params": {"p": p_all, "met": int(met), "n_units": int(len(ps))},
-                     "method": ("joint draws with a shared shock" if joint is not None
-                                else "product over units (independence)"),
-                     "note": ((f"P(every unit meets it) = {joint:.3f} from joint draws whose shared shock matches "
-                               f"the correlation of the units' past errors ({rho:.2f}); {indep:.3f} if they moved "
-                               "independently" if joint is not None else
-                               f"P(every unit meets it) = {indep:.3f} if the units move independently")
+                     "measure": code, "comparator": t.comparator, "threshold": thr, "deadline": t.deadline,
+                     "met_definition": t.met, "met_now": all_now, "p_met": p_all, "p_at_deadline": p_at_all,
+                     "p_reach": p_reach_all, "source": t.source,
+                     "estimated": any(bool(r.get("estimated")) for r in fin),
+                     "status": f"{status} ({met} of {len(ps)} meet it now)",
+                     "status_code": scode, "status_params": params,
+                     "method": ("joint draws with a shared shock" if rho > 0
+                                else "joint draws, independent across units"),
+                     "note": ((f"P(every unit meets it {what}) = {p_all:.3f} from joint draws whose shared shock "
+                               f"matches the correlation of the units' past errors ({rho:.2f}); {indep:.3f} if they "
+                               "moved independently" if rho > 0 else
+                               f"P(every unit meets it {what}) = {p_all:.3f} from joint draws, independent across "
+                               f"units (their past errors did not move together; the product is {indep:.3f})")
                               + f"; whatever their dependence it lies in [{lo_b:.3f}, {hi_b:.3f}] (Frechet bounds)"
                               + (f"; {missing} unit(s) without a forecast left out" if missing else ""))})
     return rows
@@ -1001,7 +1166,7 @@ def _eval_index(t: Target, store, fc: Forecaster, names: dict, cache: dict, n_sa
         series_code = (spec.published or {}).get("score") if node == spec.name else None
     already = bool(np.isfinite(value) and _met(value, thr, t.comparator))
     crossing = ly if already else None
-    p_met = 1.0 if already else p_at
+    p_reach = 1.0 if already else p_at
     if not already and t.deadline > ly:
         # met in any year up to the deadline: the draws are paths (each unit keeps its quantile rank
         # from year to year), so propagate every year and find each draw's first year met
@@ -1013,10 +1178,11 @@ def _eval_index(t: Target, store, fc: Forecaster, names: dict, cache: dict, n_sa
                                               forecaster=fc)
             hit_years.append(_index_hits(cache[ky], unit, t, thr))
         hits = np.column_stack(hit_years)                                   # (draws, years)
-        p_met = float(hits.any(axis=1).mean())
+        p_reach = float(hits.any(axis=1).mean())
         first = np.where(hits.any(axis=1), ly + 1 + hits.argmax(axis=1), np.inf)
         med = float(np.median(first))
         crossing = int(med) if np.isfinite(med) else None
+    p_met = p_at if t.met == "hold" else p_reach
     sign = _sign(t.comparator)
     req = F.required_pace(value, thr, t.deadline - ly) if not already else 0.0
     ach, fast, fast_u = np.nan, np.nan, None
@@ -1040,7 +1206,8 @@ def _eval_index(t: Target, store, fc: Forecaster, names: dict, cache: dict, n_sa
                     f"{q.loc[0.95, 'rank']:.0f}-{q.loc[0.05, 'rank']:.0f}), median score {q.loc[0.5, 'score']:.4g}")
     return {"target": t.id, "unit": unit, "unit_name": names.get(unit, unit), "measure": measure,
             "latest_value": value, "latest_year": ly, "comparator": t.comparator, "threshold": thr,
-            "deadline": t.deadline, "p_met": p_met, "p_at_deadline": p_at,
+            "deadline": t.deadline, "met_definition": t.met, "met_now": already, "p_met": p_met,
+            "p_at_deadline": p_at, "p_reach": p_reach, "estimated": False,
             "median_crossing_year": crossing, "required_pace": req, "achieved_pace_5y": ach,
             "fastest_pace_similar": fast, "fastest_unit": fast_u, "status": status,
             "status_code": code, "status_params": params,
