@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from digimeter.build import compute
 from digimeter.errors import SpecError
 from digimeter.spec import load_spec
+from digimeter._util.ranks import rank_desc
 from digimeter.uncertainty import (
-    Design, Engine, _rank_desc, _sobol_indices, coinr_example, ishigami, ishigami_indices, load_factors,
+    Design, Engine, _sobol_indices, coinr_example, ishigami, ishigami_indices, load_factors,
     naive_evaluate, sensitivity, sensitivity_function, shipped_factors, sobol_g, sobol_g_indices,
     tree_table, uncertainty,
 )
@@ -63,7 +64,7 @@ def test_rank_desc_matches_pandas():
     rng = np.random.default_rng(1)
     x = rng.integers(0, 6, size=(7, 30, 3)).astype(float)
     x[0, 3, 1] = np.nan
-    got = _rank_desc(x, axis=1)
+    got = rank_desc(x, axis=1)
     for s in range(7):
         ref = pd.DataFrame(x[s]).rank(ascending=False, method="min").to_numpy()
         assert np.array_equal(got[s], ref, equal_nan=True)
@@ -135,7 +136,7 @@ def test_engine_equals_naive_rebuilds(asem):
     # ranks of one sample equal the rebuilt index's ranks
     ix = asem.variant(eng.design.changes(U[0]))
     ref = ix.ranks.reindex(index=eng.units)[eng.out_nodes].to_numpy()
-    assert np.array_equal(_rank_desc(fast[0], axis=0), ref, equal_nan=True)
+    assert np.array_equal(rank_desc(fast[0], axis=0), ref, equal_nan=True)
 
 
 def test_engine_fallback_to_compute_gives_the_same_numbers(asem):

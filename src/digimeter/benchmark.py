@@ -36,6 +36,7 @@ import pandas as pd
 
 from .stages import aggregate as agg
 from .stages import normalise as norm
+from ._util.ranks import rank_desc
 from .errors import DataError, DigimeterError, NotFoundError, SpecError
 
 __all__ = ["RANKINGS", "Rankings", "rankings", "differences", "pillar_extremes", "rank_history", "main_reason",
@@ -181,7 +182,8 @@ def percentile_of_rank(rank: float, n: float) -> float:
 
 
 def _rank_desc(s: pd.Series) -> pd.Series:
-    return s.rank(ascending=False, method="min")
+    """A Series ranked by the one rank function (:func:`digimeter._util.ranks.rank_desc`)."""
+    return pd.Series(rank_desc(s.to_numpy(dtype=float)), index=s.index, name=s.name)
 
 
 _N_ECON = re.compile(r"of\s+(\d+)\s+economies", re.I)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from ._util.ranks import rank_desc
 from .stages import aggregate as agg
 from .stages import impute as imp
 from .stages import normalise as norm
@@ -157,11 +158,6 @@ def _same_until_normalised(a: IndexSpec, b: IndexSpec) -> bool:
         clean(d["tree"])
         return d
     return strip(a) == strip(b) and set(a.nodes()) == set(b.nodes())
-
-
-def _rank_desc(values: np.ndarray) -> np.ndarray:
-    """Ranks, 1 = highest; ties share the lowest rank ('min'); NaN stays NaN. Works per column."""
-    return pd.DataFrame(values).rank(ascending=False, method="min").to_numpy()
 
 
 def build(spec: IndexSpec | str, store: Store | None = None, *, year: int | None = None,
@@ -803,7 +799,7 @@ def _finish(spec: IndexSpec, meta: pd.DataFrame, panel: Panel, stages: dict[str,
     params["effective_weights"] = wt.effective_weights(wmeta)
     order = meta.code.tolist()
     scores = scores[order]
-    ranks = pd.DataFrame(_rank_desc(scores.to_numpy()), index=scores.index, columns=order)
+    ranks = pd.DataFrame(rank_desc(scores.to_numpy(), axis=0), index=scores.index, columns=order)
     cov = pd.DataFrame(coverage, index=scores.index)[[c for c in order if c in coverage]]
     fp = {"spec": spec.fingerprint(), "panel": panel.fingerprint(), "digimeter": __version__,
           "data_vintage": str(panel.vintage) if panel.vintage is not None else "current"}

@@ -776,6 +776,7 @@ def compute_batch(spec, X: np.ndarray, directions: dict, node: str | None = None
     imputation or treatment (:func:`_batchable`). Returns ``(scores, ranks)``, each (n_samples, n_units),
     NaN for units screened out.
     """
+    from ._util.ranks import rank_desc
     from .plan import resolve as resolve_plan
     from .stages import normalise as norm
     from .stages import tree
@@ -802,8 +803,7 @@ def compute_batch(spec, X: np.ndarray, directions: dict, node: str | None = None
     scores, _ = tree.evaluate(plan.steps, {c: y[..., k] for k, c in enumerate(icodes)}, plan.weights)
     sc = np.full((S, U), np.nan)
     sc[:, keep] = scores[node]
-    rk = pd.DataFrame(sc.T).rank(ascending=False, method="min").to_numpy().T
-    return sc, rk
+    return sc, rank_desc(sc, axis=1)
 
 
 def index_feasibility(spec, store, year: int, *, node: str | None = None, n_samples: int = INDEX_SAMPLES,

@@ -61,6 +61,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from ._util.ranks import rank_desc
 from .errors import DataError, NotFoundError, Problem, SpecError
 
 __all__ = [
@@ -536,24 +537,6 @@ class Design:
 # models: the engine over a spec, and plain functions
 # ============================================================================================
 
-def _rank_desc(scores: np.ndarray, axis: int = -2) -> np.ndarray:
-    """Ranks over units (1 = highest, ties share the lowest rank, NaN stays NaN), vectorised."""
-    scores = np.asarray(scores, dtype=float)
-    if scores.shape[axis] == 0:
-        return scores.copy()
-    v = np.ascontiguousarray(-np.moveaxis(scores, axis, -1))
-    order = np.argsort(v, axis=-1)                                  # NaN last
-    s = np.take_along_axis(v, order, axis=-1)
-    idx = np.broadcast_to(np.arange(v.shape[-1]), v.shape)
-    new = np.ones(v.shape, dtype=bool)
-    new[..., 1:] = s[..., 1:] != s[..., :-1]
-    first = np.maximum.accumulate(np.where(new, idx, 0), axis=-1)   # start of each run of ties
-    out = np.empty(v.shape)
-    np.put_along_axis(out, order, first + 1.0, axis=-1)
-    out[np.isnan(v)] = np.nan
-    return np.moveaxis(out, -1, axis)
-
-
 class Engine:
     """Evaluate many variants of an index at once.
 
@@ -874,7 +857,7 @@ class _Hist:
         self.rank = np.zeros((n_units, n_out, n_units + 1), np.int64)
         self.score = np.zeros((n_units, n_out, self.edges.shape[1] - 1), np.int64)
         self.keep = np.zeros((n_units, n_out), np.int64)
-        ranks = _rank_desc(scores, axis=1)
+        ranks = rank_desc(scores, axis=1)
         ok = ~np.isnan(ranks)
         cell = np.broadcast_to(np.arange(n_units * n_out).reshape(n_units, n_out), ranks.shape)
         r = np.where(ok, ranks, 0).astype(np.int64)
@@ -957,7 +940,7 @@ class UncertaintyResult:
         return len(self.U)
 
     def ranks(self) -> np.ndarray | None:
-        return None if self.scores is None else _rank_desc(self.scores, axis=1)
+        return None if self.scores is None else rank_desc(self.scores, axis=1)
 
     def samples(self) -> pd.DataFrame:
         """The factor values of every sample."""
@@ -1022,7 +1005,7 @@ def uncertainty(index, factors, n: int = 1000, *, seed: int | None = 0, sampler:
     U = _sample_uniform(n, design.n_dims, seed, sampler)
     units, out_nodes = eng.units, eng.out_nodes
     nom_scores = index.scores.reindex(index=units)[out_nodes].to_numpy(dtype=float)
-    nom_ranks = _rank_desc(nom_scores, axis=0)
+    nom_ranks = rank_desc(nom_scores, axis=0)
     cs = _chunk_size(len(units), len(out_nodes), chunk_size)
     if exact is None:
         exact = n * len(units) * len(out_nodes) * 8 < 400e6
@@ -1030,7 +1013,7 @@ def uncertainty(index, factors, n: int = 1000, *, seed: int | None = 0, sampler:
         parts = _run(eng, U, chunk_size=cs, workers=workers, scheduler=scheduler, client=client,
                      progress=progress, what="uncertainty")
         scores = np.concatenate(parts, axis=0)
-        ranks = _rank_desc(scores, axis=1)
+        ranks = rank_desc(scores, axis=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             q = np.quantile if not np.isnan(scores).any() else np.nanquantile
@@ -1279,8 +1262,8 @@ def sensitivity(index, factors, n: int = 1000, *, method: str = "sobol", seed: i
     scores = np.concatenate(parts, axis=0)[:, :, 0]                  # (runs, n_units)
     nominal = index.scores.reindex(index=eng.units)[node].to_numpy(dtype=float)
     keep = ~np.isnan(nominal)
-    ranks = _rank_desc(scores[:, keep], axis=1)
-    nom_rank = _rank_desc(nominal[keep], axis=0)
+    ranks = rank_desc(scores[:, keep], axis=1)
+    nom_rank = rank_desc(nominal[keep], axis=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mars = np.nanmean(np.abs(ranks - nom_rank[None]), axis=1)
