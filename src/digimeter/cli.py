@@ -309,12 +309,27 @@ def data_import(file: Path = typer.Argument(..., help="CSV or XLSX, long (unit,i
                 publisher: Optional[str] = typer.Option(None, help="who published these numbers"),
                 dataset: Optional[str] = typer.Option(None, help="dataset name (default: the file name)"),
                 licence: Optional[str] = typer.Option(None),
-                url: Optional[str] = typer.Option(None)):
-    """Import a user's file in one transaction: a bad file changes nothing."""
+                url: Optional[str] = typer.Option(None),
+                id_property: Optional[str] = typer.Option(
+                    None, "--id-property", help="boundaries: the feature property with the region code "
+                                                "(default: unit, NUTS_ID, shapeISO, ISO or id, whichever matches)"),
+                country: Optional[str] = typer.Option(
+                    None, "--country", help="boundaries: take this country's regions from a multi-country file"),
+                layout: Optional[str] = typer.Option(
+                    None, "--layout", help="boundaries: the layout's name (default: properties.layout, the "
+                                           "crosswalk layout with these regions, else the file name)"),
+                name: Optional[str] = typer.Option(
+                    None, "--name", help="crosswalk: its name (default: the file name without _crosswalk)"),
+                partial: bool = typer.Option(
+                    False, "--partial", help="boundaries: accept a file lacking some regions (listed)")):
+    """Import a user's file in one transaction: a bad file changes nothing. Data, units and indicators
+    files (CSV/XLSX), a crosswalk CSV or a GeoJSON boundary file (see docs/regions.md)."""
     def go():
         with store_ctx() as s, progress() as say:
             say(f"importing {file}")
-            rep = s.import_file(file, publisher=publisher, dataset=dataset, licence=licence, url=url)
+            geo = {k: v for k, v in dict(id_property=id_property, country=country, layout=layout, name=name,
+                                         partial=partial).items() if v not in (None, False)}
+            rep = s.import_file(file, publisher=publisher, dataset=dataset, licence=licence, url=url, **geo)
         console.print(escape(str(rep)), highlight=False)
     run(go)
 

@@ -40,6 +40,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ._util.jsonsafe import jsonable
 from .errors import DataError, NotFoundError
 
 __all__ = [
@@ -762,8 +763,9 @@ def choropleth(geojson: Mapping, values, *, key: str = "unit", name: str = "valu
 
 def divide(obs: pd.DataFrame, indicator: str, *, population: str = "population",
            units: Iterable[str] | None = None, groups: Mapping[str, str] | None = None,
-           threshold: float | None = None, higher_is_better: bool = True,
-           national: Mapping[int, float] | None = None) -> pd.DataFrame:
+           threshold: float | Mapping[int, float] | str | None = None, higher_is_better: bool = True,
+           national: Mapping[int, float] | None = None, weights: pd.DataFrame | None = None,
+           weights_source: str | None = None) -> pd.DataFrame:
     """All divide measures for one indicator, one row per year, from a long table of observations.
 
     Parameters
@@ -775,30 +777,39 @@ def divide(obs: pd.DataFrame, indicator: str, *, population: str = "population",
         The regions to use (default: every unit with both values). Leave national totals out.
     groups : mapping unit -> group label, optional
         For the Theil between/within decomposition.
-    threshold : float, optional
-        For :func:`population_below`.
+    threshold : float, mapping year -> float, or "mean", optional
+        For :func:`population_below`: one value for every year, one per year (a year missing from the
+        mapping uses its mean), or each year's mean.
     national : mapping year -> national figure, optional
         For the roll-up difference.
+    weights : DataFrame, optional, index year, columns unit
+        Weights to use instead of the ``population`` rows (e.g. the crosswalk's population), named
+        by ``weights_source``.
 
     Returns
     -------
-    DataFrame indexed by year: n, mean_weighted, gini, theil, theil_between, theil_within, cv,
-    cv_weighted, best, worst, gap, people_below, share_below, national, rollup_difference.
+    DataFrame indexed by year: n, weights (``population``, ``crosswalk`` or ``none``), mean_weighted,
+    gini, theil, theil_between, theil_within, cv, cv_weighted, best, worst, gap, people_below,
+    share_below, national, rollup_difference. A year whose regions lack a weight is measured
+    unweighted (``weights = none``, no people counted), never dropped.
     """
     o = obs if units is None else obs[obs["unit"].isin(set(units))]
     v = o[o["indicator"] == indicator].pivot_table(index="year", columns="unit", values="value")
-    p = o[o["indicator"] == population].pivot_table(index="year", columns="unit", values="value")
+    if weights is not None:
+        p, src = weights, weights_source or "given"
+    else:
+        p, src = o[o["indicator"] == population].pivot_table(index="year", columns="unit", values="value"), "population"
     rows = []
     for year in v.index:
         x = v.loc[year].dropna()
-        if year not in p.index:
-            continue
-        w = p.loc[year].reindex(x.index)
-        ok = w.notna()
-        x, w = x[ok], w[ok]
         if x.empty:
             continue
-        r = {"year": int(year), "n": len(x), "mean_weighted": float(_wmean(x.to_numpy(), w.to_numpy())),
+        w = p.loc[year].reindex(x.index) if year in p.index else pd.Series(np.nan, index=x.index)
+        ysrc = src
+        if not (w.notna().all() and (w > 0).any()):
+            w, ysrc = pd.Series(1.0, index=x.index), "none"
+        r = {"year": int(year), "n": len(x), "weights": ysrc,
+             "mean_weighted": float(_wmean(x.to_numpy(), w.to_numpy())),
              "gini": gini(x.to_numpy(), w.to_numpy()), "theil": theil(x.to_numpy(), w.to_numpy()),
              "cv": cv(x.to_numpy()), "cv_weighted": cv(x.to_numpy(), w.to_numpy())}
         if groups is not None:
@@ -807,9 +818,16 @@ def divide(obs: pd.DataFrame, indicator: str, *, population: str = "population",
             r["theil_between"], r["theil_within"] = d.between, d.within
         gap = best_worst_gap(x, higher_is_better=higher_is_better)
         r.update(best=gap["best"], worst=gap["worst"], gap=gap["gap"])
-        if threshold is not None:
-            pb = population_below(x, w, threshold, higher_is_better=higher_is_better)
-            r.update(people_below=pb["people"], share_below=pb["share"])
+        thr_y = threshold
+        if isinstance(threshold, str) and threshold == "mean":
+            thr_y = r["mean_weighted"]
+        elif isinstance(threshold, Mapping):   # e.g. the national figure of each year; else that year's mean
+            thr_y = float(threshold[year]) if year in threshold else r["mean_weighted"]
+        if thr_y is not None:
+            r["threshold"] = float(thr_y)
+            pb = population_below(x, w, float(thr_y), higher_is_better=higher_is_better)
+            r.update(people_below=pb["people"] if ysrc != "none" else np.nan, share_below=pb["share"],
+                     regions_below=len(pb["units"]))
         if national is not None and year in national:
             r["national"] = float(national[year])
             r["rollup_difference"] = r["mean_weighted"] - r["national"]
@@ -940,6 +958,24 @@ class Geography:
             if vals and all(v not in (None, "") for v in vals.values()) and len(set(vals.values())) > 1:
                 return {k: str(v) for k, v in vals.items()}
         return None
+
+    def unit_population(self, layout: str, year: int | None = None) -> pd.Series | None:
+        """Each unit's population from the crosswalk's ``atom_population`` (the sum over its atoms, for
+        the crosswalk year nearest ``year``; the latest if None), or None when the crosswalk carries no
+        population of its own (a geography derived from the store's units)."""
+        if self.origin == "derived" or "atom_population" not in self.crosswalk:
+            return None
+        cw = self.crosswalk
+        ap = cw[["atom", "year", "atom_population"]].dropna(subset=["atom_population"])
+        ap = ap[pd.to_numeric(ap["atom_population"], errors="coerce") > 0]
+        if ap.empty:
+            return None
+        yrs = np.array(sorted(ap["year"].astype(int).unique()))
+        y = yrs[-1] if year is None else yrs[np.argmin(np.abs(yrs - int(year)))]
+        pop = ap[ap["year"].astype(int) == y].drop_duplicates("atom").set_index("atom")["atom_population"].astype(float)
+        terr = _territories(cw).get(layout, {})
+        out = {u: float(pop.reindex(sorted(atoms)).sum(min_count=len(atoms))) for u, atoms in terr.items()}
+        return pd.Series(out, dtype=float, name="atom_population")
 
     def names(self, layout: str | None = None, store=None, lang: str = "en") -> dict[str, str]:
         """Region names in ``lang``: the store's names for that language (``Store.unit_names``; the
@@ -1265,6 +1301,47 @@ def regional_spec_for(country: str) -> str | None:
     return None
 
 
+def regional_indicators(store, country: str) -> list[dict[str, Any]]:
+    """The indicators the store has for the regions of ``country``, best covered first.
+
+    Coverage is the number of regions with a value in the indicator's latest year, then the number of
+    years, then the code. ``population`` (the weights) and indicators without a known direction are
+    left out. Each entry: ``code``, ``name``, ``unit``, ``regions`` (in the latest year), ``years``,
+    ``latest_year``.
+    """
+    code = store.unit(country)["code"]
+    regs = store.units(kind="region", parent=code)
+    if regs.empty:
+        return []
+    o = store.observations(units=regs["code"].tolist())
+    o = o[o["indicator"] != "population"]
+    out = []
+    for ind, g in o.groupby("indicator"):
+        try:
+            meta = store.indicator(ind)
+        except NotFoundError:
+            continue
+        hib = meta.get("higher_is_better")
+        if hib is None or hib is pd.NA or (isinstance(hib, float) and math.isnan(hib)):
+            continue
+        last = int(g["year"].max())
+        out.append({"code": ind, "name": meta["name"], "unit": meta.get("unit"),
+                    "regions": int(g[g["year"] == last]["unit"].nunique()), "years": int(g["year"].nunique()),
+                    "latest_year": last})
+    return sorted(out, key=lambda r: (-r["regions"], -r["years"], r["code"]))
+
+
+def default_regional_subject(store, country: str) -> str | None:
+    """What to show for a country's regions by default: the shipped regional spec where one exists
+    (and its data are there), else the best-covered regional indicator (:func:`regional_indicators`)."""
+    code = store.unit(country)["code"]
+    spec = regional_spec_for(code)
+    if spec is not None:
+        return spec
+    inds = regional_indicators(store, code)
+    return inds[0]["code"] if inds else None
+
+
 def national_figures(store, country: str, indicator: str) -> dict[int, float]:
     """The published national figure of ``indicator`` by year, from the same publisher as the regions
     where possible: an ``aggregate`` unit whose parent is the country (a statistics bureau's national
@@ -1322,23 +1399,9 @@ class RegionReport:
                 "unit_of_measure": self.unit_of_measure, "year": self.year, "layout": self.layout,
                 "higher_is_better": self.higher_is_better,
                 "regions": json.loads(self.table.to_json(orient="records", force_ascii=False)),
-                "measures": _jsonable(self.measures),
-                "theil_decomposition": _jsonable(self.decomposition.to_dict()) if self.decomposition else None,
+                "measures": jsonable(self.measures),
+                "theil_decomposition": jsonable(self.decomposition.to_dict()) if self.decomposition else None,
                 "below": self.below_units}
-
-
-def _jsonable(o):
-    if isinstance(o, dict):
-        return {k: _jsonable(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_jsonable(v) for v in o]
-    if isinstance(o, (np.floating, float)):
-        return None if math.isnan(float(o)) else float(o)
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.bool_):
-        return bool(o)
-    return o
 
 
 def default_threshold(meta: Mapping[str, Any] | None) -> float | None:
@@ -1352,12 +1415,108 @@ def default_threshold(meta: Mapping[str, Any] | None) -> float | None:
     return None
 
 
+#: How the divide measures were weighted: the words every face uses.
+WEIGHTS_LABELS = {"population": "population-weighted",
+                  "crosswalk": "weighted by the crosswalk's atom_population",
+                  "none": "unweighted"}
+
+
+def resolve_weights(values: pd.Series, population: pd.Series | None, geo: "Geography | None" = None,
+                    layout: str | None = None, year: int | None = None) -> tuple[pd.Series, str, str]:
+    """The weights of the divide measures for the regions that have a value, and which ones they are.
+
+    Population where every region with a value has one; else the crosswalk's ``atom_population``
+    (summed over each region's atoms, nearest year); else equal weights. A region is never dropped
+    for want of a weight.
+
+    Returns
+    -------
+    (weights, source, note)
+        ``weights`` indexed like ``values``; ``source`` is ``population``, ``crosswalk`` or ``none``
+        (see :data:`WEIGHTS_LABELS`); ``note`` says why a fallback was taken ('' when population).
+    """
+    have = values.dropna().index
+    note = ""
+    if population is not None:
+        p = pd.to_numeric(population, errors="coerce").reindex(have)
+        if len(have) and p.notna().all() and (p > 0).any():
+            return pd.to_numeric(population, errors="coerce").reindex(values.index), "population", ""
+        missing = [str(u) for u in p.index[p.isna()]]
+        note = ("no population in the store for the regions" if len(missing) == len(have) else
+                f"no population for {len(missing)} of {len(have)} regions ({', '.join(missing[:5])}"
+                f"{' ...' if len(missing) > 5 else ''})")
+    else:
+        note = "no population in the store for the regions"
+    if geo is not None and layout is not None:
+        cw = geo.unit_population(layout, year)
+        if cw is not None:
+            c = cw.reindex(have)
+            if len(have) and c.notna().all() and (c > 0).any():
+                return cw.reindex(values.index), "crosswalk", note + "; weights from the crosswalk's atom_population"
+    return pd.Series(1.0, index=values.index), "none", note + "; every region counts the same"
+
+
+def declared_target(indicator: str, country: str) -> tuple[float, str] | None:
+    """A numeric threshold declared for ``indicator`` in a shipped scenario, for the regions of
+    ``country`` (``units: {parent: <ISO3>, kind: region}``) or else for the country itself.
+
+    Returns ``(threshold, "target '<id>' of scenario <name>")`` or None. Read straight from the
+    scenario files (``data/scenarios``), so this layer does not import the targets module."""
+    from ._util.yamlsafe import load_yaml_file
+
+    folder = resources.files(_PKG).joinpath("data", "scenarios")
+    found: list[tuple[int, float, str]] = []
+    for f in sorted(folder.iterdir(), key=lambda f: f.name):
+        if not f.name.endswith((".yaml", ".yml")):
+            continue
+        try:
+            doc = load_yaml_file(str(f))
+        except Exception:  # a broken scenario is reported where it is used, not here
+            continue
+        for t in (doc or {}).get("targets") or []:
+            if not isinstance(t, dict) or t.get("indicator") != indicator:
+                continue
+            thr = t.get("threshold")
+            if isinstance(thr, bool) or not isinstance(thr, (int, float)):
+                continue
+            u = t.get("units")
+            regional = isinstance(u, dict) and u.get("parent") == country and u.get("kind") in ("region", ["region"])
+            if regional or t.get("unit") == country:
+                found.append((0 if regional else 1, float(thr),
+                              f"target '{t.get('id')}' of scenario {f.name.rsplit('.', 1)[0]}"))
+    if not found:
+        return None
+    _, thr, where = min(found, key=lambda r: r[0])
+    return thr, where
+
+
+def _threshold(threshold: float | None, meta: Mapping[str, Any] | None, country: str,
+               national: float | None) -> tuple[float | None, str, str]:
+    """(threshold or None for the mean, source, text): given, the declared target, the national
+    value, else the regional mean (filled in by :func:`_measures`)."""
+    if threshold is not None:
+        return float(threshold), "given", "the threshold given"
+    code = (meta or {}).get("code")
+    if code:
+        d = declared_target(code, country)
+        if d is not None:
+            return d[0], "target", f"the declared target ({d[1]})"
+    if national is not None and not (isinstance(national, float) and math.isnan(national)):
+        return float(national), "national", "the national figure"
+    return None, "mean", "the regional mean"
+
+
 def _measures(values: pd.Series, pop: pd.Series, *, groups: Mapping[str, str] | None,
-              threshold: float | None, higher_is_better: bool, national: float | None
-              ) -> tuple[dict[str, Any], TheilDecomposition | None, list[str]]:
+              threshold: float | None, higher_is_better: bool, national: float | None,
+              weights: str = "population", threshold_source: str | None = None, threshold_text: str = "",
+              weights_note: str = "") -> tuple[dict[str, Any], TheilDecomposition | None, list[str]]:
+    """Divide measures of the regions with a value; ``pop`` holds their weights (see
+    :func:`resolve_weights`; ``weights`` names them)."""
     ok = values.notna() & pop.notna()
     x, w = values[ok].astype(float), pop[ok].astype(float)
-    m: dict[str, Any] = {"n": int(len(x))}
+    m: dict[str, Any] = {"n": int(len(x)), "weights": weights, "weights_label": WEIGHTS_LABELS.get(weights, weights)}
+    if weights_note:
+        m["weights_note"] = weights_note.lstrip("; ")
     if x.empty:
         return m, None, []
     xa, wa = x.to_numpy(), w.to_numpy()
@@ -1379,8 +1538,14 @@ def _measures(values: pd.Series, pop: pd.Series, *, groups: Mapping[str, str] | 
              gap=g["gap"], ratio=g["ratio"])
     thr = threshold if threshold is not None else r["regional_mean"]
     pb = population_below(x, w, thr, higher_is_better=higher_is_better)
-    m.update(threshold=thr, threshold_is_mean=threshold is None, people_below=pb["people"],
-             share_below=pb["share"], population=float(w.sum()))
+    src = threshold_source or ("mean" if threshold is None else "given")
+    m.update(threshold=thr, threshold_is_mean=threshold is None, threshold_source=src,
+             threshold_label=threshold_text or ("the regional mean" if threshold is None else "the threshold given"),
+             regions_below=len(pb["units"]), share_below=pb["share"])
+    if weights == "none":   # no people to count: the share is of regions
+        m.update(people_below=None, population=None)
+    else:
+        m.update(people_below=pb["people"], population=float(w.sum()))
     return m, dec, pb["units"]
 
 
@@ -1439,7 +1604,7 @@ def region_report(store, country: str, indicator_or_spec, year: int | None = Non
         name, uom, subject_code, ri = meta["name"], str(meta.get("unit") or ""), code, None
         nat_by_year = national_figures(store, country, code)
         national = nat_by_year.get(int(year))
-        thr = threshold if threshold is not None else default_threshold(meta)
+        thr, thr_src, thr_text = _threshold(threshold, meta, country, national)
     else:
         spec = subj
         ri = regional_index(spec, store, year=year, layout=layout, country=country)
@@ -1450,7 +1615,8 @@ def region_report(store, country: str, indicator_or_spec, year: int | None = Non
         lagged = ix.panel.years.min(axis=1)
         yr = lagged.reindex(vals.index)
         hib, name, uom, subject_code = True, spec.title or spec.name, "score 0-100", spec.name
-        national, thr = None, threshold
+        national = None
+        thr, thr_src, thr_text = _threshold(threshold, None, country, None)
     if vals.notna().sum() == 0:
         raise NotFoundError(f"no regional values of {subject_code} for {country} in {year}", field="year",
                             value=year, fix="choose a year with regional data")
@@ -1466,9 +1632,10 @@ def region_report(store, country: str, indicator_or_spec, year: int | None = Non
             t[c] = ix.scores[c].reindex(vals.index).to_numpy()
     t = t.sort_values(["rank", "unit"], na_position="last").reset_index(drop=True)
     groups = geo.groups(layout)
-    m, dec, below = _measures(pd.Series(t["value"].to_numpy(), index=t["unit"]),
-                              pd.Series(t["population"].to_numpy(), index=t["unit"]),
-                              groups=groups, threshold=thr, higher_is_better=hib, national=national)
+    v = pd.Series(t["value"].to_numpy(), index=t["unit"])
+    w, wsrc, wnote = resolve_weights(v, pd.Series(t["population"].to_numpy(), index=t["unit"]), geo, layout, year)
+    m, dec, below = _measures(v, w, groups=groups, threshold=thr, higher_is_better=hib, national=national,
+                              weights=wsrc, threshold_source=thr_src, threshold_text=thr_text, weights_note=wnote)
     m["estimated_regions"] = int(t["estimated"].sum())
     if groups:
         m["groups"] = sorted(set(groups.values()))
@@ -1493,6 +1660,14 @@ class DivideTrend:
     estimated_share: pd.Series     # per year: share of regions whose value is estimated
     groups: dict[str, str] | None = None
     threshold: float | None = None
+    threshold_source: str = "given"    # given, target, national or mean
+    threshold_label: str = ""
+    weights: str = "population"        # population, crosswalk or none (see WEIGHTS_LABELS)
+    weights_note: str = ""
+
+    @property
+    def weights_label(self) -> str:
+        return WEIGHTS_LABELS.get(self.weights, self.weights)
 
     @property
     def sigma_trend(self) -> dict[str, Any] | None:
@@ -1548,13 +1723,16 @@ class DivideTrend:
         return s[0].upper() + s[1:] + "."
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable({"country": self.country, "indicator": self.indicator, "name": self.name,
+        return jsonable({"country": self.country, "indicator": self.indicator, "name": self.name,
                           "layout": self.layout, "series_break": self.series_break,
                           "by_year": json.loads(self.table.reset_index().to_json(orient="records")),
                           "sigma": json.loads(self.sigma.reset_index().to_json(orient="records")),
                           "sigma_trend": self.sigma_trend,
                           "beta": self.beta.to_dict() if self.beta else None,
                           "beta_period": list(self.beta_period) if self.beta_period else None,
+                          "threshold": self.threshold, "threshold_source": self.threshold_source,
+                          "threshold_label": self.threshold_label, "weights": self.weights,
+                          "weights_label": self.weights_label, "weights_note": self.weights_note,
                           "verdict": self.verdict()})
 
 
@@ -1583,13 +1761,22 @@ def divide_trend(store, country: str, indicator: str, *, layout: str | None = No
     if v["year"].nunique() < 1:
         raise NotFoundError(f"no regional values of {code} for {country}", field="indicator", value=code)
     hib = _higher_is_better(meta)
-    thr = threshold if threshold is not None else default_threshold(meta)
     groups = geo.groups(layout)
     nat = national_figures(store, country, code)
-    table = divide(long, code, groups=groups, threshold=thr, higher_is_better=hib, national=nat)
     wide = v.pivot(index="year", columns="unit", values="value").sort_index()
-    pw = long[long["indicator"] == "population"].pivot(index="year", columns="unit", values="value")
-    pw = pw.reindex(index=wide.index, columns=wide.columns).ffill()
+    pw, wsrc, wnote = _weights_by_year(long, wide, geo, layout)
+    latest = int(wide.index.max())
+    thr, thr_src, thr_text = _threshold(threshold, meta, country, nat.get(latest))
+    # a fixed bar (given, declared target) for every year; else each year's national figure or mean
+    by_year: Any = thr if thr_src in ("given", "target") else (nat if thr_src == "national" else "mean")
+    if thr_src == "national":
+        thr_text = "the national figure of each year"
+    elif thr_src == "mean":
+        thr_text = "the regional mean of each year"
+    table = divide(long, code, groups=groups, threshold=by_year, higher_is_better=hib, national=nat,
+                   weights=pw if pw is not None else pd.DataFrame(), weights_source=wsrc)
+    if thr is None and "threshold" in table and len(table):
+        thr = float(table["threshold"].iloc[-1])
     sigma = sigma_convergence(wide, pw)
     est_share = v.groupby("year")["estimated"].mean()
     # series break: the latest year noted as such, for this indicator
@@ -1600,7 +1787,7 @@ def divide_trend(store, country: str, indicator: str, *, layout: str | None = No
     if series_break is not None and start is None and series_break > y_first:
         # levels before a break are not comparable with those after it: measure convergence after it
         y_first = series_break
-        sigma = sigma_convergence(wide.loc[series_break:], pw.loc[series_break:])
+        sigma = sigma_convergence(wide.loc[series_break:], None if pw is None else pw.loc[series_break:])
     y_last = int(wide.index.max())
     beta, period = None, None
     if y_last > y_first:
@@ -1614,7 +1801,30 @@ def divide_trend(store, country: str, indicator: str, *, layout: str | None = No
             beta = None
     return DivideTrend(country=country, indicator=code, name=meta["name"], layout=layout, table=table,
                        sigma=sigma, beta=beta, beta_period=period, series_break=series_break,
-                       estimated_share=est_share, groups=groups, threshold=thr)
+                       estimated_share=est_share, groups=groups, threshold=thr, threshold_source=thr_src,
+                       threshold_label=thr_text, weights=wsrc, weights_note=wnote.lstrip("; "))
+
+
+def _weights_by_year(long: pd.DataFrame, wide: pd.DataFrame, geo: "Geography", layout: str
+                     ) -> tuple[pd.DataFrame | None, str, str]:
+    """Year x unit weights for :func:`divide_trend`: the store's population (carried forward to later
+    years), else the crosswalk's ``atom_population`` (nearest year), else None (unweighted)."""
+    pw = long[long["indicator"] == "population"].pivot_table(index="year", columns="unit", values="value")
+    if len(pw):
+        pw = pw.reindex(index=pw.index.union(wide.index)).sort_index().ffill().bfill()
+        pw = pw.reindex(index=wide.index, columns=wide.columns)
+        covered = all(pw.loc[y, wide.loc[y].dropna().index].notna().all() for y in wide.index)
+        if covered:
+            return pw, "population", ""
+        note = "population is missing for some regions and years"
+    else:
+        note = "no population in the store for the regions"
+    if geo.unit_population(layout) is not None:
+        rows = {int(y): geo.unit_population(layout, int(y)) for y in wide.index}
+        cw = pd.DataFrame(rows).T.reindex(index=wide.index, columns=wide.columns)
+        if all(cw.loc[y, wide.loc[y].dropna().index].notna().all() for y in wide.index):
+            return cw, "crosswalk", note + "; weights from the crosswalk's atom_population"
+    return None, "none", note + "; every region counts the same"
 
 
 def map_data(store, country: str, indicator_or_spec, year: int | None = None, *, layout: str | None = None,
@@ -1646,11 +1856,13 @@ def map_data(store, country: str, indicator_or_spec, year: int | None = None, *,
             p.update(rank=None, estimated=False, year=None, population=None)
     fc.update(indicator=rep.subject, title=rep.name, unit_of_measure=rep.unit_of_measure, year=rep.year,
               layout=rep.layout, country=rep.country, kind=rep.kind, higher_is_better=rep.higher_is_better,
-              measures=_jsonable({k: v for k, v in rep.measures.items()}))
+              measures=jsonable({k: v for k, v in rep.measures.items()}))
     return fc
 
 
 __all__ += ["Geography", "geography", "geo_home", "extensive_indicators", "regional_observations",
             "RegionalPanel", "regional_panel", "RegionalIndex", "regional_index", "regional_spec_for",
             "national_figures", "RegionReport", "region_report", "DivideTrend", "divide_trend", "map_data",
-            "default_threshold", "GEO_TABLE", "geo_registry", "bundled_crosswalk_names"]
+            "default_threshold", "GEO_TABLE", "geo_registry", "bundled_crosswalk_names", "resolve_weights",
+            "declared_target", "WEIGHTS_LABELS", "regional_indicators",
+            "default_regional_subject"]

@@ -39,15 +39,22 @@ def measures_rows(rep) -> list[tuple[str, str, str]]:
     names = dict(zip(rep.table.unit, rep.table.name))
     pct = "%" in rep.unit_of_measure
     d = 1
-    rows = [("regions", f"{m['n']}", f"{m.get('estimated_regions', 0)} with estimated values (earlier layout)")]
+    wl = m.get("weights_label", "population-weighted")
+    w_short = {"population": "population-weighted", "crosswalk": "crosswalk population",
+               "none": "unweighted"}.get(m.get("weights"), "population-weighted")
+    rows = [("regions", f"{m['n']}", f"{m.get('estimated_regions', 0)} with estimated values (earlier layout)"),
+            ("weights", w_short, wl + (f": {m['weights_note']}" if m.get("weights_note") else ""))]
+    if m.get("n", 0) == 0:
+        return rows
     if m.get("national") is not None:
         diff = m["rollup_difference"]
         rows.append(("roll-up check", f"{_num(m['regional_mean'], 2)} vs {_num(m['national'], 2)}",
-                     f"population-weighted mean of regions vs the published national figure: "
+                     f"{w_short} mean of regions vs the published national figure: "
                      f"difference {diff:+.2f}{' pp' if pct else ''}"))
     else:
-        rows.append(("population-weighted mean", _num(m.get("regional_mean"), 2), "no national figure to check against"))
-    rows.append(("Gini (population-weighted)", _small(m.get("gini")), "0 = every region equal"))
+        rows.append((f"mean of the regions ({w_short})", _num(m.get("regional_mean"), 2),
+                     "no national figure to check against"))
+    rows.append((f"Gini ({w_short})", _small(m.get("gini")), "0 = every region equal"))
     if "theil_between" in m:
         groups = " / ".join(m.get("groups", []))
         rows.append(("Theil T", _small(m.get("theil")),
@@ -56,18 +63,24 @@ def measures_rows(rep) -> list[tuple[str, str, str]]:
     else:
         rows.append(("Theil T", _small(m.get("theil")), "no region groups in the data for a decomposition"))
     rows.append(("coefficient of variation", _small(m.get("cv_weighted")),
-                 f"population-weighted; unweighted {_small(m.get('cv'))}"))
+                 f"{w_short}; unweighted {_small(m.get('cv'))}" if m.get("weights") != "none" else "unweighted"))
     rows.append(("best-worst gap", _num(m.get("gap"), d),
                  f"{names.get(m['best'], m['best'])} {_num(m['best_value'], d)} - "
                  f"{names.get(m['worst'], m['worst'])} {_num(m['worst_value'], d)} (ratio {m['ratio']:.2f})"))
     thr = m.get("threshold")
     side = "below" if rep.higher_is_better else "above"
-    what = "the population-weighted mean" if m.get("threshold_is_mean") else _num(thr, 0) + (" %" if pct else "")
+    what = _num(thr, 1 if m.get("threshold_source") in ("national", "mean") else 0) + (" %" if pct else "")
     below = ", ".join(names.get(u, u) for u in rep.below_units[:6]) or "none"
     if len(rep.below_units) > 6:
         below += f" and {len(rep.below_units) - 6} more"
-    rows.append((f"people in regions {side} {what}", _people(m.get("people_below")),
-                 f"{m.get('share_below', float('nan')):.1%} of the population; {len(rep.below_units)} region(s): {below}"))
+    src = m.get("threshold_label") or ("the regional mean" if m.get("threshold_is_mean") else "the threshold given")
+    if m.get("weights") == "none":
+        rows.append((f"regions {side} {what}", f"{len(rep.below_units)} of {m['n']}",
+                     f"threshold: {src}; no population, so no people counted: {below}"))
+    else:
+        rows.append((f"people in regions {side} {what}", _people(m.get("people_below")),
+                     f"{m.get('share_below', float('nan')):.1%} of the population; threshold: {src}; "
+                     f"{len(rep.below_units)} region(s): {below}"))
     return rows
 
 
@@ -77,12 +90,16 @@ def register(app: typer.Typer) -> None:
     @app.command("regions")
     def regions_cmd(country: str = typer.Argument(..., help="ISO3 of the country, e.g. KAZ"),
                     indicator: Optional[str] = typer.Option(None, "--indicator", "-i",
-                                                            help="an indicator (internet_users_pct); default: the regional index scores"),
+                                                            help="an indicator (internet_users_pct); default: the "
+                                                                 "regional index scores, else the best-covered "
+                                                                 "regional indicator"),
                     year: Optional[int] = typer.Option(None, "--year", "-y", help="default: latest year (indicator) or the spec's year"),
                     spec: Optional[str] = typer.Option(None, "--spec", "-s", help="regional spec (default: the shipped one for the country)"),
                     layout: Optional[str] = typer.Option(None, "--layout", help="regional layout (default: the year's)"),
                     threshold: Optional[float] = typer.Option(None, "--threshold", "-t",
-                                                              help="count people in regions below it (default 90 for % of people, else the mean)"),
+                                                              help="count people in regions below it (default: the "
+                                                                   "indicator's declared target, else the national "
+                                                                   "figure, else the mean)"),
                     geojson: Optional[Path] = typer.Option(None, "--geojson", help="also write the map data (GeoJSON) to this file"),
                     fmt: str = typer.Option("table", "--format", "-f", help="table, csv (the regions) or json (everything)"),
                     out: Optional[Path] = typer.Option(None, "--out", "-o")):
@@ -95,11 +112,11 @@ def register(app: typer.Typer) -> None:
             with progress() as say, store_ctx() as s:
                 say("measuring the regions")
                 code = s.unit(country)["code"]
-                subject = indicator or spec or R.regional_spec_for(code)
+                subject = indicator or spec or R.default_regional_subject(s, code)
                 if subject is None:
-                    raise NotFoundError(f"no regional index spec for {code}; name an indicator", field="indicator",
-                                        fix="use --indicator internet_users_pct, or --spec a YAML file with "
-                                            "units: {kind: region, parent: " + code + "}")
+                    raise NotFoundError(f"no regional data for {code} in the store", field="country", value=code,
+                                        fix="import the regions (units file with kind=region, parent=" + code +
+                                            ") and their observations with `digimeter data import`; see docs/regions.md")
                 rep = R.region_report(s, code, subject, year, threshold=threshold, layout=layout)
                 cname = s.unit(code)["name"]
                 if geojson:
@@ -221,6 +238,8 @@ def _print_trend(console, tr, cname: str, names: dict, meta: dict) -> None:
             ("diff.", "rollup_difference"), ("Gini", "gini"), ("Theil", "theil"),
             ("between", "between_share"), ("CV", "cv_weighted"),
             ("gap", "gap"), ("worst", "worst"), ("people below", "people_below"), ("est.", None)]
+    if tr.weights == "none":   # no population: count regions, not people
+        cols = [("regions below", "regions_below") if c == "people_below" else (h, c) for h, c in cols]
     cols = [(h, c) for h, c in cols if c is None or c in d.columns]
     for h, _ in cols:
         tab.add_column(h, justify="left" if h == "worst" else "right", no_wrap=h != "worst")
@@ -232,8 +251,8 @@ def _print_trend(console, tr, cname: str, names: dict, meta: dict) -> None:
                 cells.append(y + (" *" if tr.series_break == int(year) else ""))
             elif h == "est.":
                 cells.append(f"{tr.estimated_share.get(year, 0):.0%}")
-            elif c in ("n",):
-                cells.append(str(int(r[c])))
+            elif c in ("n", "regions_below"):
+                cells.append("" if pd.isna(r[c]) else str(int(r[c])))
             elif c in ("mean_weighted", "national", "gap"):
                 cells.append(_num(r[c], 1))
             elif c == "rollup_difference":
@@ -249,10 +268,15 @@ def _print_trend(console, tr, cname: str, names: dict, meta: dict) -> None:
         tab.add_row(*cells)
     console.print(fit(tab))
     grp = " / ".join(sorted(set(tr.groups.values()))) if tr.groups else ""
-    console.print(f"[dim]mean: population-weighted mean of the regions; national: the published national figure; "
-                  f"diff.: mean - national (the roll-up check); Gini, Theil and CV population-weighted"
+    wl = tr.weights_label
+    console.print(f"[dim]weights: {wl}" + (f" ({tr.weights_note})" if tr.weights_note else "")
+                  + f"; mean: {'unweighted' if tr.weights == 'none' else 'weighted'} mean of the regions; national: "
+                  f"the published national figure; diff.: mean - national (the roll-up check); Gini, Theil and CV "
+                  f"{'unweighted' if tr.weights == 'none' else 'weighted'}"
                   + (f"; between: share of Theil between {grp}" if grp else "")
-                  + (f"; people below: in regions below {_num(tr.threshold, 0)}" if tr.threshold is not None else "")
+                  + (f"; {'regions' if tr.weights == 'none' else 'people'} below: in regions below "
+                     + (f"{_num(tr.threshold, 1)} ({tr.threshold_label})" if tr.threshold_source in ("given", "target")
+                        else tr.threshold_label) if tr.threshold is not None else "")
                   + "; est.: share of regions whose value was read from an earlier layout.[/]")
     if tr.series_break:
         console.print(f"[dim]* series break in {tr.series_break} (recorded in the data): levels before and after "

@@ -808,7 +808,7 @@ def _companions(path: Path, problems: _Problems) -> dict[str, Sheet]:
 
 
 def import_file(store, path: str | Path, *, publisher: str | None = None, dataset: str | None = None,
-                licence: str | None = None, url: str | None = None):
+                licence: str | None = None, url: str | None = None, **geo_options):
     """Import a user's CSV or XLSX file into ``store`` in one transaction.
 
     Parameters
@@ -819,6 +819,9 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
         wide-by-year, units or indicators form (see the module docstring).
     publisher, dataset, licence, url : str, optional
         Recorded in the file's origin row (default publisher "user file", dataset the file name).
+    **geo_options
+        For a crosswalk or boundary file only: ``id_property``, ``country``, ``layout``, ``name``,
+        ``partial`` (see :func:`digimeter.sources.geo.import_geo`).
 
     Returns
     -------
@@ -843,7 +846,14 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
     if (kind := geo_kind(path)) is not None:
         from .geo import import_geo
 
-        return import_geo(store, path, kind=kind, publisher=publisher, dataset=dataset, licence=licence, url=url)
+        return import_geo(store, path, kind=kind, publisher=publisher, dataset=dataset, licence=licence, url=url,
+                          **geo_options)
+    given = sorted(k for k, v in geo_options.items() if v not in (None, False))
+    if given:
+        problems.add(f"{', '.join('--' + k.replace('_', '-') for k in given)} apply to a crosswalk CSV or a "
+                     f"GeoJSON boundary file only, and this is a data file", field=given[0],
+                     fix="drop the option, or check that the file is the boundary file you meant")
+        problems.raise_if_any()
     raw = path.read_bytes()
     sha = hashlib.sha256(raw).hexdigest()
     is_xlsx = path.suffix.lower() in (".xlsx", ".xlsm") or raw[:4] == b"PK\x03\x04"

@@ -38,7 +38,7 @@ from ..errors import DataImportError, Problem
 
 CROSSWALK_REQUIRED = ("layout", "unit", "atom", "year", "atom_population")
 CROSSWALK_OPTIONAL = ("population_estimated", "basis", "group")
-UNIT_KEYS = ("unit", "code", "region_code", "iso_3166_2", "shapeISO", "shapeiso", "iso")
+UNIT_KEYS = ("unit", "NUTS_ID", "shapeISO", "ISO", "id", "code", "region_code", "iso_3166_2", "shapeiso", "iso")
 GEOMETRIES = ("Polygon", "MultiPolygon")
 MAX_PROBLEMS = 100
 
@@ -66,14 +66,34 @@ class GeoImportReport:
     new_indicators: list[str] = field(default_factory=list)
     new_units: list[str] = field(default_factory=list)
     form: str = ""
+    key: str | None = None                  # boundaries: the property the region codes were read from
+    expected: int | None = None             # boundaries: regions the layout has
+    missing: list[str] = field(default_factory=list)   # boundaries: regions without a shape (--partial)
+    skipped: list[str] = field(default_factory=list)   # boundaries: features that are not regions of the country
+    simplified: tuple[int, int] | None = None          # boundaries: coordinates before and after
+    original: str | None = None             # boundaries: where the unsimplified file is kept
 
     def __str__(self) -> str:
-        what = "crosswalk" if self.kind == "crosswalk" else "boundaries"
-        lay = ", ".join(self.layouts)
-        yrs = f", years {self.years[0]}-{self.years[1]}" if self.years else ""
-        verb = "replaced" if self.replaced else "registered"
-        return (f"{self.source}: {verb} {what} '{self.name}' for {self.country} (layouts {lay}; "
-                f"{self.units} units{yrs}); stored at {self.path}; origin {self.origin_id}")
+        verb = "replaced" if self.replaced else "imported"
+        if self.kind == "crosswalk":
+            yrs = f"; atom_population for {self.years[0]}-{self.years[1]}" if self.years else ""
+            return (f"{self.source}: {verb} crosswalk '{self.name}' of {self.country}: layouts "
+                    f"{', '.join(self.layouts)} ({self.units} units{yrs}); stored at {self.path}; "
+                    f"origin {self.origin_id}")
+        cover = (f"{self.units} of {self.expected} regions have a shape" if self.expected is not None
+                 else f"{self.units} regions")
+        text = (f"{self.source}: {verb} boundaries of {self.country}, layout '{self.name}': {cover} "
+                f"(codes from '{self.key}')")
+        if self.missing:
+            text += f"; no shape (--partial): {', '.join(self.missing)}"
+        if self.skipped:
+            more = f" and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""
+            text += (f"; {len(self.skipped)} feature(s) skipped, not regions of {self.country}: "
+                     f"{', '.join(self.skipped[:5])}{more}")
+        if self.simplified:
+            text += (f"; simplified for the web ({self.simplified[0]:,} -> {self.simplified[1]:,} points; "
+                     f"original kept at {self.original})")
+        return f"{text}; stored at {self.path}; origin {self.origin_id}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -237,8 +257,52 @@ def _read_crosswalk(store, path: Path, raw: bytes, problems: _Problems) -> tuple
     return cw[cols], country
 
 
-def _read_boundaries(store, path: Path, raw: bytes, problems: _Problems) -> tuple[dict, str | None, str | None]:
-    from ..regions import geo_registry
+def _feature_code(f: Any, key: str) -> Any:
+    """A feature's value of ``key``: its property, or for ``id`` the GeoJSON Feature's own ``id``."""
+    props = (f.get("properties") or {}) if isinstance(f, dict) else {}
+    v = props.get(key)
+    if v in (None, "") and key == "id" and isinstance(f, dict):
+        v = f.get("id")
+    return None if v in (None, "") else str(v).strip()
+
+
+def _pick_key(feats: list, id_property: str | None, regions: set[str], problems: _Problems) -> str | None:
+    """The property holding the region code: ``id_property`` if given, else the usual one whose
+    values match most of the store's region codes (``unit``, ``NUTS_ID``, ``shapeISO``, ``ISO``, ``id``...)."""
+    if id_property:
+        lacking = [i + 1 for i, f in enumerate(feats) if _feature_code(f, id_property) is None]
+        if lacking:
+            have = sorted({k for f in feats if isinstance(f, dict) for k in (f.get("properties") or {})})
+            problems.add(f"{len(lacking)} feature(s) have no '{id_property}' property (first: feature {lacking[0]})",
+                         field="properties", value=id_property,
+                         fix=f"name the property holding the region code with --id-property; the features have: "
+                             f"{', '.join(have[:12])}")
+            return None
+        return id_property
+    best, best_n = None, -1
+    for k in UNIT_KEYS:
+        codes = [_feature_code(f, k) for f in feats]
+        if not all(codes):
+            continue
+        n = sum(c in regions for c in codes)
+        if n > best_n:
+            best, best_n = k, n
+    if best is None:
+        have = sorted({k for f in feats if isinstance(f, dict) for k in (f.get("properties") or {})})
+        problems.add("features carry no region code in a property digimeter knows", field="properties",
+                     fix=f"name the property with --id-property NAME (the features have: {', '.join(have[:12])}); "
+                         f"known: {', '.join(UNIT_KEYS)}")
+    return best
+
+
+def _read_boundaries(store, path: Path, raw: bytes, problems: _Problems, *, id_property: str | None = None,
+                     country: str | None = None, layout: str | None = None, partial: bool = False
+                     ) -> tuple[dict, str | None, str | None, dict[str, Any]]:
+    """Validate a boundary file; returns (FeatureCollection of the country's regions, country, layout, info).
+
+    ``info`` holds ``skipped`` (codes of features that are not regions of the country: other countries,
+    other levels), ``missing`` (regions of the layout with no shape) and ``key`` (the code property)."""
+    from ..regions import bundled_crosswalk_names, geo_registry, load_crosswalk
 
     try:
         gj = json.loads(raw.decode("utf-8-sig"))
@@ -250,64 +314,222 @@ def _read_boundaries(store, path: Path, raw: bytes, problems: _Problems) -> tupl
                      value=gj.get("type") if isinstance(gj, dict) else type(gj).__name__,
                      fix="export the regions layer as one FeatureCollection")
         problems.raise_if_any()
-    feats = gj.get("features") or []
+    feats = [f for f in (gj.get("features") or []) if isinstance(f, dict)]
     if not feats:
         problems.add("the FeatureCollection has no features", field="features", fix="one feature per region")
+        problems.raise_if_any()
+    units = store.units().set_index("code")
+    regions = units[units["kind"] == "region"]
+    if country is not None:
+        try:
+            country = store.unit(country)["code"]
+        except Exception:
+            problems.add(f"unknown country '{country}'", field="country", value=country,
+                         fix="give the ISO3 code of a country in the store, e.g. GBR")
+            problems.raise_if_any()
+    key = _pick_key(feats, id_property, set(regions.index), problems)
+    problems.raise_if_any()
+    codes_all = [_feature_code(f, key) for f in feats]
+    parent_of = {c: regions.loc[c, "parent"] for c in set(codes_all) if c in regions.index}
+    parents = sorted({str(p) for p in parent_of.values() if isinstance(p, str) and p})
+    if country is None:
+        if len(parents) > 1:
+            problems.add(f"the file holds regions of several countries ({', '.join(parents)})", field="country",
+                         fix="name the country to take with --country ISO3")
+            problems.raise_if_any()
+        if not parents:
+            sample = ", ".join(sorted({c for c in codes_all if c})[:5])
+            for i, f in enumerate(feats):
+                if (f.get("geometry") or {}).get("type") not in GEOMETRIES:
+                    problems.add(f"feature {i + 1} ({codes_all[i]}): geometry must be Polygon or MultiPolygon",
+                                 field="geometry", value=(f.get("geometry") or {}).get("type"),
+                                 fix="regions are areas; drop points and lines")
+            for c in sorted({c for c in codes_all if c})[:MAX_PROBLEMS]:
+                problems.add(f"unknown region '{c}' in the boundary file", field=key, value=c,
+                             fix="import the units file (code,name,kind,parent) first, or name the property "
+                                 "holding the region code with --id-property")
+            problems.add(f"no feature's '{key}' ({sample}) is a region in the store", field=key,
+                         fix="import the units file (code,name,kind,parent) first, or name the property "
+                             "holding the region code with --id-property")
+            problems.raise_if_any()
+        country = parents[0]
+    keep = [i for i, c in enumerate(codes_all) if parent_of.get(c) == country]
+    skipped = sorted({c for i, c in enumerate(codes_all) if i not in set(keep)})
+    if not keep:
+        problems.add(f"no feature is a region of {country} (by '{key}')", field=key,
+                     fix=f"import the regions of {country} (units file) first, or name the code property with --id-property")
+        problems.raise_if_any()
     codes, layouts = [], set()
-    key = None
-    for k in UNIT_KEYS:
-        if feats and all(isinstance(f, dict) and (f.get("properties") or {}).get(k) not in (None, "") for f in feats):
-            key = k
-            break
-    if feats and key is None:
-        problems.add("features carry no region code", field="properties",
-                     fix=f"give every feature a 'unit' property with the region's code (or one of {', '.join(UNIT_KEYS[1:])})")
-    for i, f in enumerate(feats):
-        g = (f or {}).get("geometry") or {}
+    for i in keep:
+        f = feats[i]
+        g = f.get("geometry") or {}
         if g.get("type") not in GEOMETRIES:
-            problems.add(f"feature {i + 1}: geometry must be Polygon or MultiPolygon", field="geometry",
+            problems.add(f"feature {i + 1} ({codes_all[i]}): geometry must be Polygon or MultiPolygon", field="geometry",
                          value=g.get("type"), fix="regions are areas; drop points and lines")
-        if key:
-            c = str(f["properties"][key]).strip()
-            codes.append(c)
-            if f["properties"].get("layout"):
-                layouts.add(str(f["properties"]["layout"]))
+        codes.append(codes_all[i])
+        if (f.get("properties") or {}).get("layout"):
+            layouts.add(str(f["properties"]["layout"]))
     dups = sorted({c for c in codes if codes.count(c) > 1})
     if dups:
-        problems.add(f"several features for the region(s) {', '.join(dups)}", field="unit", value=dups,
+        problems.add(f"several features for the region(s) {', '.join(dups)}", field=key, value=dups,
                      fix="dissolve them into one (Multi)Polygon per region")
     problems.raise_if_any()
-    country = _country_of(store, codes, problems, "boundary file")
-    problems.raise_if_any()
-    if len(layouts) > 1:
+    if layout is None and len(layouts) > 1:
         problems.add(f"features name several layouts: {', '.join(sorted(layouts))}", field="layout",
-                     fix="one file per layout")
+                     fix="one file per layout, or name it with --layout")
         problems.raise_if_any()
-    layout = next(iter(layouts)) if layouts else None
-    if layout is None:  # match the codes with a crosswalk layout of the country
-        reg = geo_registry(store)
-        cands = []
-        for r in reg[(reg["kind"] == "crosswalk") & (reg["country"] == country)].itertuples():
-            cw = pd.read_csv(r.path)
+    layout = layout or (next(iter(layouts)) if layouts else None)
+    # the layout's regions: a crosswalk layout of the country (imported, then bundled) with these codes
+    cw_layouts: dict[str, set[str]] = {}
+    reg = geo_registry(store)
+    for r in reg[(reg["kind"] == "crosswalk") & (reg["country"] == country)].itertuples():
+        for lay, g in pd.read_csv(r.path).groupby("layout"):
+            cw_layouts.setdefault(str(lay), set(g["unit"]))
+    for name in bundled_crosswalk_names():
+        cw = load_crosswalk(name)
+        if set(cw["unit"]) & set(codes):
             for lay, g in cw.groupby("layout"):
-                if set(g["unit"]) == set(codes):
-                    cands.append(str(lay))
-        if not cands:
-            from ..regions import bundled_crosswalk_names, load_crosswalk
-
-            for name in bundled_crosswalk_names():
-                cw = load_crosswalk(name)
-                for lay, g in cw.groupby("layout"):
-                    if set(g["unit"]) == set(codes):
-                        cands.append(str(lay))
-        layout = cands[-1] if cands else re.sub(r"[^a-z0-9_-]+", "_", path.stem.lower())
+                cw_layouts.setdefault(str(lay), set(g["unit"]))
+    if layout is None:
+        fits = [lay for lay, us in cw_layouts.items() if set(codes) <= us]
+        exact = [lay for lay in fits if cw_layouts[lay] == set(codes)]
+        cands = exact or sorted(fits, key=lambda lay: len(cw_layouts[lay] - set(codes)))
+        layout = cands[-1] if exact else (cands[0] if cands else None)
+        layout = layout or re.sub(r"[^a-z0-9_-]+", "_", path.stem.lower())
+    if layout in cw_layouts:
+        expected = cw_layouts[layout]
+    else:   # no crosswalk: the country's regions valid now
+        now = regions[(regions["parent"] == country) & pd.to_numeric(regions["valid_to"], errors="coerce").isna()]
+        expected = set(now.index)
+    missing = sorted(expected - set(codes))
+    extra = sorted(set(codes) - expected)
+    if extra and layout in cw_layouts:
+        problems.add(f"region(s) {', '.join(extra)} are not in layout '{layout}'", field=key, value=extra,
+                     fix="check the layout (--layout) or the crosswalk")
+    if missing and not partial:
+        names = units["name"].to_dict()
+        problems.add(f"{len(missing)} region(s) of {country} (layout '{layout}') have no shape: "
+                     + ", ".join(f"{c} ({names.get(c, c)})" for c in missing),
+                     field=key, value=missing,
+                     fix="add their features, or import an incomplete layout on purpose with --partial "
+                         "(those regions are then missing from the map)")
+    problems.raise_if_any()
     out = {"type": "FeatureCollection", "features": []}
-    for f in feats:
+    for i in keep:
+        f = feats[i]
         p = dict(f.get("properties") or {})
-        p["unit"] = str(p[key]).strip()
+        p["unit"] = codes_all[i]
         p["layout"] = layout
         out["features"].append({"type": "Feature", "geometry": f["geometry"], "properties": p})
-    return out, country, layout
+    return out, country, layout, {"skipped": skipped, "missing": missing, "key": key,
+                                  "expected": len(expected)}
+
+
+# --------------------------------------------------------------------------------------------------
+# simplification (pure: numpy only)
+# --------------------------------------------------------------------------------------------------
+
+#: Boundary files with more coordinates than this are simplified for the web (the original is kept).
+SIMPLIFY_ABOVE = 60_000
+#: ... to about this many coordinates.
+SIMPLIFY_TARGET = 20_000
+
+
+def _rdp(pts, tol: float):
+    """Ramer-Douglas-Peucker on one ring or line (n x 2 array), keeping its first and last point."""
+    import numpy as np
+
+    n = len(pts)
+    if n < 3 or tol <= 0:
+        return pts
+    keep = np.zeros(n, dtype=bool)
+    keep[0] = keep[-1] = True
+    stack = [(0, n - 1)]
+    while stack:
+        a, b = stack.pop()
+        if b <= a + 1:
+            continue
+        seg = pts[b] - pts[a]
+        rel = pts[a + 1:b] - pts[a]
+        L = float(np.hypot(*seg))
+        d = (np.abs(seg[0] * rel[:, 1] - seg[1] * rel[:, 0]) / L) if L > 0 else np.hypot(rel[:, 0], rel[:, 1])
+        k = int(np.argmax(d))
+        if d[k] > tol:
+            m = a + 1 + k
+            keep[m] = True
+            stack += [(a, m), (m, b)]
+    return pts[keep]
+
+
+def _ring_area(r) -> float:
+    import numpy as np
+
+    x, y = r[:, 0], r[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+
+
+def simplify_geometry(geom: dict, tol: float, *, digits: int = 5) -> dict:
+    """A (Multi)Polygon simplified ring by ring (Douglas-Peucker, tolerance ``tol`` in degrees),
+    coordinates rounded to ``digits``; rings that collapse (fewer than 4 points) or holes smaller than
+    ``tol``² are dropped, but each polygon keeps its outer ring.
+
+    References
+    ----------
+    Douglas, D. H. & Peucker, T. K. (1973). Algorithms for the reduction of the number of points
+    required to represent a digitized line or its caricature. *Cartographica* 10(2), 112-122.
+    https://doi.org/10.3138/FM57-6770-U75U-7727
+    """
+    import numpy as np
+
+    def poly(rings):
+        out = []
+        for j, r in enumerate(rings):
+            a = np.asarray(r, dtype=float)[:, :2]
+            s = _rdp(a, tol)
+            if len(s) < 4 or (j > 0 and _ring_area(s) < tol * tol):
+                if j == 0:   # keep the outer ring: its extreme points, closed
+                    s = a[np.unique(np.r_[0, np.argmin(a[:, 0]), np.argmax(a[:, 1]), np.argmax(a[:, 0]),
+                                          np.argmin(a[:, 1])])]
+                    s = np.vstack([s, s[:1]])
+                    if len(s) < 4:
+                        s = a
+                else:
+                    continue
+            out.append(np.round(s, digits).tolist())
+        return out
+
+    t = geom.get("type")
+    if t == "Polygon":
+        return {"type": "Polygon", "coordinates": poly(geom["coordinates"])}
+    if t == "MultiPolygon":
+        parts = [poly(p) for p in geom["coordinates"]]
+        if len(parts) > 1:   # drop islands that are smaller than the tolerance, keep the largest
+            areas = [_ring_area(np.asarray(p[0])) for p in parts]
+            big = max(range(len(parts)), key=lambda i: areas[i])
+            parts = [p for i, p in enumerate(parts) if i == big or areas[i] >= 4 * tol * tol]
+        return {"type": "MultiPolygon", "coordinates": parts}
+    return geom
+
+
+def count_points(gj: dict) -> int:
+    """Coordinates in a FeatureCollection of (Multi)Polygons."""
+    n = 0
+    for f in gj.get("features", []):
+        g = f.get("geometry") or {}
+        rings = [g["coordinates"]] if g.get("type") == "Polygon" else g.get("coordinates", [])
+        n += sum(len(r) for p in rings for r in p) if g.get("type") in GEOMETRIES else 0
+    return n
+
+
+def simplify_collection(gj: dict, target: int = SIMPLIFY_TARGET) -> tuple[dict, float]:
+    """``gj`` simplified until it has at most about ``target`` coordinates; returns (collection, tolerance)."""
+    tol, out = 0.0005, gj
+    for _ in range(12):
+        out = {**gj, "features": [{**f, "geometry": simplify_geometry(f["geometry"], tol)} for f in gj["features"]]}
+        if count_points(out) <= target:
+            break
+        tol *= 2
+    return out, tol
 
 
 # --------------------------------------------------------------------------------------------------
@@ -315,10 +537,28 @@ def _read_boundaries(store, path: Path, raw: bytes, problems: _Problems) -> tupl
 # --------------------------------------------------------------------------------------------------
 
 def import_geo(store, path: str | Path, *, kind: str | None = None, publisher: str | None = None,
-               dataset: str | None = None, licence: str | None = None, url: str | None = None
-               ) -> GeoImportReport:
+               dataset: str | None = None, licence: str | None = None, url: str | None = None,
+               id_property: str | None = None, country: str | None = None, layout: str | None = None,
+               name: str | None = None, partial: bool = False) -> GeoImportReport:
     """Validate a crosswalk CSV or a GeoJSON boundary file, copy it under ``$DIGIMETER_HOME/geo/`` and
     register it in the store, all or nothing.
+
+    Parameters
+    ----------
+    id_property : str, optional
+        Boundaries: the feature property holding the region code (default: the one of ``unit``,
+        ``NUTS_ID``, ``shapeISO``, ``ISO``, ``id``, ... whose values match the store's regions).
+    country : str, optional
+        Boundaries: take this country's regions from a file of several countries (GISCO's NUTS
+        file); other features are skipped and counted.
+    layout : str, optional
+        Boundaries: the layout's name (default: ``properties.layout``, else the crosswalk layout with
+        these regions, else the file name).
+    name : str, optional
+        Crosswalk: its name (default: the file name without ``_crosswalk``).
+    partial : bool
+        Boundaries: accept a file that lacks some regions of the layout (they are listed). Without it
+        such a file is refused and nothing changes.
 
     Raises
     ------
@@ -340,9 +580,13 @@ def import_geo(store, path: str | Path, *, kind: str | None = None, publisher: s
         problems.raise_if_any()
     raw = path.read_bytes()
     sha = hashlib.sha256(raw).hexdigest()
+    info: dict[str, Any] = {}
+    original_text: str | None = None
+    simplified = None
     if kind == "crosswalk":
         cw, country = _read_crosswalk(store, path, raw, problems)
-        name = re.sub(r"[^a-z0-9_-]+", "_", re.sub(r"_?crosswalk$", "", path.stem.lower())) or "crosswalk"
+        name = (re.sub(r"[^a-z0-9_-]+", "_", (name or "").lower()) or
+                re.sub(r"[^a-z0-9_-]+", "_", re.sub(r"_?crosswalk$", "", path.stem.lower())) or "crosswalk")
         layout_key = ""
         layouts = list(dict.fromkeys(cw["layout"]))
         text = cw.to_csv(index=False)
@@ -350,10 +594,18 @@ def import_geo(store, path: str | Path, *, kind: str | None = None, publisher: s
         n_units = int(cw["unit"].nunique())
         years = (int(cw["year"].min()), int(cw["year"].max()))
     else:
-        gj, country, layout = _read_boundaries(store, path, raw, problems)
+        if layout is not None:
+            layout = re.sub(r"[^a-z0-9_-]+", "_", layout.lower())
+        gj, country, layout, info = _read_boundaries(store, path, raw, problems, id_property=id_property,
+                                                     country=country, layout=layout, partial=partial)
         name = layout
         layout_key = layout
         layouts = [layout]
+        n_pts = count_points(gj)
+        if n_pts > SIMPLIFY_ABOVE:   # very large: simplify for the web, keep the original beside it
+            original_text = json.dumps(gj, ensure_ascii=False)
+            gj, _tol = simplify_collection(gj)
+            simplified = (n_pts, count_points(gj))
         text = json.dumps(gj, ensure_ascii=False)
         fname = f"{layout}.geojson"
         n_units = len(gj["features"])
@@ -364,6 +616,7 @@ def import_geo(store, path: str | Path, *, kind: str | None = None, publisher: s
     tmp = folder / f".{fname}.{os.getpid()}.tmp"
     backup = folder / f".{fname}.{os.getpid()}.bak"
     origin_id = f"geo:{sha[:12]}"
+    original = folder / f"{layout_key}.original.geojson" if original_text is not None else None
     tmp.write_text(text, encoding="utf-8")
     replaced = final.exists()
     moved = False
@@ -396,6 +649,12 @@ def import_geo(store, path: str | Path, *, kind: str | None = None, publisher: s
             tmp.unlink()
     if backup.exists():
         backup.unlink()
+    if original is not None:
+        original.write_text(original_text, encoding="utf-8")
+    elif kind == "boundaries" and (folder / f"{layout_key}.original.geojson").exists():
+        (folder / f"{layout_key}.original.geojson").unlink()   # an older original no longer applies
     return GeoImportReport(kind=kind, name=name, country=country, path=str(final), origin_id=origin_id,
                            layouts=layouts, units=n_units, years=years, replaced=replaced,
-                           source=str(path), form=kind)
+                           source=str(path), form=kind, key=info.get("key"), expected=info.get("expected"),
+                           missing=info.get("missing", []), skipped=info.get("skipped", []),
+                           simplified=simplified, original=str(original) if original else None)
