@@ -56,6 +56,14 @@ IND_FILE_HINT = "code,name,unit,higher_is_better,min_value,max_value"
 YEAR_HEADER = re.compile(r"^(?:YR)?(\d{4})(?:\.0)?(?:\s*\[YR\d{4}\])?$", re.IGNORECASE)
 SAVE_UTF8 = ("open it in a spreadsheet or text editor and save it as UTF-8 "
              "(in Excel: 'CSV UTF-8 (Comma delimited)')")
+#: an XLSX workbook is refused before it is opened when its parts unzip to more than this many bytes
+XLSX_MAX_BYTES = 1024 ** 3
+#: ... or when a sheet holds more rows than Excel itself allows
+XLSX_MAX_ROWS = 1_048_576
+#: longest CSV cell read, in characters
+CSV_FIELD_LIMIT = 131_072
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 
 
 def max_year() -> int:
@@ -121,7 +129,31 @@ def _guess_encoding(raw: bytes) -> str:
     return "Latin-1 / Windows-1252"
 
 
+def _utf16_without_bom(raw: bytes) -> str | None:
+    """'UTF-16LE'/'UTF-16BE' when ``raw`` looks like UTF-16 text without a byte-order mark (every other
+    byte NUL), else None."""
+    head = raw[:4096]
+    if len(head) < 4 or head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "UTF-16LE"
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "UTF-16BE"
+    return None
+
+
 def _decode(raw: bytes, path: Path, problems: _Problems) -> str | None:
+    enc16 = _utf16_without_bom(raw)
+    if enc16 is not None:
+        problems.add(f"the file is {enc16} text without a byte-order mark, not UTF-8", row=1,
+                     fix=f"{SAVE_UTF8}, then import it again")
+        return None
+    if b"\x00" in raw[:65536]:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        problems.add("the file holds NUL bytes: it is a binary file, not CSV text", row=line,
+                     fix="import a CSV (UTF-8) or an XLSX workbook")
+        return None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -153,6 +185,7 @@ def _read_csv(path: Path, raw: bytes, problems: _Problems) -> Sheet | None:
         return None
     delim = _sniff_delimiter(text)
     rows: list[tuple[int, list[Any]]] = []
+    csv.field_size_limit(CSV_FIELD_LIMIT)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     start = 1
     try:
@@ -160,8 +193,13 @@ def _read_csv(path: Path, raw: bytes, problems: _Problems) -> Sheet | None:
             rows.append((start, [c.strip() for c in cells]))
             start = reader.line_num + 1
     except csv.Error as e:
-        problems.add(f"the file is not valid CSV: {e}", row=reader.line_num,
-                     fix="check the quotes on that line (a quote opened and never closed)")
+        if "field larger than field limit" in str(e):
+            problems.add(f"a cell is longer than {CSV_FIELD_LIMIT:,} characters", row=start,
+                         fix="shorten that cell (values, codes and notes are short texts); if a quote before it "
+                             "is never closed, close it")
+        else:
+            problems.add(f"the file is not valid CSV: {e}", row=reader.line_num,
+                         fix="check the quotes on that line (a quote opened and never closed)")
         return None
     return Sheet(str(path), None, rows)
 
@@ -172,9 +210,117 @@ def _cell(v: Any) -> Any:
     return v
 
 
-def _read_xlsx(path: Path, problems: _Problems) -> list[Sheet] | None:
+def _sheet_parts(zf) -> dict[str, str]:
+    """Worksheet part name (``xl/worksheets/sheet1.xml``) -> sheet title, from the workbook's XML."""
+    import html as _html
+    import posixpath
+
+    try:
+        book = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    except KeyError:
+        return {}
+    target = {}
+    for m in re.finditer(r"<(?:\w+:)?Relationship\b[^>]*>", rels):
+        rid = re.search(r'\bId="([^"]*)"', m.group(0))
+        tgt = re.search(r'\bTarget="([^"]*)"', m.group(0))
+        if rid and tgt:
+            t = tgt.group(1)
+            target[rid.group(1)] = t.lstrip("/") if t.startswith("/") else posixpath.normpath("xl/" + t)
+    out = {}
+    for m in re.finditer(r"<(?:\w+:)?sheet\b[^>]*>", book):
+        name = re.search(r'\bname="([^"]*)"', m.group(0))
+        rid = re.search(r'\b(?:\w+:)?id="([^"]*)"', m.group(0))
+        if name and rid and rid.group(1) in target:
+            out[target[rid.group(1)]] = _html.unescape(name.group(1))
+    return out
+
+
+def check_xlsx(path: str | Path, *, max_bytes: int = XLSX_MAX_BYTES, max_rows: int = XLSX_MAX_ROWS,
+               name: str | None = None) -> set[str]:
+    """Refuse a workbook before it is opened when its parts unzip to more than ``max_bytes`` or a sheet has
+    more than ``max_rows`` rows (a "zip bomb" of a few hundred KB can unzip to gigabytes). Rows are counted
+    by streaming each sheet's XML, never building it. Returns the titles of the sheets holding formulas.
+
+    Raises :class:`DataImportError` naming the file (``name``, default the path), the sheet and the limit.
+    """
+    import zipfile
+
+    label = name or str(path)
+
+    def refuse(message: str, fix: str, sheet: str | None = None):
+        where = f"{label}, sheet '{sheet}'" if sheet else label
+        raise DataImportError(f"{where}: {message}; nothing was changed in the store",
+                              problems=[Problem(message, file=where, fix=fix)])
+
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        refuse(f"not an Excel workbook (.xlsx is a zip archive; {type(e).__name__})",
+               "save it from Excel as .xlsx, or export it as CSV UTF-8")
+    with zf:
+        infos = zf.infolist()
+        total = sum(i.file_size for i in infos)
+        if len(infos) > 10_000 or total > max_bytes:
+            refuse(f"the workbook unzips to {total / 1e6:,.0f} MB in {len(infos)} parts, more than the limit of "
+                   f"{max_bytes / 1e6:,.0f} MB", "split the data into smaller files, or save it as CSV UTF-8")
+        titles = _sheet_parts(zf)
+        formulas: set[str] = set()
+        for info in infos:
+            part = info.filename
+            if not (part.startswith("xl/worksheets/") and part.endswith(".xml")):
+                continue
+            title = titles.get(part, part)
+            rows, has_f, tail = 0, False, b""
+            try:
+                with zf.open(info) as f:
+                    while chunk := f.read(1 << 20):
+                        buf = tail + chunk
+                        rows += len(_ROW_TAG.findall(buf)) - len(_ROW_TAG.findall(tail))   # tail: counted before
+                        has_f = has_f or _FORMULA_TAG.search(buf) is not None
+                        tail = buf[-8:]
+                        if rows > max_rows:
+                            refuse(f"the sheet has more than {max_rows:,} rows (the limit)",
+                                   "split the data into smaller files, or import it as CSV", sheet=title)
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as e:
+                refuse(f"the workbook is damaged ({type(e).__name__})", "save it again from Excel as .xlsx")
+            if has_f:
+                formulas.add(title)
+    return formulas
+
+
+def _formula_cells(path: Path, sheet: Sheet, problems: _Problems) -> None:
+    """Formula cells without a saved value (openpyxl reads them as blank) are problems naming the cell."""
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    wb = load_workbook(path, read_only=True, data_only=False)
+    try:
+        ws = wb[sheet.sheet]
+        values = dict(sheet.rows)
+        for i, r in enumerate(ws.iter_rows(values_only=True), start=1):
+            got = values.get(i, [])
+            for j, v in enumerate(r):
+                if isinstance(v, str) and v.startswith("=") and (j >= len(got) or got[j] is None):
+                    cell = f"{get_column_letter(j + 1)}{i}"
+                    problems.add(f"cell {cell} holds a formula with no saved value", sheet=sheet, row=i,
+                                 field=cell, value=v[:80],
+                                 fix="open the workbook in Excel or LibreOffice and save it (that stores each "
+                                     "formula's value), or type the value in")
+                    if problems.full:
+                        return
+    finally:
+        wb.close()
+
+
+def _read_xlsx(path: Path, problems: _Problems, only: str | None = None) -> list[Sheet] | None:
     from openpyxl import load_workbook
 
+    try:
+        formulas = check_xlsx(path)
+    except DataImportError as e:
+        problems.items.extend(e.problems)
+        return None
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many kinds of errors for a damaged or mislabelled file
@@ -182,13 +328,22 @@ def _read_xlsx(path: Path, problems: _Problems) -> list[Sheet] | None:
                      fix="save it from Excel as .xlsx, or export it as CSV UTF-8")
         return None
     try:
+        if only is not None and only not in wb.sheetnames:
+            problems.add(f"the workbook has no sheet named '{only}'", field="sheet", value=only,
+                         fix=f"use one of: {', '.join(wb.sheetnames)}")
+            return None
         sheets = []
         for ws in wb.worksheets:
+            if only is not None and ws.title != only and ws.title.strip().lower() not in ("indicators", "units"):
+                continue
             rows = [(i, [_cell(v) for v in r]) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)]
             sheets.append(Sheet(str(path), ws.title, rows))
-        return sheets
     finally:
         wb.close()
+    for sh in sheets:
+        if sh.sheet in formulas:
+            _formula_cells(path, sh, problems)
+    return sheets
 
 
 def _is_blank(v: Any) -> bool:
@@ -808,7 +963,7 @@ def _companions(path: Path, problems: _Problems) -> dict[str, Sheet]:
 
 
 def import_file(store, path: str | Path, *, publisher: str | None = None, dataset: str | None = None,
-                licence: str | None = None, url: str | None = None, **geo_options):
+                licence: str | None = None, url: str | None = None, sheet: str | None = None, **geo_options):
     """Import a user's CSV or XLSX file into ``store`` in one transaction.
 
     Parameters
@@ -819,6 +974,9 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
         wide-by-year, units or indicators form (see the module docstring).
     publisher, dataset, licence, url : str, optional
         Recorded in the file's origin row (default publisher "user file", dataset the file name).
+    sheet : str, optional
+        XLSX: import this sheet only (with the ``indicators``/``units`` sheets). Without it, every sheet
+        must be importable: a later sheet in wide form, or with rows but no header, is an error naming it.
     **geo_options
         For a crosswalk or boundary file only: ``id_property``, ``country``, ``layout``, ``name``,
         ``partial`` (see :func:`digimeter.sources.geo.import_geo`).
@@ -840,6 +998,10 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
     problems = _Problems(str(path))
     if not path.exists():
         problems.add("no such file", fix="check the path")
+        problems.raise_if_any()
+    if path.is_dir():
+        problems.add("is a folder, not a file", fix="give the path of one CSV or XLSX file (import each file "
+                                                     "of the folder on its own)")
         problems.raise_if_any()
     from .geo import geo_kind  # regional geography: a crosswalk CSV or GeoJSON boundaries
 
@@ -865,7 +1027,7 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
     data_sheets: list[Sheet] = []
     companions: dict[str, Sheet] = {}
     if is_xlsx:
-        sheets = _read_xlsx(path, problems) or []
+        sheets = _read_xlsx(path, problems, sheet) or []
         main = [s for s in sheets if s.sheet.strip().lower() not in ("indicators", "units")]
         if main:
             companions = {s.sheet.strip().lower(): s for s in sheets
@@ -892,6 +1054,15 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
             problems.items.extend(sub.items)
         if lay is not None and (k == 0 or lay.form in ("long", "units", "indicators")):
             layouts.append((sh, lay))
+        elif k > 0 and lay is not None:   # never dropped in silence
+            problems.add(f"the sheet holds a table in {FORM_NAMES[lay.form].split(':')[0]}; only the first sheet "
+                         "may be in wide form", sheet=sh, row=sh.rows[sh.header_row][0],
+                         fix=f"import it on its own with --sheet '{sh.sheet}', or put it in long form")
+        elif k > 0 and len(_nonblank_rows(sh)) > 1:
+            problems.add(f"the sheet has {len(_nonblank_rows(sh))} rows but no header digimeter recognises",
+                         sheet=sh, row=_nonblank_rows(sh)[0][0],
+                         fix=f"delete the sheet, give it a header such as unit,indicator,year,value, or import "
+                             f"only the sheet you want with --sheet NAME")
     problems.raise_if_any()
 
     # companion tables first: they declare what the data may use
