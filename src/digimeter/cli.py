@@ -86,13 +86,14 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2)
 
 
-def store_ctx():
-    """The user's store; on first use it is created from the bundled snapshot (a few seconds), said once."""
+def store_ctx(wait: float | None = None):
+    """The user's store; on first use it is created from the bundled snapshot (a few seconds), said once.
+    ``wait``: seconds to wait while another process writes to it (default: see :func:`digimeter.store.connect`)."""
     from .store import default_home, open_store
 
     if not (default_home() / "digimeter.duckdb").exists():
         err.print(f"creating the data store in {default_home()} from the bundled snapshot (first use) ...")
-    return open_store()
+    return open_store(wait=wait)
 
 
 def _cell_text(cell) -> str:
@@ -321,14 +322,20 @@ def data_import(file: Path = typer.Argument(..., help="CSV or XLSX, long (unit,i
                 name: Optional[str] = typer.Option(
                     None, "--name", help="crosswalk: its name (default: the file name without _crosswalk)"),
                 partial: bool = typer.Option(
-                    False, "--partial", help="boundaries: accept a file lacking some regions (listed)")):
+                    False, "--partial", help="boundaries: accept a file lacking some regions (listed)"),
+                sheet: Optional[str] = typer.Option(
+                    None, "--sheet", help="XLSX: import this sheet only (with its indicators/units sheets)"),
+                wait: float = typer.Option(
+                    0.0, "--wait", help="seconds to wait while another command writes to the store")):
     """Import a user's file in one transaction: a bad file changes nothing. Data, units and indicators
     files (CSV/XLSX), a crosswalk CSV or a GeoJSON boundary file (see docs/regions.md)."""
     def go():
-        with store_ctx() as s, progress() as say:
+        with store_ctx(wait=wait) as s, progress() as say:
             say(f"importing {file}")
             geo = {k: v for k, v in dict(id_property=id_property, country=country, layout=layout, name=name,
                                          partial=partial).items() if v not in (None, False)}
+            if sheet is not None:
+                geo["sheet"] = sheet
             rep = s.import_file(file, publisher=publisher, dataset=dataset, licence=licence, url=url, **geo)
         console.print(escape(str(rep)), highlight=False)
     run(go)
