@@ -16,11 +16,12 @@ specs in the browser with the locally served Vega bundle.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Iterable, Mapping, Sequence
 
 import altair as alt
 import pandas as pd
+
+from ._util.jsonsafe import records
 
 #: Okabe-Ito palette (black last).
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
@@ -33,28 +34,8 @@ WIDTH = 560
 FONT = "DejaVu Sans, Arial, Helvetica, sans-serif"
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-safe rows (NaN -> None, numpy scalars -> Python)."""
-    out = []
-    for row in df.to_dict(orient="records"):
-        r = {}
-        for k, v in row.items():
-            if v is None:
-                r[str(k)] = None
-            elif isinstance(v, float) and math.isnan(v):
-                r[str(k)] = None
-            elif hasattr(v, "item"):
-                r[str(k)] = v.item()
-            elif v is pd.NA or (not isinstance(v, (str, list, dict)) and pd.isna(v)):
-                r[str(k)] = None
-            else:
-                r[str(k)] = v
-        out.append(r)
-    return out
-
-
 def _data(df: pd.DataFrame) -> alt.Data:
-    return alt.Data(values=_records(df))
+    return alt.Data(values=records(df.reset_index(drop=True)))
 
 
 def wrap(text: str, width: int = 110) -> list[str]:

@@ -40,6 +40,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ._util.jsonsafe import jsonable
 from .errors import DataError, NotFoundError
 
 __all__ = [
@@ -1398,23 +1399,9 @@ class RegionReport:
                 "unit_of_measure": self.unit_of_measure, "year": self.year, "layout": self.layout,
                 "higher_is_better": self.higher_is_better,
                 "regions": json.loads(self.table.to_json(orient="records", force_ascii=False)),
-                "measures": _jsonable(self.measures),
-                "theil_decomposition": _jsonable(self.decomposition.to_dict()) if self.decomposition else None,
+                "measures": jsonable(self.measures),
+                "theil_decomposition": jsonable(self.decomposition.to_dict()) if self.decomposition else None,
                 "below": self.below_units}
-
-
-def _jsonable(o):
-    if isinstance(o, dict):
-        return {k: _jsonable(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_jsonable(v) for v in o]
-    if isinstance(o, (np.floating, float)):
-        return None if math.isnan(float(o)) else float(o)
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.bool_):
-        return bool(o)
-    return o
 
 
 def default_threshold(meta: Mapping[str, Any] | None) -> float | None:
@@ -1736,7 +1723,7 @@ class DivideTrend:
         return s[0].upper() + s[1:] + "."
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable({"country": self.country, "indicator": self.indicator, "name": self.name,
+        return jsonable({"country": self.country, "indicator": self.indicator, "name": self.name,
                           "layout": self.layout, "series_break": self.series_break,
                           "by_year": json.loads(self.table.reset_index().to_json(orient="records")),
                           "sigma": json.loads(self.sigma.reset_index().to_json(orient="records")),
@@ -1869,7 +1856,7 @@ def map_data(store, country: str, indicator_or_spec, year: int | None = None, *,
             p.update(rank=None, estimated=False, year=None, population=None)
     fc.update(indicator=rep.subject, title=rep.name, unit_of_measure=rep.unit_of_measure, year=rep.year,
               layout=rep.layout, country=rep.country, kind=rep.kind, higher_is_better=rep.higher_is_better,
-              measures=_jsonable({k: v for k, v in rep.measures.items()}))
+              measures=jsonable({k: v for k, v in rep.measures.items()}))
     return fc
 
 

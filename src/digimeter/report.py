@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from ._util.jsonsafe import jsonable, records
 from .errors import DigimeterError, NotFoundError
 
 LANGS = ("en", "ru", "kk")
@@ -135,8 +136,8 @@ class Section:
         """JSON form (the dashboard's API twin): tables as records, charts as Vega-Lite specs."""
         return {"id": self.id, "title": self.title, "available": self.available,
                 "paragraphs": self.paragraphs, "missing": self.missing,
-                "key_numbers": _jsonable(self.key_numbers),
-                "tables": {k: {"title": self.table_titles.get(k, k), "rows": _records(v)}
+                "key_numbers": jsonable(self.key_numbers),
+                "tables": {k: {"title": self.table_titles.get(k, k), "rows": records(v)}
                            for k, v in self.tables.items()},
                 "charts": {k: {"title": self.chart_titles.get(k, k), "spec": v.to_dict()}
                            for k, v in self.charts.items()},
@@ -163,7 +164,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": True, "unit": self.unit, "unit_name": self.unit_name, "lang": self.lang,
-                "spec": self.spec, "scenario": self.scenario, "meta": _jsonable(self.meta),
+                "spec": self.spec, "scenario": self.scenario, "meta": jsonable(self.meta),
                 "sections": [s.to_dict() for s in self.sections]}
 
     def skeleton(self) -> str:
@@ -178,25 +179,6 @@ class Report:
             for m in s.missing:
                 lines.append(f"- missing: {m}")
         return "\n".join(lines) + "\n"
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.floating, float)):
-        return None if math.isnan(float(x)) else float(x)
-    if x is pd.NA:
-        return None
-    return x
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    d = df.reset_index() if df.index.name else df
-    return [_jsonable(r) for r in d.astype(object).where(d.notna(), None).to_dict(orient="records")]
 
 
 class _Ctx:

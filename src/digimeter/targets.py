@@ -48,7 +48,6 @@ level), *at risk* or *needs acceleration*.
 
 from __future__ import annotations
 
-import math
 import zlib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -1297,11 +1296,9 @@ class BacktestReport:
 
 def json_records(df: pd.DataFrame) -> list[dict]:
     """Records with NaN as None (JSON-safe)."""
-    out = []
-    for r in df.to_dict(orient="records"):
-        out.append({k: (None if isinstance(v, float) and not math.isfinite(v) else
-                        (v.item() if hasattr(v, "item") else v)) for k, v in r.items()})
-    return out
+    from ._util.jsonsafe import records
+
+    return records(df.reset_index(drop=True))
 
 
 def _cover(a, lo_, hi_):

@@ -11,19 +11,7 @@ import numpy as np
 import pandas as pd
 import typer
 
-
-def _clean(o):
-    if isinstance(o, dict):
-        return {str(k): _clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (float, np.floating)):
-        return None if not math.isfinite(float(o)) else float(o)
-    if o is pd.NA or o is pd.NaT:
-        return None
-    return o
+from .._util.jsonsafe import jsonable
 
 
 def _write(text: str, out: Optional[Path]) -> None:
@@ -95,7 +83,7 @@ def register(app: typer.Typer) -> None:
                            "notes": list(r.notes) + list(ifc.notes),
                            "forecast": q.to_dict(orient="records"),
                            "backtest": r.backtest.reset_index().to_dict(orient="records")}
-                _write(json.dumps(_clean(payload), indent=1, ensure_ascii=False), out)
+                _write(json.dumps(jsonable(payload), indent=1, ensure_ascii=False), out)
             else:
                 raise typer.BadParameter(f"unknown format {fmt!r}; use table, csv or json")
         run(go)
@@ -122,7 +110,7 @@ def register(app: typer.Typer) -> None:
                 _write(df.to_csv(index=False), out)
             elif fmt == "json":
                 payload = {"scenario": sc.name, "title": sc.title, "targets": json_records(df)}
-                _write(json.dumps(_clean(payload), indent=1, ensure_ascii=False), out)
+                _write(json.dumps(jsonable(payload), indent=1, ensure_ascii=False), out)
             else:
                 raise typer.BadParameter(f"unknown format {fmt!r}; use table, csv or json")
         run(go)
@@ -214,7 +202,7 @@ def register(app: typer.Typer) -> None:
                 _write(pd.concat([r.summary.assign(indicator=r.indicator) for r in reports]).to_csv(index=False), out)
             elif fmt == "json":
                 payload = reports[0].to_dict() if len(reports) == 1 else [r.to_dict() for r in reports]
-                _write(json.dumps(_clean(payload), indent=1, ensure_ascii=False), out)
+                _write(json.dumps(jsonable(payload), indent=1, ensure_ascii=False), out)
             else:
                 raise typer.BadParameter(f"unknown format {fmt!r}; use table, csv or json")
         run(go)

@@ -238,7 +238,7 @@ def parse_spec_upload(name: str, data: bytes):
 
 
 def _build_out(ix, unit: str | None, import_report: str | None = None) -> dict[str, Any]:
-    from ..report import _records
+    from .._util.jsonsafe import records
 
     t = ix.table()
     names = ix.params["unit_meta"]["name"] if ix.params.get("unit_meta") is not None else None
@@ -253,7 +253,7 @@ def _build_out(ix, unit: str | None, import_report: str | None = None) -> dict[s
     rank = ranked.loc[ranked["unit"] == u, "rank"] if u else []
     return {"ok": True, "spec": ix.name, "year": ix.year, "unit": u,
             "unit_rank": int(rank.iloc[0]) if len(rank) else None, "n_ranked": int(len(ranked)),
-            "table": _records(shown), "import_report": import_report}
+            "table": records(shown), "import_report": import_report}
 
 
 # --------------------------------------------------------------------------------------------------
