@@ -82,6 +82,21 @@ def test_rw_drift_equals_mean_of_differences():
     assert F.predict_rw_drift(p5, [2016])[0, 0] == pytest.approx(y[-1] + 2 * np.mean(np.diff(y[-6:])))
 
 
+def test_rw_drift_answers_across_a_gap():
+    """The drift uses the observed points within the window; a gap that leaves none before the last
+    value gives the random walk without drift (a number, not NaN). Paces stay unknown there."""
+    yrs = np.arange(2000, 2015)
+    y = np.full((3, yrs.size), np.nan)
+    y[0, :8] = np.arange(8.0)                 # 2000-2007, then a gap ...
+    y[0, -1] = 10.5                           # ... to 2014: nothing in [2009, 2014)
+    y[1, [5, 11, 14]] = [1.0, 4.0, 10.0]      # 2011 and 2014: the drift is (10 - 4) / 3
+    p = F.fit_rw_drift(yrs, y, window=5)
+    assert p["drift"][0] == 0.0 and p["drift"][1] == pytest.approx(2.0) and np.isnan(p["drift"][2])
+    np.testing.assert_allclose(F.predict_rw_drift(p, [2016])[:2, 0], [10.5, 14.0])
+    assert np.isnan(F.achieved_pace(pd.Series(y[0], index=yrs), years=5))
+    assert F.achieved_pace(pd.Series(y[1], index=yrs), years=5) == pytest.approx(2.0)
+
+
 def test_linear_and_damped_on_a_straight_line():
     yrs = np.arange(2000, 2012)
     y = 3.0 + 2.0 * (yrs - 2000)

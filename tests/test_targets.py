@@ -290,6 +290,25 @@ def test_cli_backtest_json(runner):
     assert d["by_band"] and d["by_horizon"]
 
 
+def test_cli_backtest_baseline_answers_at_every_origin(runner):
+    """Issue 14: a country whose last five years have a gap (Sri Lanka 2007 -> 2014, Sudan 2007 -> 2016,
+    San Marino 2011 -> 2017) no longer turns the whole origin's baseline into null."""
+    origins = [str(y) for y in range(2010, 2020)]
+    res = runner("backtest", "internet_users_pct", *[a for o in origins for a in ("--origin", o)], "--format", "json")
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    by = {}
+    for r in d["summary"]:
+        by.setdefault(r["origin"], []).append(r)
+    assert sorted(by) == list(range(2010, 2020))
+    for o, rows in by.items():
+        for r in rows:
+            assert r["mae_baseline"] is not None and 2 < r["mae_baseline"] < 15, (o, r["model"])
+            assert r["mae"] is not None and r["ratio"] is not None, (o, r["model"])
+        walk = next(r for r in rows if r["model"] == "rw_drift")
+        assert walk["mae"] <= walk["mae_baseline"]        # the clipped walk never does worse than the unclipped
+
+
 def test_forecast_unit_reuses_a_forecaster_with_the_same_answer(store, forecaster):
     """The report's fan charts reuse the targets' forecaster: same point, quantiles and samples."""
     own, _ = T.forecast_unit(store, "KAZ", "internet_users_pct", 2028, seed=0, n_samples=1000)

@@ -444,13 +444,17 @@ def predict_linear(params, years):
     return _apply_cap(params["a"][:, None] + params["b"][:, None] * t, params)
 
 
-def fit_rw_drift(years, values, *, cap=None, window=5):
+def fit_rw_drift(years, values, *, cap=None, window=5, no_drift=0.0):
     """Random walk with drift: last value plus the mean annual change over the last ``window`` years.
 
     The drift is ``(y_T - y_s) / (T - s)`` where ``T`` is the last observed year and ``s`` the
     earliest observed year in ``[T - window, T)``; without gaps this is the mean of the yearly
     differences in the window. With ``window=None`` the whole history is used (the textbook drift,
     the mean of all differences). The forecast is capped at ``cap``.
+
+    The drift uses the observed points within the window only, so the baseline always answers: when
+    a gap leaves no observation in the window before ``T``, the drift is ``no_drift`` (default 0: the
+    random walk without drift, from the last value). NaN for a unit with no observation at all.
 
     References
     ----------
@@ -465,7 +469,7 @@ def fit_rw_drift(years, values, *, cap=None, window=5):
     has = inwin.any(1)
     s = np.argmax(inwin, axis=1)
     ys, ts = v[np.arange(v.shape[0]), s], t[s]
-    d = np.where(has, (yv - ys) / np.where(has, ty - ts, 1.0), np.nan)
+    d = np.where(has, (yv - ys) / np.where(has, ty - ts, 1.0), np.where(np.isnan(yv), np.nan, no_drift))
     return {"anchor_year": ty, "anchor_value": yv, "drift": d, "cap": _cap_array(cap, v.shape[0])}
 
 
@@ -1631,14 +1635,14 @@ def achieved_pace(series, years=5):
     """
     if isinstance(series, pd.DataFrame):
         yrs = np.asarray(series.columns, dtype=float)
-        p = fit_rw_drift(yrs, series.to_numpy(dtype=float), window=years)
+        p = fit_rw_drift(yrs, series.to_numpy(dtype=float), window=years, no_drift=np.nan)
         return pd.Series(p["drift"], index=series.index, name="pace")
     if isinstance(series, pd.Series):
         s = series.dropna()
         yrs, vals = np.asarray(s.index, dtype=float), s.to_numpy(dtype=float)
     else:
         yrs, vals = (np.asarray(x, dtype=float) for x in series)
-    return float(fit_rw_drift(yrs, vals, window=years)["drift"][0])
+    return float(fit_rw_drift(yrs, vals, window=years, no_drift=np.nan)["drift"][0])   # no pace: unknown
 
 
 def fastest_pace_from_level(panel: pd.DataFrame, level, window=5, *, tol=5.0, unit="unit", year="year",
