@@ -17,7 +17,12 @@ def register(app: typer.Typer) -> None:
                                                           help="a target scenario, e.g. fully-digital-kz"),
                    lang: str = typer.Option("en", "--lang", "-l", help="en, ru or kk"),
                    out: Path = typer.Option(Path("out"), "--out", "-o", help="folder to write into"),
-                   png: bool = typer.Option(True, "--png/--no-png", help="also write PNG figures")):
+                   png: bool = typer.Option(True, "--png/--no-png", help="also write PNG figures"),
+                   regional: Optional[str] = typer.Option(
+                       None, "--regional-indicator", "-r",
+                       help="what the regions section shows: a regional indicator or regional spec (default: "
+                            "internet use where the store has it by region, else the shipped regional spec, "
+                            "else the best-covered regional indicator)")):
         """Write the report: report.html (opens offline), figures (SVG/PNG) and tables (CSV/XLSX)."""
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -33,7 +38,7 @@ def register(app: typer.Typer) -> None:
                 def step(label: str) -> None:
                     bar.update(task, description=label, advance=1)
 
-                rep = make_report(unit, spec, scenario=scenario, lang=lang, progress=step)
+                rep = make_report(unit, spec, scenario=scenario, lang=lang, progress=step, regional=regional)
                 written = write_report(rep, out, png=png, progress=step)
                 bar.update(task, completed=bar.tasks[0].total)
             head = rep.section("headline")

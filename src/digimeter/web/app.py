@@ -81,6 +81,10 @@ class PageOut(BaseModel):
     lang: str
     spec: str
     scenario: Optional[str] = None
+    regional: Optional[str] = Field(None, description="regions page: the regional indicator or spec shown")
+    regional_choices: Optional[list[dict[str, Any]]] = Field(
+        None, description="regions page: what else can be shown (regional indicators, best covered first, "
+                          "and the regional spec)")
     sections: list[SectionOut]
 
 
@@ -138,7 +142,8 @@ class Service:
     def put(self, report: Report, svgs: dict[str, str] | None = None) -> None:
         """Keep a computed report (e.g. one made by the CLI or a test) to answer pages from; ``svgs``: its
         charts already drawn (as :func:`digimeter.report.write_report` names them), not drawn again."""
-        key = (report.unit, report.spec, report.lang, report.scenario, tuple(s.id for s in report.sections))
+        key = (report.unit, report.spec, report.lang, report.scenario, tuple(s.id for s in report.sections),
+               report.meta.get("regional_requested"))
         with self.lock:
             old = self.cache.pop(key, None)
             if old is not None and old is not report:
@@ -165,12 +170,14 @@ class Service:
                 self.json[key] = PageOut.model_validate(make()).model_dump_json().encode()
             return self.json[key]
 
-    def report(self, unit: str, spec: str, lang: str, scenario: str | None, ids: tuple[str, ...]) -> Report:
+    def report(self, unit: str, spec: str, lang: str, scenario: str | None, ids: tuple[str, ...],
+               regional: str | None = None) -> Report:
         unit = unit.upper() if len(unit) == 3 else unit
         scenario = scenario or self.default_scenario
         with self.lock:
             for key, rep in reversed(self.cache.items()):
-                if key[:4] == (unit, spec, lang, scenario) and set(ids) <= set(key[4]):
+                if key[:4] == (unit, spec, lang, scenario) and set(ids) <= set(key[4]) and \
+                        (key[5] == regional or "regions" not in ids):
                     return rep
             from ..store import open_store
 
@@ -178,11 +185,35 @@ class Service:
             store = open_store(self.store_path, read_only=self.store_path is not None)
             try:
                 rep = make_report(unit, spec, scenario=scenario, lang=lang, store=store, sections=ids,
-                                  samples=self.samples)
+                                  samples=self.samples, regional=regional)
             finally:
                 store.close()
+            rep.meta["regional_requested"] = regional
             self.put(rep)
             return rep
+
+    def regional_choices(self, unit: str) -> list[dict[str, Any]]:
+        """What the regions page can show for ``unit``: its regional spec (if shipped) and the regional
+        indicators of the store, best covered first (:func:`digimeter.regions.regional_indicators`)."""
+        from .. import regions as R
+        from ..store import open_store
+
+        with self.lock:
+            if getattr(self, "read_path", None) is not None:   # pages read a private copy of the store
+                self.refresh()
+                store = open_store(self.read_path, read_only=True)
+            else:
+                store = open_store(self.store_path, read_only=self.store_path is not None)
+            try:
+                code = store.unit(unit)["code"]
+                out = [{"code": c["code"], "name": c["name"], "regions": c["regions"], "latest_year": c["latest_year"]}
+                       for c in R.regional_indicators(store, code)]
+            finally:
+                store.close()
+        spec = R.regional_spec_for(code)
+        if spec is not None:
+            out.append({"code": spec, "name": spec, "regions": None, "latest_year": None})
+        return out
 
     def section_html(self, rep: Report, sid: str) -> str:
         key = (id(rep), sid)
@@ -330,7 +361,8 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
                                          "errors": [], "status": 500})
 
     # -- pages and their JSON twins ------------------------------------------------------------
-    def page_data(page: str, unit: str, spec: str, lang: str, scenario: str | None) -> tuple[Report, tuple[str, ...]]:
+    def page_data(page: str, unit: str, spec: str, lang: str, scenario: str | None,
+                  regional: str | None = None) -> tuple[Report, tuple[str, ...]]:
         from ..spec import shipped_specs
 
         _check_lang(lang)
@@ -346,27 +378,41 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
             if scenario not in shipped_scenarios():
                 raise NotFoundError(f"no shipped scenario named '{scenario}'", field="scenario", value=scenario,
                                     fix=f"one of: {', '.join(shipped_scenarios()) or '(none yet)'}")
+        if regional is not None:   # a name only: an indicator code or a shipped spec, never a path
+            choices = service.regional_choices(unit)
+            if regional not in {c["code"] for c in choices}:
+                raise NotFoundError(f"no regional data for '{regional}' in {unit.upper()}", field="regional",
+                                    value=regional, fix="one of: " + (", ".join(c["code"] for c in choices)
+                                                                     or "(none: import the regions first)"))
         ids = PAGES[page][0]
-        return service.report(unit, spec, lang, scenario, ids), ids
+        return service.report(unit, spec, lang, scenario, ids, regional), ids
 
-    def page_json(page: str, unit: str, spec: str, lang: str, scenario: str | None) -> Response:
-        rep, ids = page_data(page, unit, spec, lang, scenario)
+    def page_json(page: str, unit: str, spec: str, lang: str, scenario: str | None,
+                  regional: str | None = None) -> Response:
+        rep, ids = page_data(page, unit, spec, lang, scenario, regional)
+        extra = ({"regional": rep.meta.get("regional"), "regional_choices": service.regional_choices(rep.unit)}
+                 if page == "regions" else {})
         body = service.page_json(rep, page, lambda: {
             "ok": True, "page": page, "unit": rep.unit, "unit_name": rep.unit_name, "lang": rep.lang,
-            "spec": rep.spec, "scenario": rep.scenario, "sections": [rep.section(i).to_dict() for i in ids]})
+            "spec": rep.spec, "scenario": rep.scenario, **extra,
+            "sections": [rep.section(i).to_dict() for i in ids]})
         return Response(body, media_type="application/json")
 
-    def page_html(request: Request, page: str, unit: str, spec: str, lang: str, scenario: str | None):
-        rep, ids = page_data(page, unit, spec, lang, scenario)
+    def page_html(request: Request, page: str, unit: str, spec: str, lang: str, scenario: str | None,
+                  regional: str | None = None):
+        rep, ids = page_data(page, unit, spec, lang, scenario, regional)
         _ = gettext_for(lang)
         sections = [{"id": i, "title": rep.section(i).title,
                      "body": jinja2.utils.markupsafe.Markup(service.section_html(rep, i))} for i in ids]
-        q = urlencode({k: v for k, v in (("spec", spec), ("lang", lang), ("scenario", scenario)) if v})
+        q = urlencode({k: v for k, v in (("spec", spec), ("lang", lang), ("scenario", scenario),
+                                         ("regional", regional)) if v})
         api = f"/api/{page}" + (f"/{rep.unit}" if page != "methods" else "") + f"?{q}"
+        choices = service.regional_choices(rep.unit) if page == "regions" else []
         return render(request, "sections.html", lang, title=f"{_(PAGES[page][1])}: {rep.unit_name}"
                       if page != "methods" else _(PAGES[page][1]), api_url=api, sections=sections,
                       unit=rep.unit, pick_unit=page != "methods", form_action=f"/{page}",
-                      subtitle=_("How digital is {unit}?").format(unit=rep.unit_name))
+                      subtitle=_("How digital is {unit}?").format(unit=rep.unit_name),
+                      regional_choices=choices, regional=rep.meta.get("regional"), spec=spec)
 
     @app.get("/", include_in_schema=False)
     def home(lang: str = "en"):
@@ -378,6 +424,18 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
                           scenario: Optional[str] = None):
                 return page_html(request, page, unit, spec, lang, scenario)
 
+            def html_regions(request: Request, unit: str, spec: str = "digital-nation", lang: str = "en",
+                             scenario: Optional[str] = None, regional: Optional[str] = None):
+                return page_html(request, page, unit, spec, lang, scenario, regional or None)
+
+            def api_regions(unit: str, spec: str = Query("digital-nation", description="main index"),
+                            lang: str = Query("en", description="en, ru or kk"),
+                            scenario: Optional[str] = Query(None, description="target scenario"),
+                            regional: Optional[str] = Query(None, description="the regional indicator or regional "
+                                                                              "spec to show (default: see "
+                                                                              "regional_choices)")) -> PageOut:
+                return page_json(page, unit, spec, lang, scenario, regional or None)
+
             def html_pick(request: Request, unit: str = "KAZ", lang: str = "en"):
                 return RedirectResponse(f"/{page}/{unit}?lang={lang}")
 
@@ -386,11 +444,11 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
                          scenario: Optional[str] = Query(None, description="target scenario")) -> PageOut:
                 return page_json(page, unit, spec, lang, scenario)
 
-            app.add_api_route(f"/{page}/{{unit}}", html_page, methods=["GET"], response_class=HTMLResponse,
-                              include_in_schema=False)
+            app.add_api_route(f"/{page}/{{unit}}", html_regions if page == "regions" else html_page, methods=["GET"],
+                              response_class=HTMLResponse, include_in_schema=False)
             app.add_api_route(f"/{page}", html_pick, methods=["GET"], include_in_schema=False)
-            app.add_api_route(f"/api/{page}/{{unit}}", api_page, methods=["GET"], response_model=PageOut,
-                              responses=ERRORS, summary=f"The {page} page as JSON", name=f"api_{page}")
+            app.add_api_route(f"/api/{page}/{{unit}}", api_regions if page == "regions" else api_page,
+                              methods=["GET"], response_model=PageOut, responses=ERRORS, summary=f"The {page} page as JSON", name=f"api_{page}")
         make()
 
     @app.get("/methods", response_class=HTMLResponse, include_in_schema=False)
