@@ -36,9 +36,9 @@ from typing import Any
 
 import pandas as pd
 
+from .._util.problems import MAX_PROBLEMS, ProblemList
 from ..errors import DataImportError, Problem
 
-MAX_PROBLEMS = 100
 MIN_YEAR = 1900
 UNIT_KINDS = ("country", "region", "territory", "aggregate")
 BLANKS = {"", ".."}  # ".." is the World Bank's "no data" marker
@@ -87,33 +87,6 @@ class Sheet:
         return f"{self.file}, sheet '{self.sheet}'" if self.sheet else self.file
 
 
-class _Problems:
-    def __init__(self, file: str):
-        self.file = file
-        self.items: list[Problem] = []
-
-    def add(self, message: str, *, sheet: Sheet | None = None, row=None, field=None, value=None, fix=None):
-        if len(self.items) < MAX_PROBLEMS:
-            where = sheet.where if sheet is not None else self.file
-            self.items.append(Problem(message, file=where, row=row, field=field, value=value, fix=fix))
-
-    @property
-    def full(self) -> bool:
-        return len(self.items) >= MAX_PROBLEMS
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
-    def raise_if_any(self, what: str = "cannot import") -> None:
-        if self.items:
-            n = len(self.items)
-            self.items.sort(key=lambda p: (p.file or "", p.row or 0))
-            capped = f" (stopped after {MAX_PROBLEMS})" if n >= MAX_PROBLEMS else ""
-            raise DataImportError(
-                f"{self.file}: {what}: {n} problem{'s' if n != 1 else ''} found{capped}; "
-                "nothing was changed in the store", problems=self.items)
-
-
 def _guess_encoding(raw: bytes) -> str:
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return "UTF-16"
@@ -143,7 +116,7 @@ def _utf16_without_bom(raw: bytes) -> str | None:
     return None
 
 
-def _decode(raw: bytes, path: Path, problems: _Problems) -> str | None:
+def _decode(raw: bytes, path: Path, problems: ProblemList) -> str | None:
     enc16 = _utf16_without_bom(raw)
     if enc16 is not None:
         problems.add(f"the file is {enc16} text without a byte-order mark, not UTF-8", row=1,
@@ -179,7 +152,7 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _read_csv(path: Path, raw: bytes, problems: _Problems) -> Sheet | None:
+def _read_csv(path: Path, raw: bytes, problems: ProblemList) -> Sheet | None:
     text = _decode(raw, path, problems)
     if text is None:
         return None
@@ -289,7 +262,7 @@ def check_xlsx(path: str | Path, *, max_bytes: int = XLSX_MAX_BYTES, max_rows: i
     return formulas
 
 
-def _formula_cells(path: Path, sheet: Sheet, problems: _Problems) -> None:
+def _formula_cells(path: Path, sheet: Sheet, problems: ProblemList) -> None:
     """Formula cells without a saved value (openpyxl reads them as blank) are problems naming the cell."""
     from openpyxl import load_workbook
     from openpyxl.utils import get_column_letter
@@ -313,7 +286,7 @@ def _formula_cells(path: Path, sheet: Sheet, problems: _Problems) -> None:
         wb.close()
 
 
-def _read_xlsx(path: Path, problems: _Problems, only: str | None = None) -> list[Sheet] | None:
+def _read_xlsx(path: Path, problems: ProblemList, only: str | None = None) -> list[Sheet] | None:
     from openpyxl import load_workbook
 
     try:
@@ -456,7 +429,7 @@ def _detect(header: list[Any]) -> Layout | None:
     return None
 
 
-def _find_layout(sheet: Sheet, problems: _Problems, *, required: bool = True) -> Layout | None:
+def _find_layout(sheet: Sheet, problems: ProblemList, *, required: bool = True) -> Layout | None:
     """Detect the header row (the first non-blank row, or up to 10 rows down for World Bank files)."""
     rows = sheet.rows
     first = next((k for k, (_, c) in enumerate(rows) if any(not _is_blank(x) for x in c)), None)
@@ -597,7 +570,7 @@ class _Catalogue:
 # ------------------------------------------------------------------------------------------------
 # units and indicators tables
 # ------------------------------------------------------------------------------------------------
-def _parse_units(sheet: Sheet, lay: Layout, cat: _Catalogue, problems: _Problems) -> pd.DataFrame:
+def _parse_units(sheet: Sheet, lay: Layout, cat: _Catalogue, problems: ProblemList) -> pd.DataFrame:
     for i, h in lay.unknown:
         problems.add(f"unexpected column '{h}' in a units table", sheet=sheet, row=sheet.rows[sheet.header_row][0],
                      field=h, fix=f"keep only the columns {', '.join(UNITS_FILE_COLS)}")
@@ -676,7 +649,7 @@ def _parse_units(sheet: Sheet, lay: Layout, cat: _Catalogue, problems: _Problems
     return pd.DataFrame(recs)
 
 
-def _parse_indicators(sheet: Sheet, lay: Layout, cat: _Catalogue, problems: _Problems,
+def _parse_indicators(sheet: Sheet, lay: Layout, cat: _Catalogue, problems: ProblemList,
                       source: str) -> pd.DataFrame:
     hdr = sheet.rows[sheet.header_row][0]
     for i, h in lay.unknown:
@@ -767,7 +740,7 @@ class _Obs:
     col: str
 
 
-def _parse_data(sheet: Sheet, lay: Layout, cat: _Catalogue, problems: _Problems,
+def _parse_data(sheet: Sheet, lay: Layout, cat: _Catalogue, problems: ProblemList,
                 new_units: set[str], new_inds: dict[str, dict], stats: dict) -> list[_Obs]:
     hdr_row, header = sheet.rows[sheet.header_row]
     for i, h in lay.unknown:
@@ -914,7 +887,7 @@ def sheet_delim_hint(cells: list[Any]) -> str:
     return ",".join(_text(c) for c in cells)
 
 
-def _check_values(obs: list[_Obs], cat: _Catalogue, new_inds: dict[str, dict], problems: _Problems) -> None:
+def _check_values(obs: list[_Obs], cat: _Catalogue, new_inds: dict[str, dict], problems: ProblemList) -> None:
     first: dict[tuple, _Obs] = {}
     for o in obs:
         key = (o.unit, o.indicator, o.year)
@@ -949,12 +922,12 @@ def _check_values(obs: list[_Obs], cat: _Catalogue, new_inds: dict[str, dict], p
 # ------------------------------------------------------------------------------------------------
 # the import
 # ------------------------------------------------------------------------------------------------
-def _companions(path: Path, problems: _Problems) -> dict[str, Sheet]:
+def _companions(path: Path, problems: ProblemList) -> dict[str, Sheet]:
     out = {}
     for kind in ("indicators", "units"):
         p = path.with_name(f"{path.name}.{kind}.csv")
         if p.exists():
-            sub = _Problems(str(p))
+            sub = ProblemList(str(p))
             sh = _read_csv(p, p.read_bytes(), sub)
             problems.items.extend(sub.items)
             if sh is not None:
@@ -995,7 +968,7 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
     from ..store import ChangeReport
 
     path = Path(path)
-    problems = _Problems(str(path))
+    problems = ProblemList(str(path))
     if not path.exists():
         problems.add("no such file", fix="check the path")
         problems.raise_if_any()
@@ -1048,7 +1021,7 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
     # layouts: the first sheet always; later sheets only when they hold data in long form
     layouts: list[tuple[Sheet, Layout]] = []
     for k, sh in enumerate(data_sheets):
-        sub = _Problems(str(path))
+        sub = ProblemList(str(path))
         lay = _find_layout(sh, sub, required=(k == 0))
         if k == 0:
             problems.items.extend(sub.items)

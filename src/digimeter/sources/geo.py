@@ -34,13 +34,13 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import DataImportError, Problem
+from .._util.problems import MAX_PROBLEMS, ProblemList
+from ..errors import DataImportError
 
 CROSSWALK_REQUIRED = ("layout", "unit", "atom", "year", "atom_population")
 CROSSWALK_OPTIONAL = ("population_estimated", "basis", "group")
 UNIT_KEYS = ("unit", "NUTS_ID", "shapeISO", "ISO", "id", "code", "region_code", "iso_3166_2", "shapeiso", "iso")
 GEOMETRIES = ("Polygon", "MultiPolygon")
-MAX_PROBLEMS = 100
 
 
 @dataclass
@@ -140,22 +140,7 @@ def geo_kind(path: str | Path) -> str | None:
 # validation
 # --------------------------------------------------------------------------------------------------
 
-class _Problems:
-    def __init__(self, file: str):
-        self.file = file
-        self.items: list[Problem] = []
-
-    def add(self, message: str, **kw: Any) -> None:
-        if len(self.items) < MAX_PROBLEMS:
-            self.items.append(Problem(message, file=self.file, **kw))
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            n = len(self.items)
-            raise DataImportError(f"{self.file}: {n} problem(s); nothing was imported", problems=self.items)
-
-
-def _country_of(store, codes: list[str], problems: _Problems, where: str) -> str | None:
+def _country_of(store, codes: list[str], problems: ProblemList, where: str) -> str | None:
     """The common parent country of region codes (all must be regions in the store)."""
     units = store.units().set_index("code")
     parents = set()
@@ -182,7 +167,7 @@ def _country_of(store, codes: list[str], problems: _Problems, where: str) -> str
     return None
 
 
-def _read_crosswalk(store, path: Path, raw: bytes, problems: _Problems) -> tuple[pd.DataFrame, str | None]:
+def _read_crosswalk(store, path: Path, raw: bytes, problems: ProblemList) -> tuple[pd.DataFrame, str | None]:
     head = _header(raw)
     delim = max([",", ";", "\t"], key=raw[:4096].decode("utf-8-sig", "replace").splitlines()[0].count)
     missing = [c for c in CROSSWALK_REQUIRED if c not in head]
@@ -266,7 +251,7 @@ def _feature_code(f: Any, key: str) -> Any:
     return None if v in (None, "") else str(v).strip()
 
 
-def _pick_key(feats: list, id_property: str | None, regions: set[str], problems: _Problems) -> str | None:
+def _pick_key(feats: list, id_property: str | None, regions: set[str], problems: ProblemList) -> str | None:
     """The property holding the region code: ``id_property`` if given, else the usual one whose
     values match most of the store's region codes (``unit``, ``NUTS_ID``, ``shapeISO``, ``ISO``, ``id``...)."""
     if id_property:
@@ -295,7 +280,7 @@ def _pick_key(feats: list, id_property: str | None, regions: set[str], problems:
     return best
 
 
-def _read_boundaries(store, path: Path, raw: bytes, problems: _Problems, *, id_property: str | None = None,
+def _read_boundaries(store, path: Path, raw: bytes, problems: ProblemList, *, id_property: str | None = None,
                      country: str | None = None, layout: str | None = None, partial: bool = False
                      ) -> tuple[dict, str | None, str | None, dict[str, Any]]:
     """Validate a boundary file; returns (FeatureCollection of the country's regions, country, layout, info).
@@ -569,7 +554,7 @@ def import_geo(store, path: str | Path, *, kind: str | None = None, publisher: s
     from ..regions import GEO_TABLE, GEO_TABLE_SQL, geo_home
 
     path = Path(path)
-    problems = _Problems(str(path))
+    problems = ProblemList(str(path))
     if not path.is_file():
         problems.add("no such file", fix="check the path")
         problems.raise_if_any()
