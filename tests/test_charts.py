@@ -65,3 +65,24 @@ def test_charts_render_offline_to_svg():
     svg = vlc.vegalite_to_svg(C.bars(df, x_title="value (units)", source="Source: test", highlight=["a"]).to_dict())
     assert svg.lstrip().startswith("<svg") or "<svg" in svg[:200]
     assert "Source: test" in svg
+
+
+def test_fan_joins_the_last_observation():
+    """The fan starts at the last observed value (no gap between 2024 and 2025)."""
+    h = pd.DataFrame({"year": [2022, 2023, 2024], "value": [80.0, 85.0, 87.5]})
+    q = pd.DataFrame({"year": [2025, 2026], "lo90": [80, 81], "lo50": [84, 85], "median": [88, 89], "hi50": [90, 92],
+                      "hi90": [93, 95]})
+    d = _spec(C.fan_chart(h, q, y_title="Internet users (%)", source="Source: ITU"))
+    layers = d["vconcat"][0]["layer"]
+    fan = [ly for ly in layers if (ly["mark"]["type"] if isinstance(ly["mark"], dict) else ly["mark"]) in ("area", "line")
+           and "values" in ly.get("data", {}) and "median" in ly["data"]["values"][0]]
+    assert len(fan) == 3                                  # the two bands and the median line
+    for ly in fan:
+        first = ly["data"]["values"][0]
+        assert first["year"] == 2024
+        assert [first[c] for c in ("lo90", "lo50", "median", "hi50", "hi90")] == [87.5] * 5
+        assert [r["year"] for r in ly["data"]["values"]] == [2024, 2025, 2026]
+    # forecast quantiles that already start at the last observation are left as they are
+    d = _spec(C.fan_chart(h[h.year < 2025].assign(year=[2023, 2024, 2025]), q, y_title="x", source="Source: ITU"))
+    years = [r["year"] for ly in d["vconcat"][0]["layer"] for r in ly.get("data", {}).get("values", []) if "median" in r]
+    assert min(years) == 2025 and years.count(2025) == 3

@@ -207,10 +207,16 @@ def fan_chart(history: pd.DataFrame, quantiles: pd.DataFrame, *, y_title: str, s
 
     ``history``: columns ``year``, ``value``. ``quantiles``: columns ``year``, ``lo90``, ``lo50``,
     ``median``, ``hi50``, ``hi90``. An optional ``target`` (horizontal rule) and ``deadline`` (vertical).
+    The fan starts at the last observation (every band is that value in its year), so the observed line
+    and the forecast join with no gap.
     """
     labels = dict(labels or {})
     yscale = alt.Scale(domain=list(domain)) if domain is not None else alt.Scale(zero=False)
     q = quantiles.copy()
+    last = history.dropna(subset=["value"]).sort_values("year").tail(1)
+    if len(last) and len(q) and float(last["year"].iloc[0]) < float(q["year"].min()):
+        start = {c: float(last["value"].iloc[0]) for c in ("lo90", "lo50", "median", "hi50", "hi90") if c in q}
+        q = pd.concat([pd.DataFrame([{**start, "year": last["year"].iloc[0]}]), q], ignore_index=True)
     x = alt.X("year:Q", title=labels.get("year", "year"), axis=alt.Axis(format="d", labelOverlap="greedy", labelSeparation=6))
     band90 = alt.Chart(_data(q)).mark_area(color=FAN, opacity=0.25).encode(
         x=x, y=alt.Y("lo90:Q", title=axis_title(y_title), scale=yscale), y2="hi90:Q")
