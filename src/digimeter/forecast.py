@@ -728,7 +728,11 @@ def backtest(years, values, *, models=None, cap=None, lo=None, hi=None, horizons
 # the method: combination or selection, with nested (honest) weights
 # --------------------------------------------------------------------------------------------
 
-METHODS = ("mean", "inverse_mae", "select")
+METHODS = ("mean", "inverse_mae", "select", "pooled", "auto")
+#: the method `digimeter targets`, `forecast` and `backtest` use unless told otherwise
+DEFAULT_METHOD = "auto"
+#: methods built on the pooled analogue model (:mod:`digimeter.forecast_pooled`)
+POOLED_METHODS = ("pooled", "auto")
 
 
 def _weights(bt: Backtest, method: str, upto: float, combo=COMBO_MODELS, min_errors=5):
@@ -788,6 +792,61 @@ def method_forecasts(bt: Backtest, method="mean", *, combo=COMBO_MODELS, min_err
         w = _weights(bt, method, o, combo, min_errors)
         out[:, k] = _combine(bt.forecasts[:, :, k], w)
     return out
+
+
+def pooled_choice(bt: Backtest, mean_bt: np.ndarray, pooled_bt: np.ndarray, upto: float, *,
+                  min_errors: int = 300) -> np.ndarray:
+    """Per horizon, whether the pooled model beats the combination: its MAE on the out-of-sample
+    errors with target year ``<= upto`` (on the cells where both forecast) is lower, over at least
+    ``min_errors`` errors; a horizon with fewer takes the nearest shorter horizon's choice (the
+    pooled model where there is none). Returns a bool array (n_h,)."""
+    ty = bt.target_years <= upto
+    ea, eb = np.abs(bt.actual - pooled_bt), np.abs(bt.actual - mean_bt)
+    ok = np.isfinite(ea) & np.isfinite(eb) & ty[None]
+    n = ok.sum(axis=(0, 1))
+    mae_p = np.where(ok, ea, 0.0).sum(axis=(0, 1)) / np.maximum(n, 1)
+    mae_m = np.where(ok, eb, 0.0).sum(axis=(0, 1)) / np.maximum(n, 1)
+    out = np.ones(n.size, bool)
+    prev = True
+    for h in range(n.size):
+        prev = bool(mae_p[h] < mae_m[h]) if n[h] >= min_errors else prev
+        out[h] = prev
+    return out
+
+
+def pooled_method_forecasts(bt: Backtest, years, values, method="auto", *, lo=None, hi=None, donors=None,
+                            eligible=None, combo=COMBO_MODELS, recent: int = 12):
+    """The ``"pooled"`` / ``"auto"`` method's own backtest forecasts, shape (n_units, n_origins, n_h).
+
+    ``"pooled"``: the pooled analogue model (:func:`digimeter.forecast_pooled.pooled_backtest`),
+    trained at each origin on pairs that end by then. ``"auto"``: per horizon, the pooled model or the
+    ``"mean"`` combination, whichever had the lower MAE on all the out-of-sample errors up to the
+    last year (:func:`pooled_choice`); the intervals are then calibrated on the chosen model's
+    errors at each horizon (as the reference backtest's per-horizon choice did). Every forecast is
+    out of sample; the choice itself is made once, on the same errors.
+
+    Only the last ``recent`` backtest origins are forecast (earlier ones are NaN, so neither the
+    choice nor the intervals rest on errors from long ago, when the panel was thin).
+
+    Returns ``(forecasts, pooled_forecasts, use_pooled)``; ``use_pooled`` (n_h,) bool.
+    """
+    from digimeter.forecast_pooled import pooled_backtest
+
+    t, v = _prep(years, values)
+    if eligible is None:
+        eligible = np.isfinite(bt.level)
+    keep = np.arange(bt.origins.size) >= bt.origins.size - recent
+    pb = np.full(bt.actual.shape, np.nan)
+    pb[:, keep] = pooled_backtest(t, v, bt.origins[keep], bt.horizons.size, eligible=eligible[:, keep],
+                                  donors=donors, lo=lo, hi=hi)
+    if method == "pooled":
+        return pb, pb, np.ones(bt.horizons.size, bool)
+    mean_bt = method_forecasts(bt, "mean", combo=combo)
+    mean_bt[:, ~keep] = np.nan
+    use = pooled_choice(bt, mean_bt, pb, t[-1])
+    out = np.where(use[None, None, :], pb, mean_bt)
+    out = np.where(np.isfinite(out), out, np.where(np.isfinite(pb), pb, mean_bt))
+    return out, pb, use
 
 
 # --------------------------------------------------------------------------------------------
@@ -1078,6 +1137,8 @@ class PanelForecast:
 
 
 def _method_label(method, models, w):
+    if method in POOLED_METHODS:
+        return method
     if method == "select":
         return models[int(np.argmax(w))]
     used = [m for m, x in zip(models, w) if x > 0]
@@ -1093,7 +1154,11 @@ def _why(table, label, method):
     base = singles["mae"].get("rw_drift", np.nan)
     what = {"mean": "equal-weight mean of the models that won the reference backtest",
             "inverse_mae": "models weighted by 1/MAE of their own past backtest errors",
-            "select": "the model with the lowest own-backtest MAE"}[method]
+            "select": "the model with the lowest own-backtest MAE",
+            "pooled": "the pooled analogue model (how series at this level and pace in the whole panel "
+                      "went on to change)",
+            "auto": "per horizon, the pooled analogue model or the equal-weight mean, whichever erred "
+                    "less out of sample"}[method]
     return (f"{label}: {what}; its own rolling-origin MAE is {own['mae']:.3g} over {int(own['n'])} "
             f"out-of-sample forecasts (random walk with drift {base:.3g}, best single model "
             f"{best} {singles.loc[best, 'mae']:.3g})")
@@ -1338,7 +1403,8 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
                    horizons=8, seed=0, n_samples=2000, calibration: Calibration | None = None,
                    units: Sequence | None = None, min_obs=5, window=5, combo=COMBO_MODELS,
                    center: str = "auto", level_calibration: bool = False,
-                   common_shock: float | str | None = "auto", shock_seed: int | None = None) -> PanelForecast:
+                   common_shock: float | str | None = "auto", shock_seed: int | None = None,
+                   donors=None) -> PanelForecast:
     """Forecast many units' series to ``to_year`` with calibrated predictive distributions.
 
     1. :func:`backtest` every model on every series' own history (rolling origins, horizons 1..H);
@@ -1374,8 +1440,12 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
     years : array of int (n_years,)  consecutive years; values : array (n_units, n_years), NaN missing
     to_year : int  last year to forecast
     cap : float  saturation bound of the curves (defaults to ``hi``); lo, hi : valid range
-    method : "mean" | "inverse_mae" | "select"  see :func:`method_forecasts`
+    method : "mean" | "inverse_mae" | "select" (see :func:`method_forecasts`), "pooled" or "auto"
+        (see :func:`pooled_method_forecasts`: the pooled analogue model of
+        :mod:`digimeter.forecast_pooled`, alone or chosen per horizon against "mean")
     units : names of the units (default their positions)
+    donors : ``(years, values)`` of another panel whose history trains the pooled model too (e.g.
+        every country for a country's regions); only for the pooled methods
 
     Raises
     ------
@@ -1400,13 +1470,19 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
                         field="to_year", value=to_year, fix="ask for a later year")
     bt = backtest(t, v, models=models, cap=cap, lo=lo, hi=hi, horizons=horizons, min_obs=min_obs,
                   window=window)
-    mb = method_forecasts(bt, method, combo=combo)
+    if method in POOLED_METHODS:
+        mb, pooled_bt, use_pooled = pooled_method_forecasts(bt, t, v, method, lo=lo, hi=hi, donors=donors,
+                                                            combo=combo)
+    else:
+        mb = method_forecasts(bt, method, combo=combo)
     if calibration is not None:
         cal = calibration
     else:
         cal = calibrate(bt.actual - mb, bt.scale, level=bt.level if level_calibration else None,
                         level_edges=level_bands(bt.level, lo, hi))
-    if center == "auto":
+    if center == "auto" and method in POOLED_METHODS:   # its errors are centred: a median shift only
+        choice = CenterChoice(np.array([]), ["point"], [{"reason": "the pooled model's errors are centred"}])
+    elif center == "auto":
         choice = choose_center(bt, mb, lo=lo, hi=hi, level_calibration=level_calibration)
     else:
         choice = CenterChoice(np.array([]), [center], [{"reason": "chosen by the caller"}])
@@ -1418,10 +1494,18 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
         p = fit(t, v, cap=cap)
         F[i] = _clip(pred(p, fy), lo, hi)
     short = np.array([s.startswith("too few") for s in status])
-    w = _weights(bt, method, t[-1], combo)
+    w = _weights(bt, "mean" if method in POOLED_METHODS else method, t[-1], combo)
     if short.any():  # too short for anything but the random walk
         w[short] = np.array([m == "rw_drift" for m in models], float)
     point = _clip(_combine(F, w), lo, hi)
+    if method in POOLED_METHODS:   # the pooled model (where it won its horizon, for "auto")
+        from digimeter.forecast_pooled import pooled_forecast
+
+        pfy, pp = pooled_forecast(t, v, to_year, donors=donors, lo=lo, hi=hi)
+        assert pfy.size == fy.size
+        hh = np.clip(np.nan_to_num(fy[None, :] - ty[:, None], nan=1.0).astype(int), 1, None)
+        use_p = use_pooled[np.minimum(hh, use_pooled.size) - 1] | ~np.isfinite(point)
+        point = np.where(use_p & np.isfinite(pp), pp, point)
     stuck = np.array([s.startswith("stuck") for s in status])
     point[stuck] = hi if hi is not None else point[stuck]
     h = fy[None, :] - ty[:, None]

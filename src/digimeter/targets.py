@@ -1350,7 +1350,8 @@ def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizo
             continue
         to = min(T + horizons, last)
         pf = F.forecast_panel(yrs[keep], vt[ok], to, lo=lo, hi=hi, cap=hi, models=models, method=method,
-                              n_samples=10, horizons=horizons, level_calibration=level_calibration)
+                              n_samples=10, horizons=horizons, level_calibration=level_calibration,
+                              donors=(yrs[keep], vt[~ok]) if method in F.POOLED_METHODS and (~ok).any() else None)
         act = v[ok][:, ~keep][:, :pf.years.size]
         h = np.broadcast_to(pf.years[None, :] - T, act.shape)
         sc = F.recent_scale(yrs[keep], vt[ok])

@@ -1,0 +1,337 @@
+"""A pooled ("global") analogue forecaster: it learns from the whole panel how series at a given
+level and pace went on to change over the next ``h`` years.
+
+Pure numpy kernels on a shared 1-D ``years`` axis (consecutive ints) and ``values`` of shape
+``(n_units, n_years)`` (NaN = missing). No store access, no printing, no global random state.
+
+The model
+---------
+- **Transform.** A bounded indicator whose series come near its upper bound (the panel's largest
+  value at least 90 % of ``hi``, e.g. internet use or 4G coverage in %) is modelled on the logit
+  scale of ``(y - lo) / (hi - lo)`` clipped to ``[0.005, 0.995]``; anything else (subscriptions per
+  100, which never approach their nominal bound) on its own scale.
+- **Features** at an origin, on that scale: the level ``z_T``, the mean annual change over the
+  previous ``window`` years (the random walk with drift's drift: ``(z_T - z_s) / (T - s)``, ``s`` the
+  earliest observed year in ``[T - window, T)``) and the last annual change (the 5-year pace where the
+  previous year is missing).
+- **Training pairs**: every (donor, pseudo-origin ``s``, horizon ``h``) with the features at ``s`` and
+  an observed value at ``s + h``, **only where ``s + h`` is at or before the forecast origin** (no
+  value after the origin enters a forecast; tested).
+- **Forecast.** For each horizon, the ``k`` nearest training pairs (Euclidean distance on the
+  features standardised over the training pairs, the last annual change weighted ``w_last``); the
+  forecast is ``z_T`` plus their mean change (logit scale) or median change (own scale, where
+  take-off spikes make changes heavy-tailed), mapped back and clipped to ``[lo, hi]``. A horizon
+  with fewer than ``min_pairs`` pairs reuses the longest one that has enough, scaled by ``h``.
+- **Donors.** The target panel's own pairs always join the training set; ``donors`` adds another
+  panel's (e.g. the countries' for a country's regions, whose own series are short).
+
+Its settings (``k=60``, ``w_last=0.5``, mean on the logit scale) were chosen on backtests of ITU
+internet use at origins 2008-2015 only; origin 2018 is out of sample (docs/backtest.md).
+Calibrated intervals come from the model's own nested out-of-sample errors
+(:func:`pooled_backtest`, then :func:`digimeter.forecast.calibrate`).
+
+References
+----------
+Lorenz, E. N. (1969). Atmospheric predictability as revealed by naturally occurring analogues.
+J. Atmos. Sci. 26(4), 636-646. doi:10.1175/1520-0469(1969)26<636:APARBN>2.0.CO;2
+Montero-Manso, P., & Hyndman, R. J. (2021). Principles and algorithms for forecasting groups of
+time series: locality and globality. International Journal of Forecasting 37(4), 1632-1653.
+doi:10.1016/j.ijforecast.2021.03.004
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from digimeter.errors import DataError
+
+__all__ = ["PooledSettings", "pooled_transform", "pooled_forecast", "pooled_backtest", "POOLED_K"]
+
+#: neighbours averaged per horizon
+POOLED_K = 150
+_EPS = 0.005
+
+
+@dataclass(frozen=True)
+class PooledSettings:
+    """Settings of the pooled analogue model (defaults chosen on origins <= 2015, see the module)."""
+
+    k: int = POOLED_K
+    w_last: float = 1.0        # weight of the last annual change in the distance
+    w_pace: float = 1.0        # weight of the 5-year pace
+    window: int = 5
+    ridge: float = 0.1         # ridge penalty of the local linear adjustment (0: none)
+    min_pairs: int = 30
+    transform: str = "auto"    # "auto", "logit" or "none"
+
+
+def pooled_transform(values, lo=None, hi=None, transform: str = "auto") -> str:
+    """The scale the model works on: ``"logit"`` for a bounded indicator whose values come within
+    10 % of the upper bound, else ``"none"`` (see the module docstring)."""
+    if transform != "auto":
+        if transform not in ("logit", "none"):
+            raise DataError(f"unknown transform {transform!r}", field="transform", value=transform,
+                            fix="auto, logit or none")
+        return transform
+    if lo is None or hi is None or not hi > lo:
+        return "none"
+    v = np.asarray(values, float)
+    top = np.nanmax(v) if np.isfinite(v).any() else -np.inf
+    return "logit" if top >= lo + 0.9 * (hi - lo) else "none"
+
+
+def _fwd(y, lo, hi, kind):
+    if kind == "logit":
+        p = np.clip((y - lo) / (hi - lo), _EPS, 1 - _EPS)
+        return np.log(p / (1 - p))
+    return y
+
+
+def _inv(z, lo, hi, kind):
+    if kind == "logit":
+        return lo + (hi - lo) / (1 + np.exp(-z))
+    return z
+
+
+def _prep(years, values):
+    t = np.asarray(years, float)
+    v = np.asarray(values, float)
+    if v.ndim == 1:
+        v = v[None, :]
+    if t.ndim != 1 or v.shape[-1] != t.size:
+        raise DataError("values must have shape (n_units, n_years) matching years", field="values",
+                        value=v.shape)
+    if t.size > 1 and np.any(np.diff(t) != 1):
+        raise DataError("years must be consecutive calendar years (use NaN for missing years)", field="years")
+    return t, v
+
+
+def _features(z, window):
+    """Features at every column: level, pace over ``window`` years, last change; (U, Y, 3)."""
+    U, Y = z.shape
+    out = np.full((U, Y, 3), np.nan)
+    ok = np.isfinite(z)
+    for j in range(1, Y):
+        a = max(0, j - window)
+        sub = ok[:, a:j]
+        has = sub.any(1) & ok[:, j]
+        s = a + np.argmax(sub, axis=1)
+        d5 = np.where(has, (z[:, j] - z[np.arange(U), s]) / np.maximum(j - s, 1), np.nan)
+        d1 = np.where(ok[:, j - 1], z[:, j] - z[:, j - 1], d5)
+        out[:, j, 0] = np.where(ok[:, j], z[:, j], np.nan)
+        out[:, j, 1] = d5
+        out[:, j, 2] = np.where(has, d1, np.nan)
+    return out
+
+
+@dataclass(eq=False)
+class _Pairs:
+    X: np.ndarray    # (P, 3) features at the pseudo-origin
+    D: np.ndarray    # (P,) change over h on the model's scale
+    h: np.ndarray    # (P,) horizon
+    end: np.ndarray  # (P,) target year (pseudo-origin + h)
+    _groups: dict | None = None
+
+
+def _pairs(t, z, feats, max_h):
+    X, D, H, E = [], [], [], []
+    Y = z.shape[1]
+    ok0 = np.isfinite(feats).all(-1)
+    for h in range(1, min(max_h, Y - 1) + 1):
+        m = ok0[:, :Y - h] & np.isfinite(z[:, h:])
+        if not m.any():
+            continue
+        X.append(feats[:, :Y - h][m])
+        D.append((z[:, h:] - z[:, :Y - h])[m])
+        H.append(np.full(int(m.sum()), h))
+        E.append(np.broadcast_to(t[h:][None, :], m.shape)[m])
+    if not X:
+        return _Pairs(np.empty((0, 3)), np.empty(0), np.empty(0, int), np.empty(0))
+    return _Pairs(np.concatenate(X), np.concatenate(D), np.concatenate(H), np.concatenate(E))
+
+
+def _by_h(pairs: _Pairs) -> dict:
+    """Pairs grouped by horizon, each sorted by target year: h -> (X, D, end)."""
+    if getattr(pairs, "_groups", None) is None:
+        g = {}
+        for h in np.unique(pairs.h):
+            m = np.flatnonzero(pairs.h == h)
+            o = m[np.argsort(pairs.end[m], kind="stable")]
+            g[int(h)] = (pairs.X[o], pairs.D[o], pairs.end[o])
+        pairs._groups = g
+    return pairs._groups
+
+
+def _predict(q, pairs: _Pairs, upto, hs, kind, st: PooledSettings):
+    """Changes for queries ``q`` (Q, 3) at horizons ``hs`` from pairs ending at or before ``upto``.
+    Returns (Q, len(hs)) on the model's scale (NaN where a query has no level). A query without a
+    pace (a single observation) is matched and adjusted on its level only."""
+    Q = q.shape[0]
+    out = np.full((Q, len(hs)), np.nan)
+    use = pairs.end <= upto
+    if not use.any() or Q == 0:
+        return out
+    X = pairs.X[use]
+    mu, sd = X.mean(0), X.std(0)
+    sd = np.where(sd > 0, sd, 1.0)
+    wts = np.array([1.0, st.w_pace, st.w_last])
+    scale = wts / sd
+    full = np.isfinite(q).all(1)
+    lvl = np.isfinite(q[:, 0]) & ~full
+    qs = np.where(np.isfinite(q), (q - mu) * scale, 0.0)
+    groups = _by_h(pairs)
+    good = {}
+    for k, h in enumerate(hs):
+        if int(h) not in groups:
+            continue
+        Xh, Dh, Eh = groups[int(h)]
+        n = int(np.searchsorted(Eh, upto, side="right"))
+        if n < st.min_pairs:
+            continue
+        Xh, Dh = (Xh[:n] - mu) * scale, Dh[:n]
+        kk = min(st.k, n)
+        for sel, cols in ((full, slice(None)), (lvl, slice(0, 1))):
+            if not sel.any():
+                continue
+            qq, Xc = qs[sel][:, cols], Xh[:, cols]
+            d = (qq * qq).sum(1)[:, None] + (Xc * Xc).sum(1)[None, :] - 2.0 * qq @ Xc.T
+            idx = np.argpartition(d, kk - 1, axis=1)[:, :kk]
+            nb = Dh[idx]
+            if st.ridge:   # local linear adjustment of the neighbours' changes to the query's features
+                Xn = Xc[idx]
+                xm = Xn.mean(1, keepdims=True)
+                xc = Xn - xm
+                A = np.einsum("qkf,qkg->qfg", xc, xc) / kk + st.ridge * np.eye(Xn.shape[-1])[None]
+                bb = np.einsum("qkf,qk->qf", xc, nb - nb.mean(1, keepdims=True)) / kk
+                beta = np.linalg.solve(A, bb[..., None])[..., 0]
+                nb = nb + np.einsum("qf,qf->q", beta, qq - xm[:, 0])[:, None]
+            out[sel, k] = nb.mean(1) if kind == "logit" else np.median(nb, axis=1)
+        good[int(h)] = k
+    if good and len(good) < len(hs):   # horizons with too few pairs: longest good one, scaled by h
+        gh = np.array(sorted(good))
+        for k, h in enumerate(hs):
+            if int(h) in good:
+                continue
+            below = gh[gh < h]
+            g = int(below.max()) if below.size else int(gh.min())
+            out[:, k] = out[:, good[g]] * h / g
+    return out
+
+
+def _panel_pairs(t, v, donors, lo, hi, kind, st, max_h):
+    z = _fwd(v, lo, hi, kind)
+    feats = _features(z, st.window)
+    p = _pairs(t, z, feats, max_h)
+    if donors is not None:
+        dt, dv = _prep(*donors)
+        dz = _fwd(dv, lo, hi, kind)
+        dp = _pairs(dt, dz, _features(dz, st.window), max_h)
+        p = _Pairs(np.concatenate([p.X, dp.X]), np.concatenate([p.D, dp.D]),
+                   np.concatenate([p.h, dp.h]), np.concatenate([p.end, dp.end]))
+    return z, feats, p
+
+
+def _check_donors(donors, lo, hi):
+    if donors is None:
+        return None
+    dt, dv = _prep(*donors)
+    bad = np.isfinite(dv) & (((dv < lo) if lo is not None else False) | ((dv > hi) if hi is not None else False))
+    if bad.any():
+        dv = np.where(bad, np.nan, dv)   # out-of-range donor values are left out, not used
+    return dt, dv
+
+
+def pooled_forecast(years, values, to_year, *, donors=None, lo=None, hi=None,
+                    settings: PooledSettings | None = None, kind: str | None = None):
+    """Point forecasts of every unit of ``values`` from its last observation to ``to_year``.
+
+    Parameters
+    ----------
+    years, values : the target panel (units to forecast), NaN missing
+    donors : ``(years, values)`` of another panel whose history joins the training pairs (e.g. every
+        country's series for a country's regions); the target panel's own history always does
+    lo, hi : valid range (forecasts are clipped to it; see :func:`pooled_transform`)
+    kind : the scale (``"logit"`` / ``"none"``); default from ``settings.transform``
+
+    Returns
+    -------
+    (future_years, point) : ``future_years`` from the earliest unit's last observation + 1 to
+    ``to_year``; ``point`` (n_units, n_future), NaN where a unit has no data or for years up to its
+    own last observation.
+    """
+    st = settings or PooledSettings()
+    t, v = _prep(years, values)
+    donors = _check_donors(donors, lo, hi)
+    if kind is None:
+        pool = v if donors is None else np.concatenate([v.ravel(), donors[1].ravel()])
+        kind = pooled_transform(pool, lo, hi, st.transform)
+    ok = np.isfinite(v)
+    has = ok.any(1)
+    if not has.any():
+        raise DataError("no observations to forecast from", field="values")
+    last = v.shape[1] - 1 - np.argmax(ok[:, ::-1], axis=1)
+    ty = np.where(has, t[last], np.nan)
+    fy = np.arange(int(np.nanmin(ty)) + 1, int(to_year) + 1, dtype=float)
+    out = np.full((v.shape[0], fy.size), np.nan)
+    if fy.size == 0:
+        return fy.astype(int), out
+    hmax = int(fy[-1] - np.nanmin(ty))
+    z, feats, pairs = _panel_pairs(t, v, donors, lo, hi, kind, st, hmax)
+    hs = np.arange(1, hmax + 1)
+    # pairs may end at the latest observed year of either panel (all data is "before" the forecast)
+    upto = np.inf
+    q = feats[np.arange(v.shape[0]), last]
+    q[~has] = np.nan
+    dz = _predict(q, pairs, upto, hs, kind, st)                     # (U, hmax)
+    zT = z[np.arange(v.shape[0]), last]
+    h = fy[None, :] - ty[:, None]
+    hi_ = np.clip(np.nan_to_num(h, nan=1).astype(int), 1, hmax) - 1
+    vals = _inv(zT[:, None] + np.take_along_axis(dz, hi_, axis=1), lo, hi, kind)
+    vals = np.where(h >= 1, vals, np.nan)
+    if lo is not None:
+        vals = np.maximum(vals, lo)
+    if hi is not None:
+        vals = np.minimum(vals, hi)
+    out[:] = np.where(has[:, None], vals, np.nan)
+    return fy.astype(int), out
+
+
+def pooled_backtest(years, values, origins, horizons, *, eligible=None, donors=None, lo=None, hi=None,
+                    settings: PooledSettings | None = None, kind: str | None = None) -> np.ndarray:
+    """The pooled model's rolling-origin forecasts on a backtest grid, shape
+    ``(n_units, n_origins, n_h)``: at origin ``o`` the training pairs end at or before ``o`` and the
+    features use values up to ``o`` only, so every forecast is out of sample.
+
+    ``eligible`` (n_units, n_origins) bool: units forecast at each origin (default: a value at ``o``).
+    Values after each origin never enter its forecasts. Donor pairs (``donors``) are limited the same way.
+    """
+    st = settings or PooledSettings()
+    t, v = _prep(years, values)
+    donors = _check_donors(donors, lo, hi)
+    if kind is None:
+        pool = v if donors is None else np.concatenate([v.ravel(), donors[1].ravel()])
+        kind = pooled_transform(pool, lo, hi, st.transform)
+    origins = np.asarray(origins, float)
+    H = int(horizons)
+    hs = np.arange(1, H + 1)
+    U, O = v.shape[0], origins.size
+    out = np.full((U, O, H), np.nan)
+    z, feats, pairs = _panel_pairs(t, v, donors, lo, hi, kind, st, H)
+    for k, o in enumerate(origins):
+        j = int(np.searchsorted(t, o))
+        if j >= t.size or t[j] != o:
+            continue
+        el = np.isfinite(v[:, j]) if eligible is None else (np.asarray(eligible)[:, k] & np.isfinite(v[:, j]))
+        idx = np.flatnonzero(el)
+        if idx.size == 0:
+            continue
+        dz = _predict(feats[idx, j], pairs, o, hs, kind, st)
+        f = _inv(z[idx, j][:, None] + dz, lo, hi, kind)
+        if lo is not None:
+            f = np.maximum(f, lo)
+        if hi is not None:
+            f = np.minimum(f, hi)
+        out[idx, k] = f
+    return out
