@@ -95,7 +95,8 @@ def register(app: typer.Typer) -> None:
                     seed: int = typer.Option(0, "--seed"),
                     fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json"),
                     out: Optional[Path] = typer.Option(None, "--out", "-o")):
-        """Each target of a scenario: P(met by the deadline), median crossing year, required vs achieved pace."""
+        """Each target of a scenario: P(met as the target defines it: the state in the deadline year, or any
+        year up to it for met: reach), whether it is met now, median crossing year, required vs achieved pace."""
         def go():
             from ..targets import evaluate, json_records, load_scenario
 
@@ -121,9 +122,10 @@ def register(app: typer.Typer) -> None:
         from ..cli import fit
 
         t = Table(title=f"{sc.title or sc.name}", header_style="bold", show_lines=False,
-                  caption="pace columns: points per year needed / achieved in the last 5 years / "
+                  caption="P(met): met in the deadline year (in any year up to it where marked); now: the latest "
+                          "value meets it; pace columns: points per year needed / achieved in the last 5 years / "
                           "fastest any country achieved from a similar level")
-        for c, j in (("target", "left"), ("unit", "left"), ("latest", "right"), ("goal", "left"),
+        for c, j in (("target", "left"), ("unit", "left"), ("latest", "right"), ("goal", "left"), ("now", "left"),
                      ("P(met)", "right"), ("crosses", "right"), ("need", "right"), ("5y", "right"),
                      ("fastest", "right")):
             t.add_column(c, justify=j, overflow="fold", no_wrap=c in ("target", "goal", "latest"))
@@ -140,7 +142,9 @@ def register(app: typer.Typer) -> None:
                   ("" if cy is None or (isinstance(cy, float) and not math.isfinite(cy)) else str(int(cy))))
             fast = _fmt(r.fastest_pace_similar) + (f" {r.fastest_unit}" if isinstance(r.fastest_unit, str) else "")
             t.add_row(str(r.target), str(r.unit), latest,
-                      f"{r.comparator}{_fmt(r.threshold, 4)} {r.deadline}",
+                      f"{r.comparator}{_fmt(r.threshold, 4)} {r.deadline}"
+                      + (" (any year)" if getattr(r, "met_definition", "hold") == "reach" else ""),
+                      "met" if getattr(r, "met_now", None) is True or getattr(r, "met_now", None) is np.True_ else "",
                       "" if not (isinstance(p, float) and math.isfinite(p)) else f"{p:.2f}", cy,
                       _fmt(r.required_pace), _fmt(r.achieved_pace_5y), fast, style=style)
             statuses.append((r.target, r.unit, r.status))
