@@ -182,3 +182,32 @@ def test_compare_json(digimeter_home):
     assert pair[("egdi", "imd")]["n_common"] == 60 and -1 <= pair[("egdi", "imd")]["spearman"] <= 1
     assert {x["key"] for x in d["differences"]} >= {"egdi", "gtmi", "imd", "idi", "gairi", "nri"}
     assert d["main_reason"]["reason"] == "measures" and d["pillars"] and d["history"]
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("en", ["Of the published rankings, Kazakhstan stands highest on GTMI 2025 (12 of 197) and lowest on IMD WDCR "
+            "2024 (34 of 67), mainly because they measure different things", "100% of its weight on government"]),
+    ("ru", ["Из опубликованных рейтингов Казахстан стоит выше всего в GTMI 2025 (12 из 197)", "IMD WDCR 2024 (34 из 67)",
+            "теме «государственное управление»"]),
+    ("kk", ["Жарияланған рейтингтердің ішінде Қазақстан", "(67 ішінен 34)", "«мемлекеттік басқару» тақырыбына"]),
+])
+def test_report_brief_and_rankings_section(template_store_path, lang, words):
+    from digimeter import report as R
+    from digimeter.store import Store
+
+    s = Store(template_store_path, read_only=True)
+    try:
+        rep = R.make_report("KAZ", lang=lang, store=s, sections=["headline", "rankings"])
+    finally:
+        s.close()
+    brief = " ".join(rep.section("headline").paragraphs)
+    for w in words:
+        assert w in brief, (w, brief)
+    sec = rep.section("rankings")
+    assert {"agreement", "why_rankings_differ", "pillar_extremes", "all_rankings"} <= set(sec.tables)
+    assert "rank_trajectory" in sec.charts
+    assert rep.section("headline").key_numbers["rankings.main_reason"] == "measures"
+    if lang == "en":
+        t = sec.tables["all_rankings"].set_index("ranking")
+        assert (t.at["IMD WDCR", "rank"], t.at["IMD WDCR", "of"]) == (34, 67)
+        assert "revised release" in t.at["GAIRI", "trust (source notes, English)"]

@@ -313,3 +313,43 @@ def intervals(df: pd.DataFrame, *, unit: str, x_title: str, source: str, title: 
     if title:
         ch = ch.properties(title=alt.TitleParams(title, anchor="start", fontSize=13))
     return style(ch, source=source)
+
+
+def rank_trajectory(df: pd.DataFrame, *, y_title: str, source: str, title: str | None = None,
+                    x_title: str = "year", universe_title: str = "economies ranked",
+                    note: str | None = None) -> alt.TopLevelMixin:
+    """A unit's rank in several rankings over the years, one panel per ranking, rank 1 at the top.
+
+    The dashed grey line in each panel is the number of economies ranked that year (the universe): the
+    bottom of that ranking, so the gap between the two lines is how many the unit is ahead of. Each
+    ranking's first and last points are labelled "rank/universe" (every point in its tooltip); hollow
+    points are editions known only in part (press quotes, a top-30 table).
+
+    ``df`` has columns ``ranking`` (display name), ``year``, ``rank``, ``n`` and ``complete``.
+    """
+    d = df[["ranking", "year", "rank", "n", "complete"]].copy()
+    order = list(dict.fromkeys(d["ranking"]))
+    d = d.sort_values(["ranking", "year"], kind="stable")
+    ends = d.groupby("ranking").year.transform("min").eq(d.year) | d.groupby("ranking").year.transform("max").eq(d.year)
+    d["label"] = (d["rank"].astype(int).astype(str) + "/" + d["n"].astype(int).astype(str)).where(ends, "")
+    d["complete"] = d["complete"].astype(bool)
+    x = alt.X("year:Q", title=x_title, scale=alt.Scale(domain=[int(d.year.min()) - 1, int(d.year.max()) + 1]),
+              axis=alt.Axis(format="d", labelOverlap="greedy", labelSeparation=6))
+    y = alt.Y("rank:Q", title=axis_title(y_title, 18), scale=alt.Scale(reverse=True, domainMin=1, nice=False))
+    base = alt.Chart().encode(x=x)
+    universe = base.mark_line(color=MUTED, strokeDash=[4, 3], point=alt.OverlayMarkDef(color=MUTED, size=14)).encode(
+        y=alt.Y("n:Q", scale=alt.Scale(reverse=True, domainMin=1, nice=False)),
+        tooltip=["year:Q", alt.Tooltip("n:Q", title=universe_title)])
+    line = base.mark_line(color=HIGHLIGHT, strokeWidth=2).encode(y=y)
+    pts = base.mark_point(size=60, strokeWidth=2, color=HIGHLIGHT).encode(
+        y=y, fill=alt.condition("datum.complete", alt.value(HIGHLIGHT), alt.value("white")),
+        tooltip=["ranking:N", "year:Q", "rank:Q", alt.Tooltip("n:Q", title=universe_title)])
+    txt = base.mark_text(dy=-10, fontSize=10, color="#333333").encode(y=y, text="label:N")
+    ch = alt.layer(universe, line, pts, txt, data=_data(d)).properties(width=WIDTH - 110, height=105).facet(
+        row=alt.Row("ranking:N", title=None, sort=order,
+                    header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold", labelFontSize=12,
+                                      labelOrient="top", labelPadding=2)),
+        spacing=14).resolve_scale(y="independent")
+    if title:
+        ch = ch.properties(title=alt.TitleParams(title, anchor="start", fontSize=13))
+    return style(ch, source=source, note=note)
