@@ -170,7 +170,7 @@ def test_same_store_contents_as_the_previous_path(store_path, tmp_path, wdi_csv)
         origin = b.origin["origin_id"]
     with Store(ref_path) as r:
         with r.transaction():
-            r._upsert_indicators(b.indicators)
+            r.upsert_indicators(b.indicators)
             new, changed, unchanged, vintage = _reference_add(r, _melt(df, wdi), kind="update", origin_id=origin)
         want = _contents(r)
     assert (rep.new, rep.changed, rep.unchanged, rep.vintage) == (new, changed, unchanged, vintage)

@@ -353,7 +353,7 @@ class Store:
             for part in order:
                 tables = parts[part]
                 if "units" in tables:
-                    self._upsert_units(pd.read_parquet(tables["units"]))
+                    self.upsert_units(pd.read_parquet(tables["units"]))
                 if "indicators" in tables:
                     ind = pd.read_parquet(tables["indicators"])
                     ind = ind[~ind.code.isin(defined)]
@@ -363,13 +363,13 @@ class Store:
                                         f"{', '.join(bad.code)}", file=str(tables["indicators"]),
                                         field="higher_is_better", fix="set higher_is_better in the snapshot script")
                     defined |= set(ind.code)
-                    self._upsert_indicators(ind)
+                    self.upsert_indicators(ind)
                 if "origins" in tables:
-                    self._upsert_origins(pd.read_parquet(tables["origins"]))
+                    self.upsert_origins(pd.read_parquet(tables["origins"]))
                 if "groups" in tables:
-                    self._upsert_groups(pd.read_parquet(tables["groups"]))
+                    self.upsert_groups(pd.read_parquet(tables["groups"]))
                 if "names" in tables:
-                    self._upsert_names(pd.read_parquet(tables["names"]))
+                    self.upsert_names(pd.read_parquet(tables["names"]))
             obs = [pd.read_parquet(t["observations"]) for t in parts.values() if "observations" in t]
             if obs:
                 allobs = pd.concat(obs, ignore_index=True)
@@ -388,13 +388,15 @@ class Store:
         finally:
             self.con.unregister("_incoming")
 
-    def _upsert_units(self, df: pd.DataFrame) -> None:
+    def upsert_units(self, df: pd.DataFrame) -> None:
+        """Add or replace unit rows (by ``code``); the caller holds a transaction."""
         self._upsert("units", df, UNIT_COLS, "code")
 
-    def _upsert_indicators(self, df: pd.DataFrame) -> None:
+    def upsert_indicators(self, df: pd.DataFrame) -> None:
+        """Add or replace indicator rows (by ``code``); the caller holds a transaction."""
         self._upsert("indicators", df, IND_COLS, "code")
 
-    def _upsert_origins(self, df: pd.DataFrame) -> None:
+    def upsert_origins(self, df: pd.DataFrame) -> None:
         """Add or replace origin rows; the same content read again keeps its first retrieval date.
 
         A source re-read with an unchanged SHA-256 (and otherwise the same record) changes nothing in
@@ -416,7 +418,7 @@ class Store:
                         df.at[i, "retrieved"] = old["retrieved"]
         self._upsert("origins", df, ORIGIN_COLS, "origin_id")
 
-    def _upsert_groups(self, df: pd.DataFrame) -> None:
+    def upsert_groups(self, df: pd.DataFrame) -> None:
         """Unit groupings (``groups_<part>.parquet``): one row per (unit, grouping), replaced whole."""
         df = df.reindex(columns=GROUP_COLS)
         self.con.register("_groups", df)
@@ -427,7 +429,7 @@ class Store:
         finally:
             self.con.unregister("_groups")
 
-    def _upsert_names(self, df: pd.DataFrame) -> None:
+    def upsert_names(self, df: pd.DataFrame) -> None:
         """Units' names in other languages (``names_<part>.parquet``, or ``name_<lang>`` columns of an
         imported units table): one row per (code, lang), replaced whole."""
         df = df.reindex(columns=NAME_COLS)

@@ -1092,7 +1092,7 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
             todo = new_ind_df[~new_ind_df.get("_exists", pd.Series(False, index=new_ind_df.index))
                               .fillna(False).astype(bool)]
             if len(todo):
-                store._upsert_indicators(todo.reindex(columns=IND_COLS))
+                store.upsert_indicators(todo.reindex(columns=IND_COLS))
                 completed = (todo["_completed"].map(lambda v: isinstance(v, list) and bool(v))
                              if "_completed" in todo else pd.Series(False, index=todo.index))
                 added_inds = todo.loc[~completed, "code"].tolist()
@@ -1118,18 +1118,18 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
             if merged:
                 df = pd.DataFrame(merged).reindex(columns=UNIT_COLS)
                 df = df.astype({"un_member": "boolean", "valid_from": "Int32", "valid_to": "Int32"})
-                store._upsert_units(df)
+                store.upsert_units(df)
             if names:   # names in other languages: only those new or changed are written
                 have = {(c, l): n for c, l, n in con.execute("SELECT code, lang, name FROM unit_names").fetchall()}
                 todo_names = [r for r in names if have.get((r["code"], r["lang"])) != r["name"]]
                 if todo_names:
-                    store._upsert_names(pd.DataFrame(todo_names).assign(origin_id=origin_id))
+                    store.upsert_names(pd.DataFrame(todo_names).assign(origin_id=origin_id))
                     changed_names = len(todo_names)
 
         origin_new = con.execute("SELECT count(*) FROM origins WHERE origin_id = ?",
                                  [origin_id]).fetchall()[0][0] == 0
         if origin_new:
-            store._upsert_origins(pd.DataFrame([{
+            store.upsert_origins(pd.DataFrame([{
                 "origin_id": origin_id, "publisher": source, "dataset": dataset or path.name, "edition": None,
                 "url": url, "repository": None, "licence": licence,
                 "retrieved": datetime.now(timezone.utc).isoformat(timespec="seconds"), "sha256": sha,

@@ -613,7 +613,7 @@ def import_geo(store, path: str | Path, *, kind: str | None = None, publisher: s
             con.execute(f"INSERT INTO {GEO_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         [name, kind, country, layout_key, str(final), sha, origin_id,
                          datetime.now(timezone.utc).replace(tzinfo=None)])
-            store._upsert_origins(pd.DataFrame([{
+            store.upsert_origins(pd.DataFrame([{
                 "origin_id": origin_id, "publisher": publisher or "user file",
                 "dataset": dataset or path.name, "edition": None, "url": url, "repository": None,
                 "licence": licence, "retrieved": datetime.now(timezone.utc).isoformat(timespec="seconds"),

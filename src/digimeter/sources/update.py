@@ -216,10 +216,10 @@ def apply_batches(store: Store, batches: list[Batch], *, threshold: float = DEFA
                 upsert(new.reindex(columns=cols))
             return have | set(new.code), sorted(new.code)
 
-        have_units, added = add_new("units", "units", UNIT_COLS, store._upsert_units)
+        have_units, added = add_new("units", "units", UNIT_COLS, store.upsert_units)
         if added:
             rep.new_units = added
-        have_ind, added = add_new("indicators", "indicators", IND_COLS, store._upsert_indicators)
+        have_ind, added = add_new("indicators", "indicators", IND_COLS, store.upsert_indicators)
         if added:
             rep.new_indicators = added
         lost_u = obs[~obs.unit.isin(have_units)]
@@ -234,7 +234,7 @@ def apply_batches(store: Store, batches: list[Batch], *, threshold: float = DEFA
         if not keep.all():
             obs = obs[keep]
         if batches:
-            store._upsert_origins(pd.DataFrame([b.origin for b in batches]).drop_duplicates("origin_id")
+            store.upsert_origins(pd.DataFrame([b.origin for b in batches]).drop_duplicates("origin_id")
                                   .reindex(columns=ORIGIN_COLS))
 
         # suspicious revisions: big jumps and out-of-range values are held for review
