@@ -434,7 +434,7 @@ class Forecaster:
     """
 
     def __init__(self, store, to_year: int, *, seed: int = 0, n_samples: int = 2000,
-                 method: str = "mean", models=EVAL_MODELS, progress: Callable[[str], None] | None = None):
+                 method: str = F.DEFAULT_METHOD, models=EVAL_MODELS, progress: Callable[[str], None] | None = None):
         self.store = store
         self.to_year = int(to_year)
         self.seed = seed
@@ -491,14 +491,18 @@ class Forecaster:
             if obs.empty:
                 raise DataError(f"no data for indicator '{indicator}' in {label}", field="indicator",
                                 value=indicator)
-            cal, how = None, ""
-            n_countries = self.store.observations(indicators=[meta["code"]], units=self.countries()).unit.nunique()
+            cal, how, donors = None, "", None
+            cobs = self.store.observations(indicators=[meta["code"]], units=self.countries())
+            n_countries = cobs.unit.nunique()
             if n_countries >= 30:
                 cf = self.country(meta["code"])
                 cal = cf.base.calibration
                 how = f"borrowed from the countries: {cf.calibrated_on}"
+                if self.method in F.POOLED_METHODS:   # the pooled model learns from the countries too
+                    cw = _wide(cobs[cobs.value.between(-np.inf if lo is None else lo, np.inf if hi is None else hi)])
+                    donors = (cw.columns.to_numpy(), cw.to_numpy(float))
             self._cache[key] = self._forecast(meta["code"], obs, lo, hi, notes, seed_key=label,
-                                              calibration=cal, how=how)
+                                              calibration=cal, how=how, donors=donors)
             self._cache[key].estimated = estimated
         return self._cache[key]
 
@@ -554,14 +558,15 @@ class Forecaster:
                              f"(marked estimated): {', '.join(missing)}")
         return obs, est
 
-    def _forecast(self, indicator, obs, lo, hi, notes, *, seed_key, calibration=None, how=""):
+    def _forecast(self, indicator, obs, lo, hi, notes, *, seed_key, calibration=None, how="", donors=None):
         counts = obs.groupby("year").unit.nunique()
         thin = thin_years(counts) if len(counts) > 1 else []
         full = _wide(obs)
         last_thick = int(max(set(counts.index) - set(thin)))
         first = max(int(full.columns.min()), last_thick - HISTORY_YEARS + 1)
         thick = full.loc[:, first:last_thick].dropna(how="all")
-        kw = dict(lo=lo, hi=hi, cap=hi, models=self.models, method=self.method, n_samples=self.n_samples)
+        kw = dict(lo=lo, hi=hi, cap=hi, models=self.models, method=self.method, n_samples=self.n_samples,
+                  donors=donors)
         seed = _seed(self.seed, indicator, seed_key)
         base = None
         if calibration is None:
@@ -614,7 +619,7 @@ def _sign(comparator: str) -> int:
 
 
 def _met(value, threshold, comparator) -> bool:
-    return bool(F._cmp(comparator)(value, threshold))
+    return bool(F.comparison(comparator)(value, threshold))
 
 
 def _fastest(long: pd.DataFrame, level: float, sign: int, tol: float, window: int = 5):
@@ -1222,7 +1227,7 @@ def _index_hits(fe: "IndexFeasibility", unit: str, t: Target, thr: float) -> np.
     if t.kind == "rank":
         k = thr if t.comparator == "<=" else thr - 1
         return np.nan_to_num(fe.ranks[:, i], nan=np.inf) <= k
-    return F._cmp(t.comparator)(np.nan_to_num(fe.scores[:, i], nan=-np.inf if t.comparator in (">=", ">") else np.inf),
+    return F.comparison(t.comparator)(np.nan_to_num(fe.scores[:, i], nan=-np.inf if t.comparator in (">=", ">") else np.inf),
                                 thr)
 
 
@@ -1236,7 +1241,7 @@ def _ordinal(n: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 def forecast_unit(store, unit: str, indicator: str, to_year: int, *, seed: int = 0, n_samples: int = 2000,
-                  method: str = "mean", progress: Callable[[str], None] | None = None,
+                  method: str = F.DEFAULT_METHOD, progress: Callable[[str], None] | None = None,
                   forecaster: Forecaster | None = None):
     """Forecast one unit's indicator to ``to_year`` with intervals calibrated across its peers.
 
@@ -1248,7 +1253,7 @@ def forecast_unit(store, unit: str, indicator: str, to_year: int, *, seed: int =
     """
     u = store.unit(unit)
     code = store.indicator(indicator)["code"]
-    models = F.DEFAULT_MODELS if method != "mean" else EVAL_MODELS
+    models = F.DEFAULT_MODELS if method not in ("mean", *F.POOLED_METHODS) else EVAL_MODELS
     if forecaster is not None:
         if forecaster.to_year < to_year or forecaster.method != method:
             raise DataError(f"the forecaster reaches {forecaster.to_year} with method {forecaster.method!r}; "
@@ -1305,7 +1310,8 @@ def _cover(a, lo_, hi_):
     return float(np.mean((a >= lo_) & (a <= hi_))) if a.size else np.nan
 
 
-def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizons: int = 8, method: str = "mean",
+def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizons: int = 8,
+                    method: str = F.DEFAULT_METHOD,
                     models=F.DEFAULT_MODELS, progress: Callable[[str], None] | None = None,
                     level_calibration: bool = False) -> BacktestReport:
     """Rolling-origin backtest over every country: fit on data up to each origin, forecast 1..H years.
@@ -1358,7 +1364,7 @@ def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizo
         level = vt[ok][:, -1]
         rw_p = F.fit_rw_drift(yrs[keep], vt[ok], window=5)
         rwu = F.predict_rw_drift(rw_p, pf.years)
-        rwc = F._clip(rwu, lo, hi)
+        rwc = F.clip_range(rwu, lo, hi)
         m = np.isfinite(act)
         a = act[m]
         base_mae = float(np.mean(np.abs(a - rwu[m])))
@@ -1366,7 +1372,7 @@ def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizo
 
         def qs(point, cal):
             eq = cal.error_quantiles(np.maximum(h, 1), sc[:, None], level[:, None] if level_calibration else None)
-            return F._clip(point[..., None] + F._interp_q(eq, cal.probs, P), lo, hi)
+            return F.clip_range(point[..., None] + F.interp_q(eq, cal.probs, P), lo, hi)
 
         def row(name, point, cal, around=None):
             q = qs(point if around is None else around, cal)   # intervals sit around the combination
@@ -1381,7 +1387,7 @@ def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizo
         bt = pf.backtest
         for i, name in enumerate(bt.models):
             fit, pred = F.MODELS[name]
-            point = F._clip(pred(fit(yrs[keep], vt[ok], cap=hi), pf.years), lo, hi)
+            point = F.clip_range(pred(fit(yrs[keep], vt[ok], cap=hi), pf.years), lo, hi)
             if not np.isfinite(point[m]).all():  # too short for this model: score where it forecasts
                 point = np.where(np.isfinite(point), point, rwc)
             try:
@@ -1391,7 +1397,7 @@ def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizo
             except DataError:
                 continue
             summ.append(row(name, point, cal_i)[0])
-        label = F._method_label(method, bt.models, pf.weights[0]) if method == "select" else \
+        label = F.method_label(method, bt.models, pf.weights[0]) if method == "select" else \
             f"{method}({', '.join(m_ for m_ in bt.models if m_ in F.COMBO_MODELS)})" if method == "mean" else method
         r, q = row(f"method: {label}", pf.point, pf.calibration, around=pf.combination)
         r["center"] = pf.center.summary() if pf.center is not None else "point"
