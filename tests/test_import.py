@@ -330,7 +330,10 @@ def test_new_indicator_from_companion_file(store, store_state, tmp_path):
 
 def test_indicators_and_units_on_their_own(store, tmp_path):
     rep = store.import_file(DATA / "new_indicator.csv.indicators.csv")
-    assert rep.form == "indicators" and rep.new_indicators == ["egov_users_pct"] and rep.vintage is None
+    # declaring an indicator changes the store: a vintage of its own (issue 16), listed with what it added
+    assert rep.form == "indicators" and rep.new_indicators == ["egov_users_pct"] and rep.vintage == 2
+    v = store.vintages().set_index("vintage").loc[2]
+    assert v["kind"] == "import" and "1 new indicators" in v["note"] and "recorded as vintage 2" in str(rep)
     path = xlsx(tmp_path / "meta.xlsx", {
         "indicators": [["code", "name", "unit", "higher_is_better", "min_value", "max_value"],
                        ["ecommerce_pct", "Individuals buying online", "% of individuals", "yes", 0, 100]],

@@ -122,17 +122,24 @@ class ChangeReport:
     form: str | None = None  # the layout an import detected (long, wide_by_indicator, ...)
 
     def __str__(self) -> str:
+        """What happened, in the order it matters: values, then units and indicators, then the vintage."""
         where = f"{self.source}: " if self.source else ""
-        v = f"vintage {self.vintage}" if self.vintage else "no new vintage (nothing changed)"
-        text = (f"{where}{self.new} new, {self.changed} changed (old values kept in earlier vintages), "
-                f"{self.unchanged} unchanged; {v}")
+        parts = []
+        if self.form in ("units", "indicators") and not (self.new or self.changed or self.unchanged):
+            if not (self.new_units or self.new_indicators):
+                parts.append(f"no new {self.form}" + ("" if self.vintage else " (all already in the store)"))
+        elif self.new or self.changed or self.unchanged or not (self.new_units or self.new_indicators):
+            parts.append(f"{self.new} new values, {self.changed} changed (old values kept in earlier vintages), "
+                         f"{self.unchanged} unchanged")
         if self.skipped_blank:
-            text += f"; {self.skipped_blank} blank cells skipped"
-        if self.new_indicators:
-            text += f"; new indicators: {', '.join(self.new_indicators)}"
-        if self.new_units:
-            text += f"; new units: {', '.join(self.new_units)}"
-        return text
+            parts.append(f"{self.skipped_blank} blank cells skipped")
+        for what, codes in (("unit", self.new_units), ("indicator", self.new_indicators)):
+            if codes:
+                more = f" and {len(codes) - 12} more" if len(codes) > 12 else ""
+                parts.append(f"{len(codes)} new {what}{'s' if len(codes) != 1 else ''}: {', '.join(codes[:12])}{more}")
+        parts.append(f"recorded as vintage {self.vintage}" if self.vintage
+                     else "nothing changed, so no new vintage")
+        return where + "; ".join(parts)
 
 
 class StoreBusyError(DigimeterError):

@@ -122,7 +122,7 @@ def _decode(raw: bytes, path: Path, problems: ProblemList) -> str | None:
         problems.add(f"the file is {enc16} text without a byte-order mark, not UTF-8", row=1,
                      fix=f"{SAVE_UTF8}, then import it again")
         return None
-    if b"\x00" in raw[:65536]:
+    if b"\x00" in raw[:65536] and raw[:2] not in (b"\xff\xfe", b"\xfe\xff"):   # (UTF-16 with a BOM: below)
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         problems.add("the file holds NUL bytes: it is a binary file, not CSV text", row=line,
                      fix="import a CSV (UTF-8) or an XLSX workbook")
@@ -1142,6 +1142,17 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
                                           note=f"import of {path.name} ({', '.join(forms)})", source=str(path))
         else:
             rep = ChangeReport(vintage=None, origin_id=origin_id, source=str(path))
+        if rep.vintage is None and (added_inds or added_units or changed_names or completed_inds
+                                    or (len(units_df) and merged)):
+            # units, indicators or names only: the change is a vintage too (``data vintages`` lists it)
+            rep.vintage = store._next_vintage()
+            what = [f"{len(v)} {k}" for k, v in (("new units", added_units), ("new indicators", added_inds),
+                                                  ("completed indicators", completed_inds)) if v]
+            if changed_names:
+                what.append(f"{changed_names} names")
+            con.execute("INSERT INTO vintages VALUES (?, ?, ?, ?, ?)",
+                        [rep.vintage, datetime.now(timezone.utc).replace(tzinfo=None), "import", origin_id,
+                         f"import of {path.name}: {', '.join(what) or 'units updated'}"])
         if (origin_new and rep.vintage is None and not added_inds and not added_units and not changed_names
                 and not completed_inds):
             con.execute("DELETE FROM origins WHERE origin_id = ?", [origin_id])
