@@ -5,15 +5,26 @@ benchmark, regions, targets, uncertainty); uploads go through the same validatio
 (:func:`digimeter.spec.parse_spec`, :meth:`digimeter.store.Store.import_file`). Errors have one JSON
 shape, ``{"ok": false, "error", "errors", "status"}`` (:meth:`DigimeterError.to_dict`).
 
-Uploads are read into memory with a size limit, never executed (``yaml.safe_load`` only), and written,
-under a checked plain file name, only into a private temporary folder that is removed afterwards.
+Uploads are data, never code, and never stall the server:
+
+- the body's size is checked while it streams in (a 413 as soon as it passes the limit, or at once from
+  ``Content-Length``), and upload POSTs must come from this site (``Origin``/``Referer`` vs ``Host``);
+- each upload is parsed, validated and built in a child process with a time budget and a memory cap
+  (:mod:`digimeter.web.worker`), YAML through the one safe loader (no aliases, bounded depth), XLSX
+  refused before it is opened when it unzips to more than a stated size or row count;
+- errors never show the server's temporary paths.
+
+Pages read a private copy of the store, refreshed from the last committed state whenever no import
+holds the store: an import in another process never makes a page fail. Every response carries a
+Content-Security-Policy (no scripts on the dashboard's pages), ``X-Content-Type-Options: nosniff`` and
+``X-Frame-Options: DENY``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
-import shutil
 import tempfile
 import threading
 from collections import OrderedDict
@@ -31,6 +42,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..errors import DataError, DigimeterError, NotFoundError, SpecError
 from ..report import CSS, LANGS, Report, SECTION_IDS, gettext_for, make_report, section_body, table_html
+from . import worker
 from .templates import TEMPLATES
 
 #: page -> (sections shown, title msgid)
@@ -124,12 +136,18 @@ class Service:
         from ..store import default_home
 
         path = Path(store_path) if store_path is not None else default_home() / "digimeter.duckdb"
+        self.read_path: Path | None = None
+        self._seen: tuple | None = None
         if str(store_path) == ":memory:":
             self.store_path = None
         else:
             if not path.exists():
                 open_store(path).close()    # creates the store from the bundled snapshot on first use
             self.store_path = path
+            # pages read a private copy of the last committed state: an import elsewhere never blocks them
+            self._tmp = tempfile.TemporaryDirectory(prefix="digimeter-serve-")
+            self.read_path = Path(self._tmp.name) / "store.duckdb"
+            self.refresh(wait=None)
         self.lock = threading.RLock()
         self.cache: OrderedDict[tuple, Report] = OrderedDict()
         self.html: dict[tuple, str] = {}
@@ -138,6 +156,31 @@ class Service:
         self.cache_size = cache_size
         self.samples = samples
         self.default_scenario: str | None = None
+
+    def _stamp(self) -> tuple | None:
+        try:
+            st = self.store_path.stat()
+            wal = Path(str(self.store_path) + ".wal")
+            return (st.st_mtime_ns, st.st_size, wal.stat().st_mtime_ns if wal.exists() else None)
+        except OSError:
+            return None
+
+    def refresh(self, wait: float | None = 0.0) -> None:
+        """Copy the store's last committed state for reading, when it changed and no writer holds it
+        (otherwise the copy made before keeps answering)."""
+        from ..store import snapshot_copy
+
+        if self.store_path is None:
+            return
+        stamp = self._stamp()
+        if stamp == self._seen and self.read_path.exists():
+            return
+        if snapshot_copy(self.store_path, self.read_path, wait=wait):
+            self._seen = stamp
+        elif not self.read_path.exists():
+            from ..store import StoreBusyError, busy_message
+
+            raise StoreBusyError(busy_message(self.store_path))
 
     def put(self, report: Report, svgs: dict[str, str] | None = None) -> None:
         """Keep a computed report (e.g. one made by the CLI or a test) to answer pages from; ``svgs``: its
@@ -181,8 +224,9 @@ class Service:
                     return rep
             from ..store import open_store
 
-            # pages only read: read-only lets other processes (the CLI, other workers) read the store too
-            store = open_store(self.store_path, read_only=self.store_path is not None)
+            # pages only read, from the private copy of the last committed state
+            self.refresh()
+            store = open_store(self.read_path, read_only=True) if self.read_path else open_store(None)
             try:
                 rep = make_report(unit, spec, scenario=scenario, lang=lang, store=store, sections=ids,
                                   samples=self.samples, regional=regional)
@@ -288,17 +332,137 @@ def _build_out(ix, unit: str | None, import_report: str | None = None) -> dict[s
 
 
 # --------------------------------------------------------------------------------------------------
+# the guard: security headers, same-origin uploads, body size checked while it streams
+# --------------------------------------------------------------------------------------------------
+
+#: the dashboard's pages use no script; styles are inline (the report's CSS, SVG charts)
+CSP_PAGES = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+#: /docs and /redoc load FastAPI's Swagger UI / ReDoc from their CDN with an inline starter script
+CSP_DOCS = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
+            "worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'")
+#: room for the multipart envelope (boundaries, headers, form fields) around the uploaded file
+MULTIPART_SLACK = 16 * 1024
+
+
+class Guard:
+    """Pure ASGI middleware: security headers on every response; on upload POSTs (``limits``: path ->
+    bytes), a same-origin check (``Origin``, else ``Referer``, against ``Host``) and the body's size
+    checked as it streams in (a 413 as soon as it passes the limit, without reading the rest)."""
+
+    def __init__(self, app, limits: dict[str, int]):
+        self.app = app
+        self.limits = limits
+
+    @staticmethod
+    async def _refuse(scope, send, status: int, error: str, fix: str) -> None:
+        import json
+
+        body = {"ok": False, "error": error, "errors": [{"message": error, "field": "request", "fix": fix}],
+                "status": status}
+        if scope["path"].startswith("/api"):
+            data, ctype = json.dumps(body).encode(), b"application/json"
+        else:
+            data = (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>digimeter</title></head><body>"
+                    f"<p>{html.escape(error)}</p><p>{html.escape(fix)}</p><p><a href=\"/upload\">/upload</a></p>"
+                    f"</body></html>").encode()
+            ctype = b"text/html; charset=utf-8"
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", ctype), (b"content-length", str(len(data)).encode()),
+                                (b"connection", b"close")] + Guard._security(scope["path"])})
+        await send({"type": "http.response.body", "body": data})
+
+    @staticmethod
+    def _security(path: str) -> list[tuple[bytes, bytes]]:
+        csp = CSP_DOCS if path.startswith(("/docs", "/redoc")) else CSP_PAGES
+        return [(b"content-security-policy", csp.encode()), (b"x-content-type-options", b"nosniff"),
+                (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin")]
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope["path"]
+        extra = self._security(path)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                have = {k.lower() for k, _ in message.get("headers", [])}
+                message = {**message, "headers": list(message.get("headers", [])) +
+                           [(k, v) for k, v in extra if k not in have]}
+            await send(message)
+
+        limit = self.limits.get(path.rstrip("/")) if scope.get("method") == "POST" else None
+        if limit is None:
+            return await self.app(scope, receive, send_with_headers)
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        from urllib.parse import urlsplit
+
+        host = headers.get(b"host", b"").decode("latin-1").lower()
+        source = headers.get(b"origin") or headers.get(b"referer")
+        if source is not None:
+            try:
+                src = source.decode("latin-1")
+                netloc = urlsplit(src).netloc.lower() if src != "null" else "null"
+            except ValueError:
+                netloc = "?"
+            if netloc != host:
+                return await self._refuse(scope, send, 403, "uploads are accepted from this site's own pages only",
+                                          "open the upload form on this server (/upload) and send the file from there")
+        size = headers.get(b"content-length")
+        if size is not None:
+            try:
+                n = int(size)
+            except ValueError:
+                return await self._refuse(scope, send, 400, "bad Content-Length header", "send a valid request")
+            if n > limit:
+                return await self._refuse(scope, send, 413, f"upload too large ({n // 1024} KB; limit "
+                                          f"{(limit - MULTIPART_SLACK) // 1024} KB)", "upload a smaller file")
+        chunks, total = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            total += len(chunk)
+            if total > limit:
+                return await self._refuse(scope, send, 413, f"upload too large (more than "
+                                          f"{(limit - MULTIPART_SLACK) // 1024} KB)", "upload a smaller file")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body, sent = b"".join(chunks), False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return await self.app(scope, replay, send_with_headers)
+
+
+# --------------------------------------------------------------------------------------------------
 # the app
 # --------------------------------------------------------------------------------------------------
 
 def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] | None = None,
-               spec_limit: int = SPEC_LIMIT, data_limit: int = DATA_LIMIT) -> FastAPI:
-    """The dashboard app. ``store_path``: the DuckDB store (default: the user's store)."""
+               spec_limit: int = SPEC_LIMIT, data_limit: int = DATA_LIMIT,
+               upload_seconds: float = worker.UPLOAD_SECONDS, upload_memory: int | None = worker.UPLOAD_MEMORY
+               ) -> FastAPI:
+    """The dashboard app. ``store_path``: the DuckDB store (default: the user's store). Uploads: at most
+    ``spec_limit``/``data_limit`` bytes, processed within ``upload_seconds`` and ``upload_memory`` bytes."""
     app = FastAPI(title="digimeter", version=__version__,
                   description="How digital is a country and each of its regions, what holds it back, and can it "
                               "reach its digital targets in time? Every HTML page has a JSON twin under /api/.")
     service = Service(store_path, samples=samples)
     app.state.service = service
+    app.add_middleware(Guard, limits={"/api/upload/spec": spec_limit + MULTIPART_SLACK,
+                                      "/upload/spec": spec_limit + MULTIPART_SLACK,
+                                      "/api/upload/data": data_limit + MULTIPART_SLACK,
+                                      "/upload/data": data_limit + MULTIPART_SLACK})
+    worker.warm_up_in_background()   # the upload workers' fork server imports digimeter once
     env = jinja2.Environment(loader=jinja2.DictLoader(TEMPLATES), autoescape=True)
 
     def render(request: Request, template: str, lang: str, *, title: str, api_url: str, status: int = 200,
@@ -307,6 +471,7 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
         unit = kw.get("unit") or request.query_params.get("unit") or "KAZ"
         menu = [(f"/country/{unit}?lang={lang}", _("Country")), (f"/compare/{unit}?lang={lang}", _("Comparison")),
                 (f"/regions/{unit}?lang={lang}", _("Regions")), (f"/targets/{unit}?lang={lang}", _("Targets")),
+                (f"/whatif/{unit}?lang={lang}", _("What if")),
                 (f"/methods?lang={lang}", _("Methods and data")), (f"/upload?lang={lang}", _("Upload"))]
         params = dict(request.query_params)
         lang_urls = {c: f"{request.url.path}?{urlencode({**params, 'lang': c})}" for c in LANGS}
@@ -459,53 +624,36 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
     def methods_api(unit: str = "KAZ", spec: str = "digital-nation", lang: str = "en"):
         return page_json("methods", unit, spec, lang, None)
 
-    # -- uploads ----------------------------------------------------------------------------------
-    def _build_spec_upload(name: str, data: bytes, unit: str) -> dict[str, Any]:
-        from ..build import build
-        from ..store import open_store
+    # -- what if: a page and its JSON twin (digimeter.web.whatif) ------------------------------------
+    from . import whatif as whatif_page
 
-        spec = parse_spec_upload(name, data)
-        with service.lock:
-            store = open_store(service.store_path, read_only=service.store_path is not None)
-            try:
-                ix = build(spec, store)
-            finally:
-                store.close()
-        return _build_out(ix, unit)
+    whatif_page.register(app, service, render, env, ERRORS)
 
-    def _build_data_upload(name: str, data: bytes, spec: str, unit: str) -> dict[str, Any]:
-        from ..build import build
+    # -- uploads: in a child process, off the event loop (see digimeter.web.worker) ----------------
+    async def _build_spec_upload(name: str, data: bytes, unit: str) -> dict[str, Any]:
+        await asyncio.to_thread(service.refresh)
+        store = str(service.read_path) if service.read_path else None
+        return await asyncio.to_thread(worker.run_job, worker.spec_job, name, data, store, unit,
+                                       timeout=upload_seconds, memory=upload_memory)
+
+    async def _build_data_upload(name: str, data: bytes, spec: str, unit: str) -> dict[str, Any]:
         from ..spec import shipped_specs
-        from ..store import Store
 
         if spec not in shipped_specs():
             raise NotFoundError(f"no shipped spec named '{spec}'", field="spec", value=spec,
                                 fix=f"one of: {', '.join(shipped_specs())}")
-        with tempfile.TemporaryDirectory(prefix="digimeter-upload-") as tmp:
-            tmpdir = Path(tmp)
-            dst = tmpdir / "store.duckdb"
-            with service.lock:
-                if service.store_path is None:
-                    raise DataError("the dashboard runs without a store file; cannot import", field="store")
-                shutil.copyfile(service.store_path, dst)
-            path = (tmpdir / name).resolve()
-            if path.parent != tmpdir.resolve():   # belt and braces: never outside the private folder
-                raise DataError("unsafe file name", field="filename", value=name)
-            path.write_bytes(data)
-            store = Store(dst)
-            try:
-                rep = store.import_file(path, dataset=name)
-                ix = build(spec, store)
-            finally:
-                store.close()
-        return _build_out(ix, unit, import_report=str(rep))
+        if service.read_path is None:
+            raise DataError("the dashboard runs without a store file; cannot import", field="store")
+        await asyncio.to_thread(service.refresh)
+        return await asyncio.to_thread(worker.run_job, worker.data_job, name, data, spec, str(service.read_path),
+                                       unit, timeout=upload_seconds, memory=upload_memory)
 
     @app.post("/api/upload/spec", response_model=BuildOut, responses=ERRORS,
               summary="Upload a spec YAML; get the rebuilt index")
     async def upload_spec_api(file: UploadFile = File(...), unit: str = Form("KAZ")):
         name = safe_filename(file.filename, (".yaml", ".yml"))
         data = await _read_limited(file, spec_limit)
-        return _build_spec_upload(name, data, unit)
+        return await _build_spec_upload(name, data, unit)
 
     @app.post("/api/upload/data", response_model=BuildOut, responses=ERRORS,
               summary="Upload a CSV/XLSX data file; get the index rebuilt with it (a private copy of the store)")
@@ -513,7 +661,7 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
                               unit: str = Form("KAZ")):
         name = safe_filename(file.filename, (".csv", ".xlsx"))
         data = await _read_limited(file, data_limit)
-        return _build_data_upload(name, data, spec, unit)
+        return await _build_data_upload(name, data, spec, unit)
 
     def _upload_page(request: Request, lang: str, result: dict[str, Any] | None = None, unit: str = "KAZ"):
         from ..spec import shipped_specs
@@ -544,14 +692,14 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
                                lang: str = "en"):
         name = safe_filename(file.filename, (".yaml", ".yml"))
         data = await _read_limited(file, spec_limit)
-        return _upload_page(request, lang, _build_spec_upload(name, data, unit), unit)
+        return _upload_page(request, lang, await _build_spec_upload(name, data, unit), unit)
 
     @app.post("/upload/data", response_class=HTMLResponse, include_in_schema=False)
     async def upload_data_html(request: Request, file: UploadFile = File(...), spec: str = Form("digital-nation"),
                                unit: str = Form("KAZ"), lang: str = "en"):
         name = safe_filename(file.filename, (".csv", ".xlsx"))
         data = await _read_limited(file, data_limit)
-        return _upload_page(request, lang, _build_data_upload(name, data, spec, unit), unit)
+        return _upload_page(request, lang, await _build_data_upload(name, data, spec, unit), unit)
 
     @app.get("/api/health", summary="Liveness")
     def health() -> dict[str, Any]:

@@ -1,0 +1,222 @@
+"""Uploads are parsed and built in a child process, never on the server's event loop.
+
+Each upload runs in its own child process, forked from a single-threaded fork server that has already
+imported digimeter (so a job starts in milliseconds, not seconds). The child gets an address-space
+cap (``resource.setrlimit(RLIMIT_AS)``, :data:`UPLOAD_MEMORY`) and the parent kills it when the time
+budget (:data:`UPLOAD_SECONDS`) runs out; either way the upload is answered with a 4xx naming the
+limit, and the server keeps answering other requests meanwhile. At most :data:`MAX_JOBS` children
+run at once; later uploads wait their turn.
+
+The child sends back a JSON-able result or the one JSON error shape; paths of the private temporary
+folder are replaced by the uploaded file's name before anything leaves the child.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import threading
+from typing import Any, Callable
+
+from ..errors import DigimeterError, Problem
+
+#: seconds an upload may take (parse, validate, import into a private store copy, build)
+UPLOAD_SECONDS = 60.0
+#: address space an upload's child process may use, in bytes
+UPLOAD_MEMORY = 3 * 1024 ** 3
+#: uploads processed at once (others wait)
+MAX_JOBS = 2
+
+_ctx_lock = threading.Lock()
+_ctx: Any = None
+_slots = threading.BoundedSemaphore(MAX_JOBS)
+PRELOAD = ["digimeter.web.worker", "digimeter.build", "digimeter.sources.files", "digimeter.spec",
+           "digimeter._util.yamlsafe"]
+
+
+class UploadError(DigimeterError):
+    """An upload refused by its child process (the error it raised, or a limit it reached)."""
+
+
+def _context():
+    global _ctx
+    with _ctx_lock:
+        if _ctx is None:
+            if "forkserver" in mp.get_all_start_methods():
+                ctx = mp.get_context("forkserver")
+                ctx.set_forkserver_preload(PRELOAD)
+            else:   # pragma: no cover - platforms without fork
+                ctx = mp.get_context("spawn")
+            _ctx = ctx
+        return _ctx
+
+
+def _noop() -> None:
+    return None
+
+
+_warmed = threading.Event()
+
+
+def warm_up_in_background() -> None:
+    """:func:`warm_up` in a daemon thread, once per process."""
+    if not _warmed.is_set():
+        _warmed.set()
+        threading.Thread(target=warm_up, daemon=True, name="digimeter-upload-warm-up").start()
+
+
+def warm_up() -> None:
+    """Start the fork server (it imports digimeter once), so the first upload does not wait for it."""
+    try:
+        p = _context().Process(target=_noop, daemon=True)
+        p.start()
+        p.join(60)
+    except Exception:   # noqa: BLE001 - warming is an optimisation only
+        pass
+
+
+def _scrub(obj: Any, secrets: list[tuple[str, str]]) -> Any:
+    if isinstance(obj, str):
+        for old, new in secrets:
+            obj = obj.replace(old, new)
+        return obj
+    if isinstance(obj, dict):
+        return {k: _scrub(v, secrets) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_scrub(v, secrets) for v in obj]
+    return obj
+
+
+def _child(conn, fn: Callable, args: tuple, memory: int | None) -> None:
+    import tempfile
+
+    if memory:
+        try:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        except (ImportError, ValueError, OSError):   # pragma: no cover - no rlimits on this platform
+            pass
+    tmp = tempfile.mkdtemp(prefix="digimeter-upload-")
+    secrets = [(os.path.realpath(tmp) + os.sep, ""), (tmp + os.sep, ""), (os.path.realpath(tmp), "(upload)"),
+               (tmp, "(upload)"), (tempfile.gettempdir(), "(tmp)")]
+    try:
+        try:
+            out = ("ok", fn(tmp, *args))
+        except DigimeterError as e:
+            out = ("error", e.to_dict())
+        except MemoryError:
+            out = ("error", {"ok": False, "error": f"the upload needs more than {memory // 1024 ** 2} MB of memory "
+                             "to process", "errors": [], "status": 413})
+        except RecursionError:
+            out = ("error", {"ok": False, "error": "the upload is nested too deeply to process", "errors": [],
+                             "status": 413})
+        except Exception as e:   # noqa: BLE001 - never leak a traceback or a path
+            out = ("error", {"ok": False, "error": f"internal error ({type(e).__name__})", "errors": [],
+                             "status": 500})
+        conn.send(_scrub(out, secrets))
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        conn.close()
+
+
+def run_job(fn: Callable, *args, timeout: float = UPLOAD_SECONDS, memory: int | None = UPLOAD_MEMORY) -> Any:
+    """``fn(tmpdir, *args)`` in a child process with a time budget and a memory cap (blocking: call it
+    from a worker thread). Returns its result, or raises :class:`UploadError` with its error."""
+    ctx = _context()
+    with _slots:
+        parent, child = ctx.Pipe(duplex=False)
+        p = ctx.Process(target=_child, args=(child, fn, args, memory), daemon=True)
+        p.start()
+        child.close()
+        try:
+            if parent.poll(timeout):
+                try:
+                    kind, body = parent.recv()
+                except (EOFError, OSError):
+                    kind, body = "died", None
+            else:
+                kind, body = "timeout", None
+        finally:
+            if p.is_alive():
+                p.kill()
+            p.join(5)
+            parent.close()
+    if kind == "ok":
+        return body
+    if kind == "timeout":
+        e = UploadError(f"the upload took longer than {timeout:g} s to process and was stopped", field="file",
+                        fix="upload a smaller file, or import it on the command line (digimeter data import)")
+        e.status = 413
+        raise e
+    if kind == "died":
+        e = UploadError(f"the upload needed more than {(memory or 0) // 1024 ** 2} MB of memory and was stopped",
+                        field="file", fix="upload a smaller file, or import it on the command line")
+        e.status = 413
+        raise e
+    e = UploadError(body.get("error") or "upload refused",
+                    problems=[Problem(**{k: v for k, v in p.items() if k in Problem.__dataclass_fields__})
+                              for p in body.get("errors") or [] if isinstance(p, dict) and "message" in p])
+    e.status = int(body.get("status") or 400)
+    raise e
+
+
+# --------------------------------------------------------------------------------------------------
+# the jobs (module-level, so the child process can be given them)
+# --------------------------------------------------------------------------------------------------
+
+#: an uploaded XLSX is refused, before it is opened, when its parts unzip to more than this many bytes
+UPLOAD_XLSX_BYTES = 64 * 1024 ** 2
+#: ... or when a sheet holds more rows than this
+UPLOAD_ROWS = 250_000
+
+
+def spec_job(tmp: str, name: str, data: bytes, store_path: str | None, unit: str) -> dict[str, Any]:
+    """Parse an uploaded spec with the safe loader and build it on the store (opened read-only)."""
+    from ..build import build
+    from ..store import open_store
+    from .app import _build_out, parse_spec_upload
+
+    spec = parse_spec_upload(name, data)
+    store = open_store(store_path, read_only=store_path is not None) if store_path else open_store(":memory:")
+    try:
+        ix = build(spec, store)
+    finally:
+        store.close()
+    return _build_out(ix, unit)
+
+
+def data_job(tmp: str, name: str, data: bytes, spec: str, store_path: str, unit: str) -> dict[str, Any]:
+    """Import an uploaded file into a private copy of the store (in ``tmp``) and rebuild ``spec`` with it."""
+    import shutil
+    from pathlib import Path
+
+    from ..build import build
+    from ..errors import DataError
+    from ..sources.files import check_xlsx
+    from ..store import Store, snapshot_copy
+
+    tmpdir = Path(tmp)
+    path = (tmpdir / name).resolve()
+    if path.parent != tmpdir.resolve():   # belt and braces: never outside the private folder
+        raise DataError("unsafe file name", field="filename", value=name)
+    path.write_bytes(data)
+    if name.lower().endswith(".xlsx") or data[:4] == b"PK\x03\x04":
+        check_xlsx(path, max_bytes=UPLOAD_XLSX_BYTES, max_rows=UPLOAD_ROWS, name=name)
+    dst = tmpdir / "store.duckdb"
+    snapshot_copy(store_path, dst, wait=None)
+    store = Store(dst)
+    try:
+        rep = store.import_file(path, dataset=name)
+        ix = build(spec, store)
+    finally:
+        store.close()
+    return _build_out_text(ix, unit, str(rep))
+
+
+def _build_out_text(ix, unit: str, report: str) -> dict[str, Any]:
+    from .app import _build_out
+
+    return _build_out(ix, unit, import_report=report)
