@@ -239,7 +239,8 @@ class _Ctx:
             for o in oid.split(";"):
                 if o in self.origins.index:
                     r = self.origins.loc[o]
-                    parts.append(f"{r.publisher}, {r.dataset} ({r.edition})")
+                    ed = r.edition if isinstance(r.edition, str) and r.edition.strip() else None
+                    parts.append(f"{r.publisher}, {r.dataset}" + (f" ({ed})" if ed else ""))
                     self.used_origins.add(o)
         parts = list(dict.fromkeys(parts))
         return self._("Source: {sources}").format(sources="; ".join(parts) if parts else "digimeter")

@@ -126,7 +126,8 @@ def geo_kind(path: str | Path) -> str | None:
     suf = p.suffix.lower()
     if suf == ".geojson":
         return "boundaries"
-    head = p.open("rb").read(4096)
+    with p.open("rb") as fh:
+        head = fh.read(4096)
     if suf == ".json" and b"FeatureCollection" in head:
         return "boundaries"
     if suf in (".csv", ".tsv", ".txt"):
@@ -506,8 +507,10 @@ def count_points(gj: dict) -> int:
     return n
 
 
-def simplify_collection(gj: dict, target: int = SIMPLIFY_TARGET) -> tuple[dict, float]:
-    """``gj`` simplified until it has at most about ``target`` coordinates; returns (collection, tolerance)."""
+def simplify_collection(gj: dict, target: int | None = None) -> tuple[dict, float]:
+    """``gj`` simplified until it has at most about ``target`` coordinates (default
+    :data:`SIMPLIFY_TARGET`); returns (collection, tolerance)."""
+    target = SIMPLIFY_TARGET if target is None else target
     tol, out = 0.0005, gj
     for _ in range(12):
         out = {**gj, "features": [{**f, "geometry": simplify_geometry(f["geometry"], tol)} for f in gj["features"]]}
