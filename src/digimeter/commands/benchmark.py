@@ -79,19 +79,11 @@ def register(app: typer.Typer) -> None:
             for r in t[(t.level == 1) & ~t.key.str.endswith("_press")].itertuples():
                 if r.measures:
                     console.print(f"- {r.ranking}: {r.measures}", soft_wrap=True, highlight=False)
-            main = [k for k in rk.ranks.columns if k in set(t.key[t.level == 1])]
-            if main:
-                m = rk.matrix("spearman").reindex(index=main, columns=main)
-                label = dict(zip(t.key, t.ranking))
-                m.index = [label.get(k, k) for k in m.index]
-                m.columns = [label.get(k, k) for k in m.columns]
-                m.index.name = "Spearman"
-                console.print(df_table(m.round(2), "Rank correlation over the units both rank", floatfmt="{:.2f}"))
-                ag = rk.agreement
-                if len(ag):
-                    console.print(df_table(ag[["ranking_a", "ranking_b", "n_common", "spearman"]],
-                                           "Pairwise agreement: Spearman's rho over the countries both rank (n_common)",
-                                           index=False, floatfmt="{:.2f}"))
+            ag = rk.agreement
+            if len(ag):
+                console.print(df_table(ag[["ranking_a", "ranking_b", "n_common", "spearman"]],
+                                       "Pairwise agreement: Spearman's rho over the countries both rank (n_common)",
+                                       index=False, floatfmt="{:.2f}"))
             d = rk.differences
             if len(d):
                 shares = d[[c for c in d.columns if c.startswith("share_")]].rename(columns=lambda c: c[6:])
