@@ -424,3 +424,71 @@ def test_common_shock_correlates_draws_and_keeps_each_units_distribution(itu):
     assert dep.common_shock == 0.6 and ind.common_shock == 0.0
     with pytest.raises(DataError, match="common_shock"):
         F.forecast_panel(yrs, v, 2028, common_shock=1.0, **kw)
+
+
+# ------------------------------------------------------------------ the pooled analogue model (issue 14)
+
+from digimeter.forecast_pooled import pooled_backtest, pooled_forecast, pooled_transform  # noqa: E402
+
+
+def test_pooled_backtest_ignores_values_after_each_origin(itu):
+    """No leakage: a forecast at origin T is unchanged when any value after T (of the panel or of the
+    donors) is altered."""
+    yrs, v, units, _ = itu
+    sub, donors = v[:120], v[120:]
+    a = pooled_backtest(yrs, sub, [2010, 2014], 8, lo=0, hi=100, donors=(yrs, donors))
+    later = yrs > 2014
+    s2, d2 = sub.copy(), donors.copy()
+    s2[:, later] = np.clip(s2[:, later] * 0.5 + 7.0, 0, 100)
+    d2[:, later] = 99.0
+    b = pooled_backtest(yrs, s2, [2010, 2014], 8, lo=0, hi=100, donors=(yrs, d2))
+    assert np.isfinite(a).sum() > 500
+    np.testing.assert_array_equal(a, b)
+    # and the backtest forecast at T is the forecast made from the data up to T alone
+    keep = yrs <= 2014
+    fy, p = pooled_forecast(yrs[keep], sub[:, keep], 2022, lo=0, hi=100, donors=(yrs[keep], donors[:, keep]))
+    at = np.isfinite(sub[:, keep][:, -1])
+    np.testing.assert_allclose(p[at][:, fy > 2014], a[at, 1], rtol=1e-9, atol=1e-9)
+
+
+def test_auto_method_forecast_at_an_origin_ignores_later_values(itu):
+    yrs, v, units, _ = itu
+    keep = yrs <= 2015
+    a = F.forecast_panel(yrs[keep], v[:60, keep], 2020, lo=0, hi=100, n_samples=50, method="auto",
+                         donors=(yrs[keep], v[60:, keep]))
+    v2 = v.copy()
+    v2[:, ~keep] = 3.0
+    b = F.forecast_panel(yrs[keep], v2[:60, keep], 2020, lo=0, hi=100, n_samples=50, method="auto",
+                         donors=(yrs[keep], v2[60:, keep]))
+    np.testing.assert_array_equal(a.point, b.point)
+    np.testing.assert_array_equal(a.quantiles, b.quantiles)
+    assert a.method == "auto" and a.result(0).model == "auto"
+
+
+def test_pooled_scale_is_logit_only_near_the_bound(itu):
+    yrs, v, units, _ = itu
+    assert pooled_transform(v, 0, 100) == "logit"           # internet use reaches 100 %
+    assert pooled_transform(np.minimum(v, 50), 0, 100) == "none"   # like fixed broadband per 100
+    assert pooled_transform(v, 0, None) == "none"
+
+
+def test_pooled_forecast_borrows_from_donors_for_short_series(itu):
+    """Regions with two or three observations are forecast from the donor countries' experience:
+    low-level series rise, high-level ones stay below the bound, all within the valid range."""
+    yrs, v, units, _ = itu
+    keep = yrs <= 2023
+    short = np.full((6, keep.sum()), np.nan)
+    short[:, -3:] = np.array([[10, 12, 15], [30, 34, 38], [50, 55, 60], [70, 74, 77], [90, 92, 93],
+                              [5, np.nan, 8]], float)
+    fy, alone = pooled_forecast(yrs[keep], short, 2030, lo=0, hi=100)
+    fy, p = pooled_forecast(yrs[keep], short, 2030, lo=0, hi=100, donors=(yrs[keep], v[:, keep]))
+    assert np.isnan(alone).all()            # too few pairs of their own
+    assert np.isfinite(p).all() and (p >= 0).all() and (p <= 100).all()
+    assert (p[:, -1] > short[:, -1]).all()  # every one keeps growing, as countries at these levels did
+    assert (np.diff(p, axis=1) >= -1e-9).all()
+    pf = F.forecast_panel(yrs[keep], short, 2030, lo=0, hi=100, method="auto", n_samples=200,
+                          donors=(yrs[keep], v[:, keep]),
+                          calibration=F.forecast_panel(yrs[keep], v[:, keep], 2030, lo=0, hi=100,
+                                                       n_samples=10).calibration)
+    np.testing.assert_allclose(pf.point, p)
+    assert (pf.quantiles[..., 0] <= pf.quantiles[..., 4]).all()

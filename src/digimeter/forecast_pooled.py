@@ -173,7 +173,8 @@ def _predict(q, pairs: _Pairs, upto, hs, kind, st: PooledSettings):
     use = pairs.end <= upto
     if not use.any() or Q == 0:
         return out
-    X = pairs.X[use]
+    one = use & (pairs.h == pairs.h[use].min())   # each (unit, pseudo-origin) once, whatever the horizons
+    X = pairs.X[one]
     mu, sd = X.mean(0), X.std(0)
     sd = np.where(sd > 0, sd, 1.0)
     wts = np.array([1.0, st.w_pace, st.w_last])
@@ -310,15 +311,12 @@ def pooled_backtest(years, values, origins, horizons, *, eligible=None, donors=N
     st = settings or PooledSettings()
     t, v = _prep(years, values)
     donors = _check_donors(donors, lo, hi)
-    if kind is None:
-        pool = v if donors is None else np.concatenate([v.ravel(), donors[1].ravel()])
-        kind = pooled_transform(pool, lo, hi, st.transform)
     origins = np.asarray(origins, float)
     H = int(horizons)
     hs = np.arange(1, H + 1)
     U, O = v.shape[0], origins.size
     out = np.full((U, O, H), np.nan)
-    z, feats, pairs = _panel_pairs(t, v, donors, lo, hi, kind, st, H)
+    built = {}
     for k, o in enumerate(origins):
         j = int(np.searchsorted(t, o))
         if j >= t.size or t[j] != o:
@@ -327,8 +325,16 @@ def pooled_backtest(years, values, origins, horizons, *, eligible=None, donors=N
         idx = np.flatnonzero(el)
         if idx.size == 0:
             continue
-        dz = _predict(feats[idx, j], pairs, o, hs, kind, st)
-        f = _inv(z[idx, j][:, None] + dz, lo, hi, kind)
+        kd = kind
+        if kd is None:   # the scale is chosen from the values known at the origin
+            pool = v[:, :j + 1] if donors is None else \
+                np.concatenate([v[:, :j + 1].ravel(), donors[1][:, donors[0] <= o].ravel()])
+            kd = pooled_transform(pool, lo, hi, st.transform)
+        if kd not in built:
+            built[kd] = _panel_pairs(t, v, donors, lo, hi, kd, st, H)
+        z, feats, pairs = built[kd]
+        dz = _predict(feats[idx, j], pairs, o, hs, kd, st)
+        f = _inv(z[idx, j][:, None] + dz, lo, hi, kd)
         if lo is not None:
             f = np.maximum(f, lo)
         if hi is not None:
