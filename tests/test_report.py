@@ -264,3 +264,35 @@ def test_region_names_rankings_and_verdict_in_the_report_language(template_store
     assert "конвергенция" in page or "регионов, чтобы судить" in page
     assert "EGDI: индекс онлайн-услуг" in page and "место рассчитано по опубликованным баллам" in page
     assert "EGDI: Online Service Index" not in page and "rank computed from the published scores" not in page
+
+
+def test_targets_met_now_that_would_slip_are_not_counted_as_met(template_store_path, tmp_path):
+    """Issue 14: the brief and the "How likely is each target?" chart judge a target at its deadline.
+    Kazakhstan is 24th in the EGDI 2024 (top 25 met now) but most index draws put it lower in 2028."""
+    from digimeter.store import Store
+
+    shutil.copyfile(template_store_path, tmp_path / "s.duckdb")
+    with Store(tmp_path / "s.duckdb", read_only=True) as s:
+        rep = R.make_report("KAZ", store=s, scenario="fully-digital-kz", sections=["headline", "targets"],
+                            samples={"uncertainty": 16, "sensitivity": 8, "targets": 300, "index": 30, "fans": 1})
+    brief = " ".join(rep.section("headline").paragraphs)
+    kn = rep.section("headline").key_numbers
+    assert kn["targets.met_now_may_slip"] >= 1
+    assert f"Met now but may not hold by the deadline: {kn['targets.met_now_may_slip']}." in brief
+    sec = rep.section("targets")
+    tab = sec.tables["targets"].set_index("target")
+    rank = tab.loc["E-government among the top 25"]
+    assert rank["met now"] == "yes" and rank["P(met)"] < 0.5 and rank["status"] == "met now, likely to slip"
+    assert "P(met in 2028) = 0." in rank["details"]
+    assert sec.key_numbers["targets.egov_rank.met_now"] is True and sec.key_numbers["targets.egov_rank.p_met"] < 0.5
+    spec = sec.charts["probabilities"].to_dict()
+    data = spec.get("data") or spec["vconcat"][0].get("data", {})
+    rows = data.get("values") or spec.get("datasets", {}).get(data.get("name"), [])
+    bars = {r["label"]: r["value"] for r in rows}
+    assert bars["E-government among the top 25"] < 50                # was drawn at 100 % while it would not hold
+    assert bars["Electricity for everyone"] >= 80
+    # regional rows: all 20 regions, the three created in 2022 marked as estimated for digital skills
+    reg = sec.tables["regional_targets"]
+    skills = reg[reg["target"] == "Digital literacy in every region"].set_index("region")
+    assert len(skills) == 20 and skills["P(met)"].notna().all()
+    assert (skills.loc[["Abai region", "Zhetisu region", "Ulytau region"], "estimated values"] == "yes").all()

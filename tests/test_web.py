@@ -157,3 +157,23 @@ def test_rank_dots_label_countries_on_one_axis(client):
     marks = [(ly["mark"]["type"] if isinstance(ly["mark"], dict) else ly["mark"]) for ly in layers]
     assert "text" not in marks
     assert all(ly["encoding"]["y"]["field"] == "label" for ly in layers)
+
+
+def test_targets_api_says_met_now_apart_from_p_met(client):
+    """Issue 14: the JSON API gives whether each target is met now apart from P(met), judged in the
+    deadline year; a target met now is not called met unless it is likely to hold."""
+    j = client.get("/api/targets/KAZ").json()
+    sec = j["sections"][0]
+    rows = sec["tables"]["targets"]["rows"]
+    assert rows and all({"met now", "P(met)", "status"} <= set(r) for r in rows)
+    kn = sec["key_numbers"]
+    for r in rows:
+        assert r["met now"] in ("yes", "no")
+        if r["status"] == "already met":
+            assert r["met now"] == "yes" and r["P(met)"] >= 0.8
+        if r["met now"] == "yes" and r["P(met)"] < 0.8:
+            assert r["status"].startswith("met now")
+    met_now = {k: v for k, v in kn.items() if k.endswith(".met_now")}
+    assert met_now and all(isinstance(v, bool) for v in met_now.values())
+    assert met_now.get("targets.households_online.met_now") is True      # 97.06 % in 2024, bar 95 %
+    assert met_now.get("targets.internet_use.met_now") is False           # 93.39 % in 2024
