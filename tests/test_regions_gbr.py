@@ -85,6 +85,10 @@ def test_regions_of_the_uk(uk_home, tmp_path):
     fc = json.loads((tmp_path / "uk.geojson").read_text())
     vals = {f["properties"]["unit"]: f["properties"]["value"] for f in fc["features"]}
     assert len(vals) == 12 and vals["UKI"] == 94.9 and vals["UKN"] == 88.0
+    # 2017: population is only published for 2019 here, and still weights the earlier year
+    m17 = json.loads(_cli("regions", "GBR", "-y", "2017", "-f", "json").stdout)["measures"]
+    assert m17["weights"] == "population" and m17["national"] == 88.9
+    assert m17["regional_mean"] == pytest.approx(88.8705, abs=1e-4)
     out = _cli("regions", "GBR").stdout
     assert "92.06 vs 92.10" in out and "population-weighted" in out and "threshold: the national figure" in out
 

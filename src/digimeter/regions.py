@@ -1175,6 +1175,8 @@ def regional_panel(store, country: str, indicators: Iterable[str], year: int, *,
         pop_all = regional_observations(store, country, [population], layout=layout, geo=geo,
                                         population=population)
         pop_rows = pop_all[pop_all["year"] <= year]
+        if pop_rows.empty and len(pop_all):   # population published only later: the earliest year there is
+            pop_rows = pop_all[pop_all["year"] == pop_all["year"].min()]
     pop = (pop_rows.sort_values("year").groupby("unit")["value"].last().reindex(idx)
            if len(pop_rows) else pd.Series(np.nan, index=idx))
     notes = []
