@@ -211,3 +211,21 @@ def test_report_brief_and_rankings_section(template_store_path, lang, words):
         t = sec.tables["all_rankings"].set_index("ranking")
         assert (t.at["IMD WDCR", "rank"], t.at["IMD WDCR", "of"]) == (34, 67)
         assert "revised release" in t.at["GAIRI", "trust (source notes, English)"]
+
+
+def test_differences_use_the_framework_of_the_edition_shown(template_store_path):
+    from digimeter.store import Store
+
+    s = Store(template_store_path, read_only=True)
+    try:
+        r = bm.rankings(s, "KAZ", 2022, default_specs=(), levels=1)
+        o = s.observations(indicators=["gairi", "gairi_government", "gairi_technology_sector",
+                                       "gairi_data_infrastructure"], years=2024)
+    finally:
+        s.close()
+    d = r.differences.set_index("key")
+    assert d.at["gairi", "year"] == 2022 and d.at["gairi", "share_other"] == 0
+    assert d.at["gairi", "share_government"] == pytest.approx(1 / 3, abs=1e-3)
+    assert "mean of the three pillars" in d.at["gairi", "sources"]
+    w = o.pivot_table(index="unit", columns="indicator", values="value").dropna()
+    assert np.abs(w.drop(columns="gairi").mean(axis=1) - w.gairi).max() < 1e-3   # the check the yaml cites

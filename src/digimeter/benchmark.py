@@ -498,14 +498,19 @@ def differences(store, table: pd.DataFrame, ranks: pd.DataFrame, built: dict[str
         row = {"key": key, "ranking": r.ranking, "year": r.year, "n": int(r.n), "high_income_share": hi}
         if key in meth and key != "spec_themes":
             m = meth[key]
+            w, w_source = m["weights"], m["weights_source"]
+            for e in sorted(m.get("earlier") or [], key=lambda e: e["until"]):
+                if int(r.year) <= int(e["until"]):
+                    w, w_source = e["weights"], e["weights_source"]
+                    break
             shares = dict.fromkeys(THEMES, 0.0)
-            for part in m["weights"]:
+            for part in w:
                 shares[part["theme"]] += float(part["weight"])
             row.update({f"share_{t}": round(v, 4) for t, v in shares.items()})
             first, last = m["data_years"]
             row.update({"method": m["method"], "survey_share": m.get("survey_share"),
                         "data_first": int(first), "data_last": int(last), "approx": bool(m.get("approx", False)),
-                        "sources": f"weights: {m['weights_source']}; data years: {m['data_years_source']}"})
+                        "sources": f"weights: {w_source}; data years: {m['data_years_source']}"})
             if int(m.get("edition", r.year)) != int(r.year):
                 row["sources"] += f" (method of the {m['edition']} edition; shown edition {r.year})"
         elif key in built:
