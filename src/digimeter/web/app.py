@@ -472,6 +472,7 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
         menu = [(f"/country/{unit}?lang={lang}", _("Country")), (f"/compare/{unit}?lang={lang}", _("Comparison")),
                 (f"/regions/{unit}?lang={lang}", _("Regions")), (f"/targets/{unit}?lang={lang}", _("Targets")),
                 (f"/whatif/{unit}?lang={lang}", _("What if")),
+                (f"/whatif/{unit}?lang={lang}", _("What if")),
                 (f"/methods?lang={lang}", _("Methods and data")), (f"/upload?lang={lang}", _("Upload"))]
         params = dict(request.query_params)
         lang_urls = {c: f"{request.url.path}?{urlencode({**params, 'lang': c})}" for c in LANGS}
@@ -623,6 +624,11 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
     @app.get("/api/methods", response_model=PageOut, responses=ERRORS, summary="Methods and data as JSON")
     def methods_api(unit: str = "KAZ", spec: str = "digital-nation", lang: str = "en"):
         return page_json("methods", unit, spec, lang, None)
+
+    # -- what if: a page and its JSON twin (digimeter.web.whatif) ------------------------------------
+    from . import whatif as whatif_page
+
+    whatif_page.register(app, service, render, env, ERRORS)
 
     # -- what if: a page and its JSON twin (digimeter.web.whatif) ------------------------------------
     from . import whatif as whatif_page
