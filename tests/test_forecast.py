@@ -185,7 +185,7 @@ def _heldout(yrs, v, T, last=2023):
     sc = F.recent_scale(yrs[keep], vt[ok])
     eq = pf.calibration.error_quantiles(np.maximum(h, 1), sc[:, None], pf.anchor_value[:, None])
     # the intervals sit around the models' combination (the central forecast may be the median)
-    q = np.clip(pf.combination[..., None] + F._interp_q(eq, pf.calibration.probs, np.array([0.1, 0.9, 0.025, 0.975])),
+    q = np.clip(pf.combination[..., None] + F.interp_q(eq, pf.calibration.probs, np.array([0.1, 0.9, 0.025, 0.975])),
                 0, 100)
     rw = np.clip(F.predict_rw_drift(F.fit_rw_drift(yrs[keep], vt[ok]), pf.years), 0, 100)
     rw_unclipped = F.predict_rw_drift(F.fit_rw_drift(yrs[keep], vt[ok]), pf.years)
@@ -378,7 +378,7 @@ def test_calibration_by_level_band_uses_each_bands_own_errors():
     plain = F.calibrate(err, scale)
     by_level = F.calibrate(err, scale, level=level, level_edges=F.level_bands(level, 0, 100))
     assert list(by_level.level_edges) == [20, 50, 80] and "4 level bands" in by_level.note
-    p90 = lambda cal, lv: F._interp_q(cal.error_quantiles(1, 1.0, lv), cal.probs, np.array([0.9]))[..., 0]
+    p90 = lambda cal, lv: F.interp_q(cal.error_quantiles(1, 1.0, lv), cal.probs, np.array([0.9]))[..., 0]
     assert p90(by_level, 10.0) == pytest.approx(1.2816, abs=0.25)      # N(0, 1) errors
     assert p90(by_level, 90.0) == pytest.approx(5 * 1.2816, abs=1.0)   # N(0, 5) errors
     assert p90(by_level, 35.0) == pytest.approx(p90(plain, 35.0))       # an empty band: the pooled ones

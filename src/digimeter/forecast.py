@@ -116,7 +116,7 @@ def _cap_bounds(v, cap, n_obs, need):
     return np.where(bad, np.nan, kmin), np.where(bad, np.nan, kmax)
 
 
-def _clip(x, lo, hi):
+def clip_range(x, lo, hi):
     if lo is not None:
         x = np.maximum(x, lo)
     if hi is not None:
@@ -719,7 +719,7 @@ def backtest(years, values, *, models=None, cap=None, lo=None, hi=None, horizons
         for i, m in enumerate(models):
             fit, pred = MODELS[m]
             p = fit(t[:j + 1], sub[idx], cap=cap)
-            fc[i, idx, k, :] = _clip(pred(p, fut), lo, hi)
+            fc[i, idx, k, :] = clip_range(pred(p, fut), lo, hi)
     return Backtest(models=models, origins=origins, horizons=hs, forecasts=fc, actual=actual,
                     level=level, scale=scale)
 
@@ -1103,7 +1103,7 @@ class PanelForecast:
     def draw(self, i: int, j: int, u) -> np.ndarray:
         """Values of unit ``i`` in year index ``j`` at probabilities ``u`` (its predictive quantile
         function; ``samples`` are this at the panel's own uniforms)."""
-        return _interp_q(self.qfun[i, j], self.probs, np.asarray(u, float))
+        return interp_q(self.qfun[i, j], self.probs, np.asarray(u, float))
 
     def result(self, unit) -> ForecastResult:
         """The :class:`ForecastResult` of one unit (by code or position)."""
@@ -1116,7 +1116,7 @@ class PanelForecast:
         sc = np.broadcast_to(self.backtest.scale[i][:, None], self.method_backtest[i].shape)
         zz = (self.backtest.actual[i] - self.method_backtest[i]) / sc
         zz = zz[np.isfinite(zz)]
-        label = _method_label(self.method, self.models, self.weights[i])
+        label = method_label(self.method, self.models, self.weights[i])
         table.loc[label] = {"n": int(e.size), "mae": float(np.mean(np.abs(e))) if e.size else np.nan,
                             "mase": float(np.mean(np.abs(zz))) if zz.size else np.nan,
                             "bias": float(np.mean(e)) if e.size else np.nan}
@@ -1136,7 +1136,7 @@ class PanelForecast:
             calibration=self.calibration)
 
 
-def _method_label(method, models, w):
+def method_label(method, models, w):
     if method in POOLED_METHODS:
         return method
     if method == "select":
@@ -1329,10 +1329,10 @@ def choose_center(bt: Backtest, method_backtest: np.ndarray, *, lo=None, hi=None
             evidence.append({"reason": f"only {int(t.sum())} held-out errors (< {min_test})", "n_test": int(t.sum())})
             continue
         lvl = np.broadcast_to(bt.level[..., None], E.shape)
-        shift = _interp_q(cal0.error_quantiles(h[t], sc[t], lvl[t]), cal0.probs, np.array([0.5]))[..., 0]
+        shift = interp_q(cal0.error_quantiles(h[t], sc[t], lvl[t]), cal0.probs, np.array([0.5]))[..., 0]
         mb, act = method_backtest[t], bt.actual[t]
         mae_p = float(np.mean(np.abs(act - mb)))
-        mae_m = float(np.mean(np.abs(act - _clip(mb + shift, lo, hi))))
+        mae_m = float(np.mean(np.abs(act - clip_range(mb + shift, lo, hi))))
         centers.append("median" if mae_m < (1 - gain) * mae_p else "point")
         evidence.append({"n_test": int(t.sum()), "mae_point": mae_p, "mae_median": mae_m})
     return CenterChoice(edges, centers, evidence, cut)
@@ -1492,12 +1492,12 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
     for i, m in enumerate(models):
         fit, pred = MODELS[m]
         p = fit(t, v, cap=cap)
-        F[i] = _clip(pred(p, fy), lo, hi)
+        F[i] = clip_range(pred(p, fy), lo, hi)
     short = np.array([s.startswith("too few") for s in status])
     w = _weights(bt, "mean" if method in POOLED_METHODS else method, t[-1], combo)
     if short.any():  # too short for anything but the random walk
         w[short] = np.array([m == "rw_drift" for m in models], float)
-    point = _clip(_combine(F, w), lo, hi)
+    point = clip_range(_combine(F, w), lo, hi)
     if method in POOLED_METHODS:   # the pooled model (where it won its horizon, for "auto")
         from digimeter.forecast_pooled import pooled_forecast
 
@@ -1511,7 +1511,7 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
     h = fy[None, :] - ty[:, None]
     sc = recent_scale(t, v, window=window)
     eq = cal.error_quantiles(np.maximum(h, 1), sc[:, None], yv[:, None])  # (U, Y, P)
-    qfun = _clip(point[..., None] + eq, lo, hi)
+    qfun = clip_range(point[..., None] + eq, lo, hi)
     # years up to a unit's own last observation: the observation itself
     past = h <= 0
     obs = np.full((U, fy.size), np.nan)
@@ -1520,11 +1520,11 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
         if k < len(t) and t[k] == yr:
             obs[:, j] = v[:, k]
     qfun = np.where(past[..., None], obs[..., None], qfun)
-    qs = _interp_q(qfun, cal.probs, np.array(QUANTILES))
+    qs = interp_q(qfun, cal.probs, np.array(QUANTILES))
     combination = np.where(past, obs, point)
     use_med = choice.use_median(yv) & ~stuck          # the predictive median where it won its band
     if use_med.any():
-        med = _interp_q(qfun, cal.probs, np.array([0.5]))[..., 0]
+        med = interp_q(qfun, cal.probs, np.array([0.5]))[..., 0]
         point = np.where(use_med[:, None], med, point)
     point = np.where(past, obs, point)
     if common_shock == "auto":
@@ -1552,7 +1552,7 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
                          common_shock=rho, common_shock_info=rho_info, qfun=qfun, probs=cal.probs)
 
 
-def _interp_q(qfun, probs, at):
+def interp_q(qfun, probs, at):
     """Quantile function values at probabilities ``at`` (linear in p; flat beyond the grid)."""
     pos = np.interp(at, probs, np.arange(probs.size))
     i0 = np.floor(pos).astype(int)
@@ -1616,7 +1616,7 @@ def forecast_series(years, values, to_year, *, cap=None, lo=None, hi=None, model
 _CMP = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
 
 
-def _cmp(comparator):
+def comparison(comparator):
     if comparator not in _CMP:
         raise DataError(f"unknown comparator {comparator!r}", field="comparator", value=comparator,
                         fix=f"one of {list(_CMP)}")
@@ -1641,7 +1641,7 @@ def reach_draws(forecast, threshold, deadline, comparator=">=", *, mode="any") -
     is P(all meet) under their dependence. A deadline at or before the last observation is answered
     from the last observation in every draw.
     """
-    f = _cmp(comparator)
+    f = comparison(comparator)
     S, yrs, ay, av = _paths(forecast)
     deadline = int(deadline)
     if deadline > yrs[-1]:
@@ -1688,7 +1688,7 @@ def crossing_year(forecast, threshold, comparator=">=", *, q=0.5):
     horizon". Returns an int, or None when that quantile is beyond the forecast horizon ("not by
     horizon"); an object array for a :class:`PanelForecast`.
     """
-    f = _cmp(comparator)
+    f = comparison(comparator)
     S, yrs, ay, av = _paths(forecast)
     hit = f(S, threshold)
     first = np.where(hit.any(-1), yrs[np.argmax(hit, axis=-1)], np.inf)
