@@ -229,3 +229,17 @@ def test_differences_use_the_framework_of_the_edition_shown(template_store_path)
     assert "mean of the three pillars" in d.at["gairi", "sources"]
     w = o.pivot_table(index="unit", columns="indicator", values="value").dropna()
     assert np.abs(w.drop(columns="gairi").mean(axis=1) - w.gairi).max() < 1e-3   # the check the yaml cites
+
+
+def test_levels_1_still_names_each_rankings_extreme_parts(template_store_path):
+    from digimeter.store import Store
+
+    s = Store(template_store_path, read_only=True)
+    try:
+        r = bm.rankings(s, "KAZ", default_specs=(), levels=1)
+    finally:
+        s.close()
+    assert (r.table.level == 1).all() and "osi" not in r.ranks.columns
+    p = r.pillars.set_index("key")
+    assert (p.at["gtmi", "highest"], p.at["gtmi", "highest_rank"]) == ("GTMI: Public Service Delivery", 4)
+    assert p.at["imd", "parts_year"] == 2022   # IMD factor ranks are bundled up to 2022 only

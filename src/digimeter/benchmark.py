@@ -303,7 +303,7 @@ def rankings(store, unit: str, year: int | None = None, *, specs: Iterable[Any] 
     origins = store.origins().set_index("origin_id")
     rows, cols = [], {}
     for p in RANKINGS:
-        if depth_of[p.key] > levels:
+        if depth_of[p.key] > max(levels, 2):   # components always, for pillar_extremes; shown up to `levels`
             continue
         ind = p.rank or p.score
         obs = store.observations(indicators=[c for c in (p.score, p.rank) if c])
@@ -354,7 +354,7 @@ def rankings(store, unit: str, year: int | None = None, *, specs: Iterable[Any] 
                          "source": (f"{org.publisher}, {org.dataset}, {org.edition}" if org is not None else ""),
                          "note": note, "basis": basis, "origin_id": origin,
                          "trust": _trust(org.note if org is not None else None)})
-            if not partial:
+            if not partial and depth_of[p.key] <= levels:
                 cols[key] = rk
     # -- specs --------------------------------------------------------------------------------
     built: dict[str, Any] = {}
@@ -388,8 +388,9 @@ def rankings(store, unit: str, year: int | None = None, *, specs: Iterable[Any] 
                      "trust": "built by digimeter from the bundled data"})
         cols[ix.name] = rk
         built[ix.name] = ix
-    table = pd.DataFrame(rows)
-    table["rank"] = table["rank"].astype("Int64")
+    full = pd.DataFrame(rows)
+    full["rank"] = full["rank"].astype("Int64")
+    table = full[full.level <= levels].reset_index(drop=True)
     table.attrs["unit"] = code
     ranks = pd.DataFrame(cols)
     ranks.index.name = "unit"
@@ -397,7 +398,7 @@ def rankings(store, unit: str, year: int | None = None, *, specs: Iterable[Any] 
     out = Rankings(unit=code, table=table, ranks=ranks, correlations=corr)
     out.agreement = _agreement(table, corr)
     out.differences = differences(store, table, ranks, built)
-    out.pillars = pillar_extremes(table, code, built)
+    out.pillars = pillar_extremes(full, code, built)
     out.history = rank_history(store, code, upto=year)
     out.main_reason = main_reason(table, out.differences)
     return out
