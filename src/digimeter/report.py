@@ -946,7 +946,7 @@ def _regions(ctx: _Ctx) -> Section:
                                _("In {year}, {indicator} ranged from {worst_v} in {worst} to {best_v} in {best} "
                                  "(a gap of {gap} points); the {weights} Gini between regions was {gini} "
                                  "(it was {gini0} in {year0}).")).format(
-            year=rep.year, indicator=_(meta["name"]).lower(), weights=wl,
+            year=rep.year, indicator=_(meta["name"]) if score else _(meta["name"]).lower(), weights=wl,
             worst_v=fmt_num(m["worst_value"], ctx.lang), worst=names.get(m["worst"], m["worst"]),
             best_v=fmt_num(m["best_value"], ctx.lang), best=names.get(m["best"], m["best"]),
             gap=fmt_num(m["gap"], ctx.lang), gini=fmt_num(m["gini"], ctx.lang, 3),
@@ -954,7 +954,7 @@ def _regions(ctx: _Ctx) -> Section:
     elif m.get("n"):
         sec.paragraphs.append(_("In {year}, {indicator} ranged from {worst_v} in {worst} to {best_v} in {best}; "
                                 "the {weights} Gini between regions was {gini}.").format(
-            year=rep.year, indicator=_(meta["name"]).lower(), weights=wl,
+            year=rep.year, indicator=_(meta["name"]) if score else _(meta["name"]).lower(), weights=wl,
             worst_v=fmt_num(m["worst_value"], ctx.lang), worst=names.get(m["worst"], m["worst"]),
             best_v=fmt_num(m["best_value"], ctx.lang), best=names.get(m["best"], m["best"]),
             gini=fmt_num(m["gini"], ctx.lang, 3)))
@@ -975,12 +975,15 @@ def _regions(ctx: _Ctx) -> Section:
             diff=fmt_num(m["rollup_difference"], ctx.lang, 2)))
     thr_src = {"target": _("the declared target"), "national": _("the national figure"),
                "mean": _("the regional mean"), "given": _("the threshold given")}.get(m.get("threshold_source"), "")
+    hib = rep.higher_is_better   # the wrong side of the threshold: below it, or above it when lower is better
     if m.get("threshold") is not None and m.get("people_below") is not None:
-        sec.paragraphs.append(_("{people} people ({share}) live in regions below {threshold} ({source}).").format(
+        sec.paragraphs.append((_("{people} people ({share}) live in regions below {threshold} ({source}).") if hib else
+                               _("{people} people ({share}) live in regions above {threshold} ({source}).")).format(
             people=fmt_num(m["people_below"], ctx.lang, 0), share=fmt_num(100 * m["share_below"], ctx.lang) + " %",
             threshold=fmt_num(m["threshold"], ctx.lang), source=thr_src))
     elif m.get("threshold") is not None and m.get("regions_below") is not None:
-        sec.paragraphs.append(_("{n} of {total} regions are below {threshold} ({source}).").format(
+        sec.paragraphs.append((_("{n} of {total} regions are below {threshold} ({source}).") if hib else
+                               _("{n} of {total} regions are above {threshold} ({source}).")).format(
             n=m["regions_below"], total=m["n"], threshold=fmt_num(m["threshold"], ctx.lang), source=thr_src))
     sec.key_numbers.update({"regions.indicator": ind, "regions.year": rep.year, "regions.n": int(m["n"]),
                             "regions.gini": round(float(m["gini"]), 4), "regions.gap": round(float(m["gap"]), 1)})
