@@ -3,15 +3,21 @@
 Another country's regions arrive through ``digimeter data import`` as four files, in this order:
 
 1. a **units** file (``code,name,kind,parent,valid_from,valid_to``; ``kind=region``, ``parent=<ISO3>``),
-2. an **observations** file (long or wide; ``population`` by region is needed for the weights),
-3. a **crosswalk** CSV, detected by its header ``layout,unit,atom,year,atom_population`` (optional
-   ``population_estimated``, ``basis``, ``group``): each unit of each layout is a union of *atoms* (the
-   pieces of the finest layout) with each atom's population by year; ``group`` labels regions for the
-   Theil between/within decomposition (e.g. ``city`` / ``rural``). One layout with ``unit = atom`` is
-   enough for a country whose regions never changed.
-4. a **GeoJSON** FeatureCollection (``.geojson``) of one layout: each feature's region code in
-   ``properties.unit`` (or ``code``, ``region_code``, ``iso_3166_2``, ``shapeISO``); the layout in
-   ``properties.layout`` or found by matching the codes against the crosswalk's layouts.
+2. an **observations** file (long or wide; ``population`` by region, optional, weights the measures),
+3. optionally a **crosswalk** CSV, detected by its header ``layout,unit,atom,year,atom_population``
+   (optional ``population_estimated``, ``basis``, ``group``): each unit of each layout is a union of
+   *atoms* (the pieces of the finest layout); ``year`` dates ``atom_population`` (the atom's population
+   that year); ``group`` labels regions for the Theil between/within decomposition (e.g. ``city`` /
+   ``rural``). Named after its file (without ``_crosswalk``) or ``name=``. One layout with
+   ``unit = atom`` is enough for a country whose regions never changed.
+4. a **GeoJSON** FeatureCollection (``.geojson``) per layout, as publishers ship it: the region code in
+   ``unit``, ``NUTS_ID``, ``shapeISO``, ``ISO`` or ``id`` (whichever matches the store's regions) or the
+   property named by ``id_property``; a multi-country file gives the regions of one country
+   (``country=``); a file lacking some of the layout's regions is refused unless ``partial=True``; very
+   large files are simplified for the web (the original is kept). The layout is ``layout=``, else
+   ``properties.layout``, else the crosswalk layout holding these regions, else the file name.
+
+See ``docs/regions.md`` for a worked example (the UK's 12 regions).
 
 Files (1) and (2) go through :mod:`digimeter.sources.files`; (3) and (4) come here (``files.import_file``
 hands them over). Both are validated completely before anything is written (every problem is reported
