@@ -177,3 +177,4 @@ def test_targets_api_says_met_now_apart_from_p_met(client):
     assert met_now and all(isinstance(v, bool) for v in met_now.values())
     assert met_now.get("targets.households_online.met_now") is True      # 97.06 % in 2024, bar 95 %
     assert met_now.get("targets.internet_use.met_now") is False           # 93.39 % in 2024
+    assert kn["targets.internet_use.met_definition"] == "hold"

@@ -1196,6 +1196,8 @@ def _targets(ctx: _Ctx) -> Section:
             None if pd.isna(r.p_met) else round(float(r.p_met), 2))
         if "met_now" in head.columns and not pd.isna(r.met_now):
             sec.key_numbers[f"targets.{r.target}{'.all' if r.unit == 'all' else ''}.met_now"] = bool(r.met_now)
+        if isinstance(getattr(r, "met_definition", None), str):   # what p_met means: hold (deadline year) or reach
+            sec.key_numbers[f"targets.{r.target}{'.all' if r.unit == 'all' else ''}.met_definition"] = r.met_definition
     sec.paragraphs.append(_("Of {n} targets, {summary}.").format(
         n=len(head), summary="; ".join(f"{k}: {v}" for k, v in counts.items())))
     # fan charts of the unit's indicator targets, from the same forecasting engine
