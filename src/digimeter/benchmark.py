@@ -728,7 +728,9 @@ def peers(store, unit: str, by: str | Sequence[str] = "region", *, k: int = 10, 
     return list(d.index[:k])
 
 
-def _peer_list(index, unit: str, peers_: Any, store=None) -> list[str] | None:
+def peer_list(index, unit: str, peers_: Any, store=None) -> list[str] | None:
+    """The peers of ``unit`` for an index: None, a peer kind (``region``, ``income``, ``nearest`` ...,
+    resolved in ``store``) or unit codes (a list or a comma-separated text); the unit itself is left out."""
     if peers_ is None:
         return None
     if isinstance(peers_, str) and peers_ in PEER_KINDS:
@@ -795,7 +797,7 @@ def frontier(index, unit: str, *, peers: Any = None, store=None) -> pd.DataFrame
         For indicator units of measure and peer kinds.
     """
     code = _check_unit(index, unit)
-    peer_codes = _peer_list(index, code, peers, store)
+    peer_codes = peer_list(index, code, peers, store)
     m = index.meta()
     info = _indicator_info(index, store)
     raw = index.stages["raw"].reindex(index.scores.index)
@@ -983,7 +985,7 @@ def _reference_units(index, unit: str, reference: Any, store=None) -> tuple[list
             raise DataError(f"{index.name} ranks only {len(s)} units; no top 25", field="reference")
         return [s.index[24]], f"top-25 threshold ({s.index[24]}, rank 25)"
     if isinstance(reference, str) and reference in PEER_KINDS:
-        members = _peer_list(index, unit, reference, store)
+        members = peer_list(index, unit, reference, store)
         members = [c for c in members if c in s.index]
         return members, f"{reference} peers mean ({len(members)} units)"
     if isinstance(reference, str) and "," not in reference:
@@ -1565,7 +1567,7 @@ def strengths(index, unit: str, peers: Any = "region", *, store=None) -> pd.Data
     the range).
     """
     code = _check_unit(index, unit)
-    peer_codes = _peer_list(index, code, peers, store)
+    peer_codes = peer_list(index, code, peers, store)
     peer_codes = [p for p in peer_codes if p in index.scores.index]
     if not peer_codes:
         raise DataError(f"no peers of {code} in {index.name}", field="peers", value=peers)

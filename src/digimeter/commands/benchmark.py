@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
                 ix = None
                 if peers:
                     ix = build(against, s, year=year) if year else build(against, s)
-                    pl = bm._peer_list(ix, rk.unit, peers, s)
+                    pl = bm.peer_list(ix, rk.unit, peers, s)
                     fr = bm.frontier(ix, rk.unit, peers=pl, store=s)
                     sw = bm.strengths(ix, rk.unit, pl, store=s)
                     frames.update(peers=pl, frontier=fr, strengths=sw)
