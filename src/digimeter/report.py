@@ -1418,6 +1418,19 @@ pre{background:var(--soft);padding:10px;font-size:12px;overflow-x:auto;max-heigh
 .key b{font-size:22px;color:var(--accent);display:block}
 footer{color:var(--muted);font-size:12px;padding:20px 40px}
 details summary{cursor:pointer;color:var(--blue)}
+@media print{
+@page{size:A4;margin:14mm 12mm}
+body{font-size:11px}
+header{padding:14px 0;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+nav.toc,.downloads,nav.langs{display:none}
+main{max-width:none;padding:0}
+section{break-before:page;border-bottom:none}
+main>section:first-child{break-before:auto}
+h2,h3{break-after:avoid}
+.chart,.key,tr,pre,.vega-chart{break-inside:avoid}
+.chart{overflow:visible}
+details>*{display:block}
+}
 """
 
 

@@ -22,8 +22,10 @@ def register(app: typer.Typer) -> None:
                        None, "--regional-indicator", "-r",
                        help="what the regions section shows: a regional indicator or regional spec (default: "
                             "internet use where the store has it by region, else the shipped regional spec, "
-                            "else the best-covered regional indicator)")):
-        """Write the report: report.html (opens offline), figures (SVG/PNG) and tables (CSV/XLSX)."""
+                            "else the best-covered regional indicator)"),
+                   pdf: bool = typer.Option(False, "--pdf", help="also print report.pdf with headless Chromium")):
+        """Write the report: report.html (opens offline), figures (SVG/PNG) and tables (CSV/XLSX); with
+        --pdf also report.pdf."""
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         from ..cli import console, err, run
@@ -49,6 +51,10 @@ def register(app: typer.Typer) -> None:
                 err.print(f"not yet available: {', '.join(waiting)}")
             err.print(f"wrote {written['html']} ({len(written['figures'])} figures, "
                       f"{len(written['tables'])} tables, {written['xlsx'].name})")
+            if pdf:
+                from ..pdf import print_pdf
+
+                err.print(f"wrote {print_pdf(written['html'], Path(written['html']).with_suffix('.pdf'))}")
         run(go)
 
     @app.command("serve")
