@@ -1307,8 +1307,8 @@ def regional_indicators(store, country: str) -> list[dict[str, Any]]:
     """The indicators the store has for the regions of ``country``, best covered first.
 
     Coverage is the number of regions with a value in the indicator's latest year, then the number of
-    years, then the code. ``population`` (the weights) and indicators without a known direction are
-    left out. Each entry: ``code``, ``name``, ``unit``, ``regions`` (in the latest year), ``years``,
+    years, then the code; counts (people, thousands ...) come after rates and shares. ``population``
+    (the weights) and indicators without a known direction are left out. Each entry: ``code``, ``name``, ``unit``, ``regions`` (in the latest year), ``years``,
     ``latest_year``.
     """
     code = store.unit(country)["code"]
@@ -1330,7 +1330,8 @@ def regional_indicators(store, country: str) -> list[dict[str, Any]]:
         out.append({"code": ind, "name": meta["name"], "unit": meta.get("unit"),
                     "regions": int(g[g["year"] == last]["unit"].nunique()), "years": int(g["year"].nunique()),
                     "latest_year": last})
-    return sorted(out, key=lambda r: (-r["regions"], -r["years"], r["code"]))
+    counts = set(extensive_indicators(store, [r["code"] for r in out]))   # counts compare sizes, not levels: last
+    return sorted(out, key=lambda r: (r["code"] in counts, -r["regions"], -r["years"], r["code"]))
 
 
 def default_regional_subject(store, country: str) -> str | None:
