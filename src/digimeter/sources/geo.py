@@ -82,7 +82,8 @@ class GeoImportReport:
     def __str__(self) -> str:
         verb = "replaced" if self.replaced else "imported"
         if self.kind == "crosswalk":
-            yrs = f"; atom_population for {self.years[0]}-{self.years[1]}" if self.years else ""
+            yrs = ("" if not self.years else f"; atom_population for {self.years[0]}" if self.years[0] == self.years[1]
+                   else f"; atom_population for {self.years[0]}-{self.years[1]}")
             return (f"{self.source}: {verb} crosswalk '{self.name}' of {self.country}: layouts "
                     f"{', '.join(self.layouts)} ({self.units} units{yrs}); stored at {self.path}; "
                     f"origin {self.origin_id}")
