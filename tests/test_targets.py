@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -163,7 +164,8 @@ def test_index_targets(result):
     assert rank.met_now and rank.p_reach == 1.0 and rank.p_met == rank.p_at_deadline < 0.5
     assert rank.status_code == "met_now_likely_to_slip"
     assert rank.status.startswith("met now (24 in 2024), likely to slip by 2028: P = 0.")
-    assert "median rank 3" in rank.note
+    med = int(re.search(r"2028: median rank (\d+)", rank.note).group(1))
+    assert med > 25                                                   # the propagation's median 2028 rank
     score = r.loc["egov_score"]
     assert score.threshold == pytest.approx(0.90059, abs=5e-5)         # 25th-best EGDI 2024 (URY)
     assert "25th-best" in score.note
