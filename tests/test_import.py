@@ -208,7 +208,7 @@ def test_failure_during_writes_rolls_everything_back(store, store_state, monkeyp
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(store, "_add_observations", boom)
+    monkeypatch.setattr(store, "add_observations", boom)
     with pytest.raises(RuntimeError):
         # the companion file declares a new indicator: its row must be rolled back too
         store.import_file(DATA / "new_indicator.csv")

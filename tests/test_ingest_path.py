@@ -1,4 +1,4 @@
-"""The fast ingest path (WDI bulk CSV -> read_bulk_csv -> apply_batches -> _add_observations).
+"""The fast ingest path (WDI bulk CSV -> read_bulk_csv -> apply_batches -> add_observations).
 
 The input is a WDI bulk-layout CSV written from REAL values of the bundled snapshot (World Bank
 indicators, under their WDI codes), with a few values revised by 5 %, a year the store lacks, and one
@@ -74,7 +74,7 @@ def wdi_csv(store, tmp_path):
 
 
 def _reference_add(store: Store, obs: pd.DataFrame, *, kind: str, origin_id: str | None, note=None):
-    """The previous ``Store._add_observations`` (before the Arrow/one-comparison rewrite), verbatim."""
+    """The previous ``Store.add_observations`` (before the Arrow/one-comparison rewrite), verbatim."""
     obs = obs.copy()
     if origin_id is not None:
         obs["origin_id"] = origin_id
@@ -97,7 +97,7 @@ def _reference_add(store: Store, obs: pd.DataFrame, *, kind: str, origin_id: str
         new, changed, unchanged = (int(c) for c in counts)
         vintage = None
         if new or changed:
-            vintage = store._next_vintage()
+            vintage = store.next_vintage()
             store.con.execute("INSERT INTO vintages VALUES (?, ?, ?, ?, ?)",
                               [vintage, datetime.now(timezone.utc).replace(tzinfo=None), kind, origin_id, note])
             store.con.execute("""
@@ -179,7 +179,7 @@ def test_same_store_contents_as_the_previous_path(store_path, tmp_path, wdi_csv)
 
 
 def test_direct_add_matches_reference_on_object_frames(store_path, tmp_path):
-    """``_add_observations`` called as import_file/snapshot/review call it (object strings, notes)."""
+    """``add_observations`` called as import_file/snapshot/review call it (object strings, notes)."""
     ref_path = tmp_path / "ref.duckdb"
     ref_path.write_bytes(store_path.read_bytes())
     with Store(store_path) as s:
@@ -190,7 +190,7 @@ def test_direct_add_matches_reference_on_object_frames(store_path, tmp_path):
                                             "value": [0.9]})], ignore_index=True)
     frame["note"] = [None] * (len(frame) - 1) + ["a note"]
     with Store(store_path) as s, s.transaction():
-        rep = s._add_observations(frame, kind="import", origin_id="test:obj", note="t")
+        rep = s.add_observations(frame, kind="import", origin_id="test:obj", note="t")
     with Store(ref_path) as r, r.transaction():
         ref = _reference_add(r, frame, kind="import", origin_id="test:obj", note="t")
     assert (rep.new, rep.changed, rep.unchanged, rep.vintage) == ref == (1, 3, len(frame) - 4, 2)
@@ -246,7 +246,7 @@ def test_duplicate_keys_in_one_load_are_refused(store, store_state):
                         "value": [0.5, 0.6]})
     with pytest.raises(DataError, match="2 rows for KAZ egdi 2031"):
         with store.transaction():
-            store._add_observations(dup, kind="import", origin_id="test")
+            store.add_observations(dup, kind="import", origin_id="test")
     assert store_state(store) == before
     # apply_batches: identical duplicates collapse, different ones are refused (categorical keys too)
     cat = dup.astype({"unit": "category", "indicator": "category"})

@@ -89,7 +89,7 @@ def test_as_of_vintage_returns_old_value_after_change(store):
     old = value(store, "KAZ", "egdi", 2024)
     new = pd.DataFrame({"unit": ["KAZ"], "indicator": ["egdi"], "year": [2024], "value": [0.95]})
     with store.transaction():
-        rep = store._add_observations(new, kind="import", origin_id="test", note="test change")
+        rep = store.add_observations(new, kind="import", origin_id="test", note="test change")
     assert (rep.new, rep.changed, rep.unchanged, rep.vintage) == (0, 1, 0, 2)
     assert value(store, "KAZ", "egdi", 2024) == 0.95
     assert value(store, "KAZ", "egdi", 2024, as_of_vintage=1) == old
@@ -102,7 +102,7 @@ def test_failed_transaction_changes_nothing(store, store_state):
     new = pd.DataFrame({"unit": ["KAZ"], "indicator": ["egdi"], "year": [2024], "value": [0.5]})
     with pytest.raises(RuntimeError):
         with store.transaction():
-            store._add_observations(new, kind="import", origin_id="test")
+            store.add_observations(new, kind="import", origin_id="test")
             raise RuntimeError("boom")
     assert store_state(store) == before
 

@@ -36,7 +36,7 @@ GROUP_COLS = ["unit", "grouping", "group", "origin_id"]
 NAME_COLS = ["code", "lang", "name", "origin_id"]   # a unit's name in another language (unit_names)
 
 # observations carry no PRIMARY KEY index: (unit, indicator, year, vintage) is unique by construction
-# (each load writes one fresh vintage and _add_observations refuses two rows for one key), no read uses
+# (each load writes one fresh vintage and add_observations refuses two rows for one key), no read uses
 # the index (reads are scans with zone maps), and maintaining the ART index made bulk loads ~4x slower
 # (benchmarks/ingest.py). Stores created before this keep their key; both shapes work the same.
 SCHEMA = """
@@ -380,13 +380,15 @@ class Store:
             obs = [pd.read_parquet(t["observations"]) for t in parts.values() if "observations" in t]
             if obs:
                 allobs = pd.concat(obs, ignore_index=True)
-                reports.append(self._add_observations(allobs, kind="snapshot", origin_id=None,
+                reports.append(self.add_observations(allobs, kind="snapshot", origin_id=None,
                                                       note=f"bundled snapshot {fingerprint[:12]}"))
             self.con.execute("INSERT OR REPLACE INTO meta VALUES ('snapshot', ?)", [fingerprint])
         return reports
 
     # -- writes (callers hold a transaction) ---------------------------------------------
-    def _upsert(self, table: str, df: pd.DataFrame, cols: list[str], key: str) -> None:
+    def upsert(self, table: str, df: pd.DataFrame, cols: list[str], key: str) -> None:
+        """Replace the rows of ``table`` whose ``key`` is in ``df`` by ``df`` (its ``cols``); the
+        caller holds a transaction."""
         df = df.reindex(columns=cols)
         self.con.register("_incoming", df)
         try:
@@ -397,11 +399,11 @@ class Store:
 
     def upsert_units(self, df: pd.DataFrame) -> None:
         """Add or replace unit rows (by ``code``); the caller holds a transaction."""
-        self._upsert("units", df, UNIT_COLS, "code")
+        self.upsert("units", df, UNIT_COLS, "code")
 
     def upsert_indicators(self, df: pd.DataFrame) -> None:
         """Add or replace indicator rows (by ``code``); the caller holds a transaction."""
-        self._upsert("indicators", df, IND_COLS, "code")
+        self.upsert("indicators", df, IND_COLS, "code")
 
     def upsert_origins(self, df: pd.DataFrame) -> None:
         """Add or replace origin rows; the same content read again keeps its first retrieval date.
@@ -423,7 +425,7 @@ class Store:
                     old = cur.loc[row["origin_id"]]
                     if all((pd.isna(row[c]) and pd.isna(old[c])) or row[c] == old[c] for c in same_cols):
                         df.at[i, "retrieved"] = old["retrieved"]
-        self._upsert("origins", df, ORIGIN_COLS, "origin_id")
+        self.upsert("origins", df, ORIGIN_COLS, "origin_id")
 
     def upsert_groups(self, df: pd.DataFrame) -> None:
         """Unit groupings (``groups_<part>.parquet``): one row per (unit, grouping), replaced whole."""
@@ -448,10 +450,10 @@ class Store:
         finally:
             self.con.unregister("_names")
 
-    def _next_vintage(self) -> int:
+    def next_vintage(self) -> int:
         return int(self.con.execute("SELECT coalesce(max(vintage), 0) + 1 FROM vintages").fetchone()[0])
 
-    def _add_observations(self, obs: pd.DataFrame, *, kind: str, origin_id: str | None,
+    def add_observations(self, obs: pd.DataFrame, *, kind: str, origin_id: str | None,
                           note: str | None = None, source: str | None = None,
                           unique_keys: bool = False) -> ChangeReport:
         """Add rows as a new vintage where they are new or differ from the current value.
@@ -519,7 +521,7 @@ class Store:
                     raise DataError(f"{n} rows for {u} {i} {y} in one load", field="indicator", value=i,
                                     fix="give each (unit, indicator, year) once")
             if new or changed:
-                vintage = self._next_vintage()
+                vintage = self.next_vintage()
                 self.con.execute("INSERT INTO vintages VALUES (?, ?, ?, ?, ?)",
                                  [vintage, datetime.now(timezone.utc).replace(tzinfo=None), kind,
                                   origin_id, note])
@@ -780,7 +782,7 @@ class Store:
                 latest = pend.sort_values("revision_id").drop_duplicates(["unit", "indicator", "year"], keep="last")
                 obs = latest.rename(columns={"new_value": "value"})[["unit", "indicator", "year", "value", "origin_id"]]
                 obs["note"] = "accepted after review" + (f": {note}" if note else "")
-                rep = self._add_observations(obs, kind="review", origin_id=None,
+                rep = self.add_observations(obs, kind="review", origin_id=None,
                                              note=f"review: accepted revisions {', '.join(map(str, pend.revision_id))}")
             self.con.execute(
                 f"UPDATE revisions SET status = ?, decided = ?, vintage = ?, note = coalesce(?, note) "

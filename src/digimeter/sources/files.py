@@ -1138,14 +1138,14 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
             frame = pd.DataFrame({"unit": [o.unit for o in obs], "indicator": [o.indicator for o in obs],
                                   "year": [o.year for o in obs], "value": [o.value for o in obs],
                                   "note": [o.note for o in obs]})
-            rep = store._add_observations(frame, kind="import", origin_id=origin_id,
+            rep = store.add_observations(frame, kind="import", origin_id=origin_id,
                                           note=f"import of {path.name} ({', '.join(forms)})", source=str(path))
         else:
             rep = ChangeReport(vintage=None, origin_id=origin_id, source=str(path))
         if rep.vintage is None and (added_inds or added_units or changed_names or completed_inds
                                     or (len(units_df) and merged)):
             # units, indicators or names only: the change is a vintage too (``data vintages`` lists it)
-            rep.vintage = store._next_vintage()
+            rep.vintage = store.next_vintage()
             what = [f"{len(v)} {k}" for k, v in (("new units", added_units), ("new indicators", added_inds),
                                                   ("completed indicators", completed_inds)) if v]
             if changed_names:

@@ -280,7 +280,7 @@ def apply_batches(store: Store, batches: list[Batch], *, threshold: float = DEFA
                 fresh["decided"] = pd.to_datetime(fresh["decided"])
                 fresh["vintage"] = fresh["vintage"].astype("Int64")
                 fresh["note"] = fresh["note"].astype(object)
-                store._upsert("revisions", fresh, ["revision_id", "created", "unit", "indicator", "year", "old_value",
+                store.upsert("revisions", fresh, ["revision_id", "created", "unit", "indicator", "year", "old_value",
                                                    "new_value", "origin_id", "reason", "status", "decided",
                                                    "vintage", "note"], "revision_id")
             rep.flagged = len(sus)
@@ -307,13 +307,13 @@ def apply_batches(store: Store, batches: list[Batch], *, threshold: float = DEFA
                     dropped.append((u, i, b.origin_id))
         rep.dropped = len(dropped)
 
-        ch: ChangeReport = store._add_observations(obs, kind=kind, unique_keys=True, origin_id=None,
+        ch: ChangeReport = store.add_observations(obs, kind=kind, unique_keys=True, origin_id=None,
                                                    note=f"{kind}: " + ", ".join(sorted({b.source for b in batches})),
                                                    source=", ".join(sorted({b.source for b in batches})))
         rep.new, rep.changed, rep.unchanged, rep.vintage = ch.new, ch.changed, ch.unchanged, ch.vintage
         if dropped:
             if rep.vintage is None:
-                rep.vintage = store._next_vintage()
+                rep.vintage = store.next_vintage()
                 con.execute("INSERT INTO vintages VALUES (?, ?, ?, ?, ?)",
                             [rep.vintage, datetime.now(timezone.utc).replace(tzinfo=None), kind, None,
                              f"{kind}: dropped series only"])
