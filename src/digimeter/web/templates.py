@@ -12,6 +12,7 @@ form.inline{display:inline}
 nav.toc .api{float:right}nav.toc .api a{margin:0 4px}
 .err{background:#fdecea;border-left:4px solid #D55E00;padding:10px 14px}
 input,select,button{font-size:14px;padding:4px 6px}
+select#regional{max-width:min(36em,70vw)}
 </style></head>
 <body>
 <header><div class="top"><h1>{{ page_title }}</h1>
