@@ -45,10 +45,11 @@ def test_broadband_results_are_what_the_document_says(reports):
     fixed = chosen(reports["fixed_broadband_per100"])
     assert (fixed.mae < fixed.mae_baseline).all()
     mobile = chosen(reports["mobile_broadband_per100"])
-    # where mobile broadband falls short (no real gain over the walk at 2012), the document says so
-    assert mobile.loc[2012, "ratio"] > 0.95
-    text = DOC.read_text(encoding="utf-8")
-    assert "no significant gain over the random walk at 2012" in text
+    assert (mobile.mae < mobile.mae_baseline).all()
+    # where mobile broadband falls short (intervals undercover at 2012), the document says so
+    assert mobile.loc[2012, "coverage80"] < 0.75
+    text = " ".join(DOC.read_text(encoding="utf-8").split())
+    assert "mobile broadband's intervals undercover at 2012" in text
 
 
 def test_coverage_by_level_band_is_reported(reports):
@@ -67,14 +68,15 @@ def comparisons(reports, tmp_path_factory, template_store_path):
     shutil.copyfile(template_store_path, p)
     with Store(p) as s:
         return {ind: method_comparison([reports[ind]] + [backtest_report(s, ind, method=m)
-                                                         for m in METHODS_COMPARED if m != "mean"])
+                                                         for m in METHODS_COMPARED if m != reports[ind].method])
                 for ind in INDICATORS}
 
 
 def test_the_mean_wins_internet_use_against_per_series_choices(comparisons):
-    """The reason docs/backtest.md gives for the default method."""
+    """The reasons docs/backtest.md gives for the default method: the pooled model ("auto") beats every
+    per-country combination, and among those the mean beats per-series choices."""
     c = comparisons["internet_users_pct"]
-    assert (c[c.best].method == "mean").all() and c.best.sum() == 3
+    assert (c[c.best].method.isin(["auto", "pooled"])).all() and set(c[c.best].origin) == {2012, 2015, 2018}
     assert (c[c.method == "select"].mae.to_numpy() > c[c.method == "mean"].mae.to_numpy()).all()
 
 
@@ -95,8 +97,51 @@ def test_level_calibration_is_off_because_it_undercovers(template_store_path, tm
 
     shutil.copyfile(template_store_path, tmp_path / "s.duckdb")
     with Store(tmp_path / "s.duckdb") as s:
-        rep = backtest_report(s, "internet_users_pct", level_calibration=True)
+        rep = backtest_report(s, "internet_users_pct", method="mean", level_calibration=True)
     m = chosen(rep)
     assert m.coverage80.round(2).tolist() == [0.75, 0.71, 0.71]
     assert "0.75 / 0.71 / 0.71" in " ".join(DOC.read_text(encoding="utf-8").split())
 
+
+# ------------------------------------------------------------------ issue 14: the pooled forecaster
+
+#: MAE ratio to the unclipped random walk with drift of the crude pooled nearest-neighbour reference
+#: (../shared/methods/forecast_backtest_reference.md, addendum), and the issue's goal
+REFERENCE = {2012: 0.61, 2015: 0.63, 2018: 0.73}
+GOAL = {2012: 0.60, 2015: 0.60, 2018: 0.70}
+
+
+def test_default_method_is_the_pooled_model_and_beats_the_pooled_reference(reports):
+    rep = reports["internet_users_pct"]
+    assert rep.method == "auto"
+    m = chosen(rep)
+    assert list(m.index) == [2012, 2015, 2018]
+    for T in (2012, 2015, 2018):
+        assert m.loc[T, "ratio"] <= REFERENCE[T]
+        assert m.loc[T, "ratio"] <= GOAL[T]
+    assert (m.mae < m.mae_rw_clipped).all()
+
+
+def test_pooled_default_has_small_bias_and_calibrated_intervals(reports):
+    m = chosen(reports["internet_users_pct"])
+    assert (m.bias.abs() <= 1.0).all()                  # points of internet use
+    assert m.coverage80.between(0.75, 0.85).all()
+    assert m.coverage95.between(0.92, 0.98).all()
+
+
+def test_broadband_and_4g_beat_the_walk_at_every_origin(reports, template_store_path, tmp_path):
+    import shutil
+
+    from digimeter.store import Store
+
+    for ind in ("mobile_broadband_per100", "fixed_broadband_per100"):
+        m = chosen(reports[ind])
+        assert list(m.index) == [2012, 2015, 2018]
+        assert (m.ratio < 1).all(), ind
+    shutil.copyfile(template_store_path, tmp_path / "s.duckdb")
+    with Store(tmp_path / "s.duckdb") as s:
+        g = chosen(backtest_report(s, "pop_cov_4g_pct"))
+    # 4G coverage starts in 2012: only the 2018 origin has five years of history
+    assert list(g.index) == [2018]
+    assert (g.mae < g.mae_rw_clipped).all() and (g.ratio < 1).all()
+    assert g.coverage80.between(0.75, 0.90).all() and g.coverage95.between(0.90, 0.98).all()

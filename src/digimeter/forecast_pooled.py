@@ -44,6 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from digimeter.errors import DataError
 
@@ -62,6 +63,7 @@ class PooledSettings:
     w_last: float = 1.0        # weight of the last annual change in the distance
     w_pace: float = 1.0        # weight of the 5-year pace
     window: int = 5
+    memory: float | None = None   # only pairs whose target year is within this many years of the origin
     ridge: float = 0.1         # ridge penalty of the local linear adjustment (0: none)
     min_pairs: int = 30
     transform: str = "auto"    # "auto", "logit" or "none"
@@ -170,7 +172,10 @@ def _predict(q, pairs: _Pairs, upto, hs, kind, st: PooledSettings):
     pace (a single observation) is matched and adjusted on its level only."""
     Q = q.shape[0]
     out = np.full((Q, len(hs)), np.nan)
-    use = pairs.end <= upto
+    lo_end = -np.inf if st.memory is None else upto - st.memory
+    if not np.isfinite(upto):
+        lo_end = -np.inf if st.memory is None else pairs.end.max() - st.memory
+    use = (pairs.end <= upto) & (pairs.end > lo_end)
     if not use.any() or Q == 0:
         return out
     one = use & (pairs.h == pairs.h[use].min())   # each (unit, pseudo-origin) once, whatever the horizons
@@ -188,17 +193,17 @@ def _predict(q, pairs: _Pairs, upto, hs, kind, st: PooledSettings):
         if int(h) not in groups:
             continue
         Xh, Dh, Eh = groups[int(h)]
-        n = int(np.searchsorted(Eh, upto, side="right"))
-        if n < st.min_pairs:
+        n0, n = int(np.searchsorted(Eh, lo_end, side="right")), int(np.searchsorted(Eh, upto, side="right"))
+        if n - n0 < st.min_pairs:
             continue
-        Xh, Dh = (Xh[:n] - mu) * scale, Dh[:n]
+        Xh, Dh = (Xh[n0:n] - mu) * scale, Dh[n0:n]
+        n = n - n0
         kk = min(st.k, n)
         for sel, cols in ((full, slice(None)), (lvl, slice(0, 1))):
             if not sel.any():
                 continue
             qq, Xc = qs[sel][:, cols], Xh[:, cols]
-            d = (qq * qq).sum(1)[:, None] + (Xc * Xc).sum(1)[None, :] - 2.0 * qq @ Xc.T
-            idx = np.argpartition(d, kk - 1, axis=1)[:, :kk]
+            idx = cKDTree(Xc).query(qq, k=kk)[1].reshape(qq.shape[0], kk)   # the kk nearest pairs
             nb = Dh[idx]
             if st.ridge:   # local linear adjustment of the neighbours' changes to the query's features
                 Xn = Xc[idx]
