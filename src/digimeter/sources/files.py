@@ -152,19 +152,29 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _read_csv(path: Path, raw: bytes, problems: ProblemList) -> Sheet | None:
+def _read_csv(path: Path, raw: bytes, problems: ProblemList, *, max_rows: int | None = None) -> Sheet | None:
     text = _decode(raw, path, problems)
     if text is None:
         return None
-    delim = _sniff_delimiter(text)
+    delim = _sniff_delimiter(text[:65536])
+    del text   # the rows are read from the bytes as a stream (a StringIO of the text would hold 4 bytes a char)
     rows: list[tuple[int, list[Any]]] = []
     csv.field_size_limit(CSV_FIELD_LIMIT)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig", newline=""), delimiter=delim)
     start = 1
+    same: dict[str, str] = {}   # one string object per repeated code or year (not per cell): less memory
+
+    def one(c: str) -> str:
+        if (len(c) <= 4 or (len(c) <= 40 and c[:1].isalpha())) and len(same) < 200_000:
+            return same.setdefault(c, c)
+        return c
+
     try:
         for cells in reader:
-            rows.append((start, [c.strip() for c in cells]))
+            rows.append((start, tuple([one(x.strip()) for x in cells])))   # (a tuple: smaller than a list)
             start = reader.line_num + 1
+            if max_rows is not None and len(rows) >= max_rows:
+                break
     except csv.Error as e:
         if "field larger than field limit" in str(e):
             problems.add(f"a cell is longer than {CSV_FIELD_LIMIT:,} characters", row=start,
@@ -175,6 +185,19 @@ def _read_csv(path: Path, raw: bytes, problems: ProblemList) -> Sheet | None:
                          fix="check the quotes on that line (a quote opened and never closed)")
         return None
     return Sheet(str(path), None, rows)
+
+
+def _check_csv_head(path: Path, head: bytes, problems: ProblemList) -> None:
+    """Refuse a large CSV whose first megabyte has no recognisable header (or is not text), before the
+    whole file is read: the problem is the same one the full read would report."""
+    cut = head[: head.rfind(b"\n") + 1] or head
+    sub = ProblemList(str(path))
+    sheet = _read_csv(path, cut, sub, max_rows=40)
+    if sub:
+        problems.items.extend(sub.items)
+    elif sheet is not None:
+        _find_layout(sheet, problems)
+    problems.raise_if_any()
 
 
 def _cell(v: Any) -> Any:
@@ -728,7 +751,7 @@ def _parse_indicators(sheet: Sheet, lay: Layout, cat: _Catalogue, problems: Prob
 # ------------------------------------------------------------------------------------------------
 # observations
 # ------------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(slots=True)
 class _Obs:
     unit: str | None
     indicator: str
@@ -748,11 +771,12 @@ def _parse_data(sheet: Sheet, lay: Layout, cat: _Catalogue, problems: ProblemLis
                      row=hdr_row, field=h,
                      fix="remove it, or rename the columns to unit,indicator,year,value(,note)")
     colname = {i: _text(header[i]) for i in range(len(header))}
-    body = [r for r in sheet.rows[sheet.header_row + 1:] if any(not _is_blank(c) for c in r[1])]
+    body: list = [r for r in sheet.rows[sheet.header_row + 1:] if any(not _is_blank(c) for c in r[1])]
     if not body:
         problems.add("the file has a header but no data rows", sheet=sheet, row=hdr_row,
                      fix="add the values below the header")
         return []
+    del sheet.rows[sheet.header_row + 1:]   # the body is read once, below: each row is let go once parsed
 
     unknown_units: dict[str, list[int]] = {}
     unknown_inds: dict[str, tuple[list[int], str]] = {}
@@ -793,6 +817,7 @@ def _parse_data(sheet: Sheet, lay: Layout, cat: _Catalogue, problems: ProblemLis
                 col_ind[i] = c
 
     out: list[_Obs] = []
+    years_seen: dict[int, int] = {}
 
     def value_cell(v, n, col, unit, ind, year, note):
         if _is_blank(v):
@@ -814,13 +839,15 @@ def _parse_data(sheet: Sheet, lay: Layout, cat: _Catalogue, problems: ProblemLis
         if err:
             problems.add(err, sheet=sheet, row=n, field=col, value=v,
                          fix=f"write a whole year between {MIN_YEAR} and {max_year()}")
-        return y
+        return y if y is None else years_seen.setdefault(y, y)   # one int object per year, not per row
 
     ucol = colname[lay.cols["unit"]]
     width = len(header)
     while width and _is_blank(header[width - 1]):
         width -= 1
-    for n, cells in body:
+    for k in range(len(body)):
+        n, cells = body[k]
+        body[k] = None
         if problems.full:
             break
         if any(not _is_blank(c) for c in cells[width:]):
@@ -989,9 +1016,13 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
                      f"GeoJSON boundary file only, and this is a data file", field=given[0],
                      fix="drop the option, or check that the file is the boundary file you meant")
         problems.raise_if_any()
+    with path.open("rb") as fh:
+        head = fh.read(1 << 20)
+    is_xlsx = path.suffix.lower() in (".xlsx", ".xlsm") or head[:4] == b"PK\x03\x04"
+    if not is_xlsx and len(head) == 1 << 20:
+        _check_csv_head(path, head, problems)   # junk is refused from its first rows, never read in whole
     raw = path.read_bytes()
     sha = hashlib.sha256(raw).hexdigest()
-    is_xlsx = path.suffix.lower() in (".xlsx", ".xlsm") or raw[:4] == b"PK\x03\x04"
     if not raw.strip() or (raw.strip() in (b"\xef\xbb\xbf",)):
         problems.add("the file is empty (no header and no rows)",
                      fix="export the data again; the first row must be a header such as unit,indicator,year,value")
@@ -1010,6 +1041,7 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
         data_sheets = main
     else:
         sh = _read_csv(path, raw, problems)
+        del raw   # the rows hold the data now
         if sh is not None:
             data_sheets = [sh]
         companions = _companions(path, problems)
@@ -1138,6 +1170,7 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
             frame = pd.DataFrame({"unit": [o.unit for o in obs], "indicator": [o.indicator for o in obs],
                                   "year": [o.year for o in obs], "value": [o.value for o in obs],
                                   "note": [o.note for o in obs]})
+            obs.clear()   # the frame holds them now (memory: a 2 M-row import stays under 1 GB)
             rep = store.add_observations(frame, kind="import", origin_id=origin_id,
                                           note=f"import of {path.name} ({', '.join(forms)})", source=str(path))
         else:

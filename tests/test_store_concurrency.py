@@ -1,0 +1,87 @@
+"""An import in one process while others read: readers get data (after a wait line) or one busy line,
+a second writer gets one busy line, the dashboard answers from the last committed data, and nobody
+prints a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CLI = [sys.executable, "-c", "import sys; from digimeter.cli import main; main()"]
+
+
+def _big_csv(path: Path, units: list[str], rows: int) -> int:
+    years = list(range(1960, 2025))
+    n_ind = -(-rows // (len(units) * len(years)))
+    Path(str(path) + ".indicators.csv").write_text(
+        "code,name,unit,higher_is_better,min_value,max_value\n"
+        + "".join(f"conc_{j:03d},Concurrency test {j},index,true,0,1000\n" for j in range(n_ind)))
+    with path.open("w") as f:
+        f.write("unit,indicator,year,value\n")
+        n = 0
+        for j in range(n_ind):
+            for u in units:
+                for y in years:
+                    if n < rows:
+                        f.write(f"{u},conc_{j:03d},{y},{(n * 7919) % 1000 / 10}\n")
+                        n += 1
+    return n
+
+
+def _cli(args, home: Path, **env) -> subprocess.CompletedProcess:
+    return subprocess.run(CLI + args, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "DIGIMETER_HOME": str(home), "COLUMNS": "200", **env})
+
+
+def test_import_while_others_read(digimeter_home, tmp_path):
+    from digimeter.store import Store, store_holder
+    from digimeter.web.app import Service
+
+    db = digimeter_home / "digimeter.duckdb"
+    with Store(db, read_only=True) as s:
+        units = [r[0] for r in s.con.execute("SELECT code FROM units WHERE kind = 'country' ORDER BY code")
+                 .fetchall()]
+        n_before = s.con.execute("SELECT count(*) FROM observations").fetchone()[0]
+    big = tmp_path / "big.csv"
+    _big_csv(big, units, 300_000)
+    small = tmp_path / "small.csv"
+    small.write_text("unit,indicator,year,value\nKAZ,internet_users_pct,2024,88.8\n")
+    service = Service(db)                     # the dashboard, started before the import
+
+    writer = subprocess.Popen(CLI + ["data", "import", str(big)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env={**os.environ, "DIGIMETER_HOME": str(digimeter_home)})
+    try:
+        for _ in range(400):
+            if store_holder(db) is not None or writer.poll() is not None:
+                break
+            time.sleep(0.05)
+        held = store_holder(db) is not None
+        assert held, "the import never took the store"
+
+        quick = _cli(["data", "vintages"], digimeter_home, DIGIMETER_STORE_WAIT="0")      # a reader that will not wait
+        second = _cli(["data", "import", str(small)], digimeter_home)                      # a second writer
+        service.refresh()                                                                  # the dashboard: no error
+        with Store(service.read_path, read_only=True) as s:
+            served = s.con.execute("SELECT count(*) FROM observations").fetchone()[0]
+        still = writer.poll() is None
+        patient = _cli(["data", "vintages"], digimeter_home)                               # waits for the import
+    finally:
+        out, err = writer.communicate(timeout=300)
+    assert writer.returncode == 0 and "Traceback" not in err, err[-2000:]
+    for r in (quick, second, patient):
+        assert "Traceback" not in r.stderr + r.stdout, r.stderr[-2000:]
+    if still:   # the readers ran while the import held the store
+        assert quick.returncode == 1 and quick.stderr.strip().count("\n") == 0
+        assert "the store is busy with an import started at" in quick.stderr and "--wait" in quick.stderr
+        assert second.returncode == 1 and "busy with an import started at" in second.stderr
+        assert second.stderr.strip().count("\n") == 0
+        assert served == n_before                      # the last committed data, not a half-written import
+    assert patient.returncode == 0 and "import of big.csv" in patient.stdout, patient.stdout[-2000:]
+    if still:
+        assert "waiting up to" in patient.stderr
+    assert still, "the import ended before the readers ran; make the file bigger"
+    r = _cli(["data", "import", str(small), "--wait", "30"], digimeter_home)
+    assert r.returncode == 0, r.stderr
