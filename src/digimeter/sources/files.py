@@ -1012,7 +1012,8 @@ def import_file(store, path: str | Path, *, publisher: str | None = None, datase
                           **geo_options)
     given = sorted(k for k, v in geo_options.items() if v not in (None, False))
     if given:
-        problems.add(f"{', '.join('--' + k.replace('_', '-') for k in given)} apply to a crosswalk CSV or a "
+        problems.add(f"{', '.join('--' + k.replace('_', '-') for k in given)} appl{'ies' if len(given) == 1 else 'y'} "
+                     f"to a crosswalk CSV or a "
                      f"GeoJSON boundary file only, and this is a data file", field=given[0],
                      fix="drop the option, or check that the file is the boundary file you meant")
         problems.raise_if_any()
