@@ -280,6 +280,17 @@ def test_cli_forecast_json(runner):
     assert res.exit_code == 0 and "why" in res.stdout
 
 
+def test_cli_forecast_of_a_new_region_uses_its_territorys_history(runner):
+    """Ulytau (KZ-62, part of Karaganda until 2022) is forecast from 2011 on, the years before 2022
+    read onto today's layout and marked estimated."""
+    res = runner("forecast", "KZ-62", "internet_users_pct", "--to", "2028", "--format", "json", "--samples", "200")
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    assert d["anchor_year"] == 2023 and d["anchor_value"] == pytest.approx(89.0)
+    assert d["estimated_years"] == list(range(2011, 2022))
+    assert any("territory of KZ-35" in n for n in d["notes"])
+
+
 def test_cli_backtest_json(runner):
     res = runner("backtest", "pop_cov_4g_pct", "--origin", "2018", "--format", "json")
     assert res.exit_code == 0, res.output

@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
                 console.print(f"[bold]method:[/] {r.model}")
                 console.print(f"[bold]why:[/] {r.why}")
                 console.print(f"[bold]intervals:[/] {ifc.calibrated_on}")
-                for n in list(r.notes) + list(ifc.notes):
+                for n in list(r.notes) + ifc.estimated_notes(r.unit) + list(ifc.notes):
                     err.print(f"note: {n}")
             elif fmt == "csv":
                 _write(q.to_csv(index=False), out)
@@ -80,7 +80,8 @@ def register(app: typer.Typer) -> None:
                 payload = {"unit": r.unit, "indicator": meta["code"], "method": r.model, "why": r.why,
                            "intervals": ifc.calibrated_on, "anchor_year": int(r.anchor_year),
                            "anchor_value": r.anchor_value, "weights": r.weights,
-                           "notes": list(r.notes) + list(ifc.notes),
+                           "notes": list(r.notes) + ifc.estimated_notes(r.unit) + list(ifc.notes),
+                           "estimated_years": ifc.estimated_years(r.unit),
                            "forecast": q.to_dict(orient="records"),
                            "backtest": r.backtest.reset_index().to_dict(orient="records")}
                 _write(json.dumps(jsonable(payload), indent=1, ensure_ascii=False), out)

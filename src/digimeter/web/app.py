@@ -312,7 +312,7 @@ def parse_spec_upload(name: str, data: bytes):
     return parse_spec(load_yaml(data, source=name), source=name)
 
 
-def _build_out(ix, unit: str | None, import_report: str | None = None) -> dict[str, Any]:
+def build_out(ix, unit: str | None, import_report: str | None = None) -> dict[str, Any]:
     from .._util.jsonsafe import records
 
     t = ix.table()
