@@ -1,38 +1,53 @@
-"""Time forecast_panel (backtest of 6 models at every origin + calibration + final forecast) on every
-country's series of each ITU indicator in the core wide file. Prints seconds and series per second.
+"""Time the forecasts a scenario needs: every country x every indicator the shipped scenario uses
+(its targets' indicators and the indicators of the index specs its targets rank on), with the default
+method (the pooled analogue model chosen per horizon against the combination: backtests of the models
+and of the pooled model at every origin, calibration, final forecasts and draws). Prints seconds per
+indicator and the total; the goal is under 10 s on 2 cores.
 
-Usage: python benchmarks/forecast.py [path/to/itu_ict_core_wide.csv]
-(default: ../shared/data/countries/itu/itu_ict_core_wide.csv relative to the repository root)
+Usage: python benchmarks/forecast.py [scenario] [--method auto|pooled|mean]
+(default: fully-digital-kz; the bundled snapshot store in a temporary DIGIMETER_HOME)
 """
 
+import os
 import sys
+import tempfile
 import time
-from pathlib import Path
 
-import numpy as np
-import pandas as pd
+os.environ.setdefault("DIGIMETER_HOME", tempfile.mkdtemp(prefix="digimeter-bench-"))
 
-from digimeter.forecast import forecast_panel
+from digimeter import forecast as F  # noqa: E402
+from digimeter.errors import DigimeterError  # noqa: E402
+from digimeter.spec import load_spec  # noqa: E402
+from digimeter.store import open_store  # noqa: E402
+from digimeter.targets import Forecaster, load_scenario  # noqa: E402
 
-root = Path(__file__).resolve().parents[1]
-path = Path(sys.argv[1]) if len(sys.argv) > 1 else root.parent / "shared/data/countries/itu/itu_ict_core_wide.csv"
-d = pd.read_csv(path)
-d = d[d["year"] <= 2023]
-indicators = [c for c in d.columns if c not in ("iso3", "country", "year")]
+args = [a for a in sys.argv[1:] if not a.startswith("--")]
+method = sys.argv[sys.argv.index("--method") + 1] if "--method" in sys.argv else F.DEFAULT_METHOD
+if "--method" in sys.argv:
+    args.remove(method)
+sc = load_scenario(args[0] if args else "fully-digital-kz")
+store = open_store()
+countries = set(store.units(kind="country").code)
+codes = []
+for t in sc.targets:
+    if t.indicator:
+        codes.append(t.indicator)
+    for sp in {t.spec, getattr(t.threshold, "spec", None)} - {None}:
+        codes += [n.indicator for n in load_spec(sp).indicator_nodes()]
+codes = [c for c in dict.fromkeys(codes)
+         if store.observations(indicators=[c], units=sorted(countries)).unit.nunique() >= 30]
+fc = Forecaster(store, max(t.deadline for t in sc.targets), method=method, n_samples=2000)
 total_series, t_all = 0, time.perf_counter()
-for ind in indicators:
-    w = d.pivot(index="iso3", columns="year", values=ind).dropna(how="all")
-    w = w.reindex(columns=range(int(w.columns.min()), int(w.columns.max()) + 1))
-    pct = ind.endswith("_pct") and "gni" not in ind
+for c in codes:
     t0 = time.perf_counter()
     try:
-        pf = forecast_panel(w.columns.to_numpy(), w.to_numpy(), 2030, lo=0.0, hi=100.0 if pct else None,
-                            n_samples=1000)
-        ok = sum(s == "ok" for s in pf.status)
-    except Exception as exc:  # report, keep timing the others
-        ok = f"error: {exc}"
+        f = fc.country(c)
+        n = len(f.units) if hasattr(f, "units") else len(f.base.units)
+        how = f.base.method
+    except DigimeterError as exc:   # report, keep timing the others
+        n, how = 0, f"error: {exc}"
     dt = time.perf_counter() - t0
-    total_series += len(w)
-    print(f"{ind:32s} {len(w):4d} series  {dt:6.2f} s  {len(w) / dt:7.1f} series/s  ok={ok}")
+    total_series += n
+    print(f"{c:36s} {n:4d} countries  {dt:6.2f} s  {how}", flush=True)
 dt = time.perf_counter() - t_all
-print(f"{'total':32s} {total_series:4d} series  {dt:6.2f} s  {total_series / dt:7.1f} series/s")
+print(f"{'total (' + str(len(codes)) + ' indicators, ' + method + ')':36s} {total_series:4d} series     {dt:6.2f} s")
