@@ -544,7 +544,8 @@ class Forecaster:
             if n:
                 notes.append(f"{n} regional value(s) published on an earlier layout read onto {layout} via the "
                              "crosswalk (marked estimated)")
-        missing = [u for u in units if u not in set(obs["unit"])]
+        alive = on or set(um.index[pd.to_numeric(um["valid_to"], errors="coerce").isna()])   # not abolished ones
+        missing = [u for u in units if u in alive and u not in set(obs["unit"])]
         if missing:
             pobs = self.store.observations(indicators=[code], units=[parent])
             pobs = pobs[~(((pobs.value < lo) if lo is not None else False) |
