@@ -1407,6 +1407,7 @@ p{max-width:860px}
 .chart{margin:8px 0 16px;overflow-x:auto}
 .chart svg{max-width:100%;height:auto}
 table{border-collapse:collapse;font-size:13px;margin:6px 0 14px}
+.table-wrap{overflow-x:auto;max-width:100%}
 th,td{border-bottom:1px solid var(--rule);padding:4px 8px;text-align:left;vertical-align:top}
 th{background:var(--soft);font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -1428,10 +1429,13 @@ section{break-before:page;border-bottom:none}
 main>section:first-child{break-before:auto}
 h2,h3{break-after:avoid}
 .chart,.key,tr,pre,.vega-chart{break-inside:avoid}
-.chart{overflow:visible}
+.chart,.table-wrap{overflow:visible}
 details>*{display:block}
 }
 """
+from .interactive import CHART_CSS  # noqa: E402  (the interactive charts' screen and print rules)
+
+CSS += CHART_CSS
 
 
 def chart_svg(chart) -> str:
@@ -1463,7 +1467,9 @@ def _cell(v: Any, lang: str, col: str) -> tuple[str, bool]:
 
 def table_html(df: pd.DataFrame, lang: str, *, highlight: str | None = None, mono: tuple[str, ...] = ()) -> str:
     cols = [str(c) for c in df.columns]
-    out = ["<table><thead><tr>", "".join(f"<th>{html.escape(c)}</th>" for c in cols), "</tr></thead><tbody>"]
+    # a wide table scrolls inside its own box, never the page (long headers in ru/kk)
+    out = ["<div class=\"table-wrap\"><table><thead><tr>", "".join(f"<th>{html.escape(c)}</th>" for c in cols),
+           "</tr></thead><tbody>"]
     for row in df.itertuples(index=False):
         vals = list(row)
         me = highlight is not None and any(isinstance(v, str) and v == highlight for v in vals)
@@ -1473,12 +1479,14 @@ def table_html(df: pd.DataFrame, lang: str, *, highlight: str | None = None, mon
             cls = "mono" if c in mono else ("num" if num else "")
             out.append(f"<td class=\"{cls}\">{text}</td>" if cls else f"<td>{text}</td>")
         out.append("</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 
 def section_body(s: Section, report: Report, svgs: dict[str, str] | None = None) -> str:
     """One section as an HTML fragment (charts inline as SVG); shared by the report and the dashboard."""
+    from .interactive import chart_html
+
     _ = gettext_for(report.lang)
     svgs = svgs if svgs is not None else {}
     parts = []
@@ -1501,8 +1509,8 @@ def section_body(s: Section, report: Report, svgs: dict[str, str] | None = None)
         key = f"{s.id}_{k}"
         svg = svgs.get(key) or chart_svg(ch)
         svgs[key] = svg
-        parts.append(f"<h3>{html.escape(s.chart_titles.get(k, k))}</h3><div class=\"chart\" role=\"img\" "
-                     f"aria-label=\"{html.escape(s.chart_titles.get(k, k))}\">{svg}</div>")
+        parts.append(f"<h3>{html.escape(s.chart_titles.get(k, k))}</h3>"
+                     + chart_html(ch, svg, key=key, title=s.chart_titles.get(k, k)))
     for k, df in s.tables.items():
         mono = ("sha256", "spec_sha256", "panel_sha256", "url", "repository")
         tbl = table_html(df, report.lang, highlight=report.unit_name, mono=mono)
@@ -1519,8 +1527,11 @@ def section_body(s: Section, report: Report, svgs: dict[str, str] | None = None)
 
 
 def render_html(report: Report, *, svgs: dict[str, str] | None = None) -> str:
-    """The report as one self-contained HTML page (inline CSS and SVG; no scripts, no external URLs)."""
+    """The report as one self-contained HTML page: inline CSS, SVG and scripts (the charts drawn by the bundled
+    vega-embed, :mod:`digimeter.interactive`), no external URLs."""
     import jinja2
+
+    from .interactive import report_scripts
 
     _ = gettext_for(report.lang)
     svgs = dict(svgs or {})
@@ -1534,7 +1545,7 @@ def render_html(report: Report, *, svgs: dict[str, str] | None = None) -> str:
                       contents=_("Contents"),
                       footer=_("Made offline by digimeter {version}. Every number carries its source; see Methods and data.").format(
                           version=report.meta["version"]),
-                      css=CSS, markup=jinja2.utils.markupsafe.Markup)
+                      css=CSS, markup=jinja2.utils.markupsafe.Markup, scripts=report_scripts())
 
 
 PAGE = """<!DOCTYPE html>
@@ -1542,7 +1553,7 @@ PAGE = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'unsafe-inline' 'unsafe-eval'">
 <title>{{ title }}</title>
 <style>{{ markup(css) }}</style>
 </head>
@@ -1556,6 +1567,7 @@ PAGE = """<!DOCTYPE html>
 {% endfor %}
 </main>
 <footer>{{ footer }}</footer>
+{{ markup(scripts) }}
 </body>
 </html>
 """
