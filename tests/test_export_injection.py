@@ -43,3 +43,22 @@ def test_export_xlsx_and_csv_are_inert(store, tmp_path):
     store.export(c, indicators=["internet_users_pct"], units=["UZB"], years=list(range(2000, 2006)))
     back = pd.read_csv(c)
     assert sorted(back["note"]) == sorted(got) and back["value"].dtype == float
+
+
+def test_report_tables_are_inert(tmp_path):
+    """The report's tables.xlsx and tables/*.csv: a region or note named like a formula stays text."""
+    import openpyxl
+
+    from digimeter.report import Report, Section, write_report
+
+    df = pd.DataFrame({"unit": ["=cmd|' /C calc'!A0", "KAZ"], "score": [-3.5, 71.2], "note": ["@x", "-"]})
+    rep = Report(unit="KAZ", unit_name="Kazakhstan", lang="en", spec="egdi", scenario=None,
+                 sections=[Section(id="rankings", title="Rankings", tables={"table": df})],
+                 meta={"title": "t", "generated": "2026-12-04", "version": "0", "main_index": "egdi", "main_year": 2024})
+    w = write_report(rep, tmp_path / "r", figures=False, png=False)
+    ws = openpyxl.load_workbook(w["xlsx"])["rankings_table"]
+    cells = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    assert cells == [["'=cmd|' /C calc'!A0", -3.5, "'@x"], ["KAZ", 71.2, "-"]]
+    assert all(c.data_type != "f" for r in ws.iter_rows() for c in r)
+    back = pd.read_csv(w["tables"][0])
+    assert back["unit"].tolist()[0] == "'=cmd|' /C calc'!A0" and back["score"].tolist() == [-3.5, 71.2]
