@@ -20,6 +20,10 @@ The pieces
   backtest), ``"inverse_mae"`` (weights proportional to 1/MAE of each series' own backtest) or
   ``"select"`` (lowest own-backtest MAE). Weights used at a backtest origin only use errors whose
   target year is at or before that origin (nested, so the method's own errors are honest).
+  ``"pooled"``: the pooled analogue model of :mod:`digimeter.forecast_pooled` (how series at a given
+  level and pace in the whole panel, plus any ``donors`` panel, went on to change); ``"auto"`` (the
+  default of ``digimeter targets``, ``forecast`` and ``backtest``): per horizon, ``"pooled"`` or
+  ``"mean"``, whichever erred less out of sample (:func:`pooled_method_forecasts`).
 - **Intervals** (:func:`calibrate`): empirical quantiles of the *method's own* out-of-sample errors by
   horizon, divided by each series' recent volatility (mean absolute annual change over the 5 years
   before the origin, floored) and pooled over all units passed in; quantiles are computed separately
@@ -59,7 +63,8 @@ __all__ = [
     "MODELS", "DEFAULT_MODELS", "COMBO_MODELS", "QUANTILES",
     "fit_logistic", "predict_logistic", "fit_gompertz", "predict_gompertz", "fit_bass", "predict_bass",
     "fit_linear", "predict_linear", "fit_damped", "predict_damped", "fit_rw_drift", "predict_rw_drift",
-    "Backtest", "backtest", "method_forecasts", "Calibration", "calibrate", "recent_scale", "CENTERS", "CenterChoice", "choose_center", "level_bands", "error_correlation", "cross_correlation", "MIN_COMMON_SHOCK",
+    "Backtest", "backtest", "method_forecasts", "METHODS", "DEFAULT_METHOD", "POOLED_METHODS",
+    "pooled_choice", "pooled_method_forecasts", "Calibration", "calibrate", "recent_scale", "CENTERS", "CenterChoice", "choose_center", "level_bands", "error_correlation", "cross_correlation", "MIN_COMMON_SHOCK",
     "PanelForecast", "ForecastResult", "forecast_panel", "forecast_series",
     "prob_reach", "reach_draws", "crossing_year", "required_pace", "achieved_pace", "fastest_pace_from_level",
 ]
