@@ -16,7 +16,7 @@ from digimeter import benchmark as bm
 from digimeter import targets as tg
 from digimeter.build import build
 from digimeter.errors import SpecError
-from digimeter.plan import resolve
+from digimeter.spec.plan import resolve
 from digimeter.stages import aggregate as agg
 from digimeter.stages import normalise as norm
 from digimeter.stages import tree

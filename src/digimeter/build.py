@@ -23,8 +23,8 @@ from .stages import treat as trt
 from .stages import tree
 from .errors import SpecError
 from .panel import Panel, make_panel, select_units
-from .plan import Plan, normalise_groups
-from .plan import resolve as resolve_plan
+from .spec.plan import Plan, normalise_groups
+from .spec.plan import resolve as resolve_plan
 from .spec import IndexSpec, load_spec, node_directions
 from .store import Store, open_store
 
@@ -535,7 +535,7 @@ def _suggest_codes(word: str, codes) -> str:
 
 def _normalise(spec: IndexSpec, x_tr: pd.DataFrame, dirs: np.ndarray, fixed: list[dict] | None
                ) -> tuple[pd.DataFrame, list[dict]]:
-    """Normalise every indicator by the plan's groups (:func:`digimeter.plan.normalise_groups`, with
+    """Normalise every indicator by the plan's groups (:func:`digimeter.spec.plan.normalise_groups`, with
     per-indicator overrides in ``normalise.indiv``); ``fixed`` = fitted params."""
     groups = normalise_groups(spec, list(x_tr.columns))
     out, fits = norm.apply_groups(list(groups), x_tr.to_numpy(dtype=float), dirs, units=list(x_tr.index),

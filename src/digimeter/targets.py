@@ -782,7 +782,7 @@ def compute_batch(spec, X: np.ndarray, directions: dict, node: str | None = None
     NaN for units screened out.
     """
     from ._util.ranks import rank_desc
-    from .plan import resolve as resolve_plan
+    from .spec.plan import resolve as resolve_plan
     from .stages import normalise as norm
     from .stages import tree
 

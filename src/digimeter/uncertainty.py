@@ -469,7 +469,7 @@ class Design:
 
     def base_weights(self) -> np.ndarray:
         """The spec's own weights of every node (meta order), as the build resolves them."""
-        from .plan import base_weights
+        from .spec.plan import base_weights
 
         w = base_weights(self.spec, self.meta)
         return np.array([w[c] for c in self.codes], dtype=float)
@@ -660,7 +660,7 @@ class Engine:
             fixed = self.fixed if spec.normalise == self.spec.normalise else None
             try:
                 if self.fast and not self.data_weights:
-                    from .plan import base_weights
+                    from .spec.plan import base_weights
 
                     normalised = self._stages_fast(spec, fixed, self._sub(key, ("denominate", "screen", "impute", "treat")))
                     w = base_weights(spec, self.meta)
@@ -680,10 +680,10 @@ class Engine:
         return self._upstream[sub]
 
     def _plan(self, key: tuple) -> tuple:
-        """The aggregation steps of the variant spec (:func:`digimeter.plan.aggregate_steps`, as the build)."""
+        """The aggregation steps of the variant spec (:func:`digimeter.spec.plan.aggregate_steps`, as the build)."""
         sub = self._sub(key, ("aggregate",))
         if sub not in self._plans:
-            from .plan import aggregate_steps
+            from .spec.plan import aggregate_steps
 
             spec, _ = self._spec_for(key, ("aggregate",))
             self._plans[sub] = aggregate_steps(spec, self.meta)

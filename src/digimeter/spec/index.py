@@ -20,7 +20,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import NotFoundError, Problem, SpecError
+from ..errors import NotFoundError, Problem, SpecError
 
 STAGES = ("denominate", "screen", "impute", "treat", "normalise", "weights", "aggregate")
 
@@ -354,7 +354,7 @@ def load_spec(name_or_path: str | Path) -> IndexSpec:
         raise NotFoundError(f"no spec named '{name_or_path}' and no such file",
                             value=str(name_or_path),
                             fix=f"use a shipped spec ({', '.join(shipped)}) or a path to a YAML file")
-    from ._util.yamlsafe import load_yaml_file
+    from .._util.yamlsafe import load_yaml_file
 
     data = load_yaml_file(p)   # no aliases, bounded depth; errors name the file and line
     return parse_spec(data, source=str(p))

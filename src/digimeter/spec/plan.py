@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import SpecError
-from .spec import IndexSpec
-from .stages import aggregate as agg
-from .stages import normalise as norm
-from .stages.tree import Step
+from ..errors import SpecError
+from .index import IndexSpec
+from ..stages import aggregate as agg
+from ..stages import normalise as norm
+from ..stages.tree import Step
 
 __all__ = ["Plan", "resolve", "aggregate_steps", "base_weights", "normalise_groups", "AGGREGATE_SETTINGS"]
 

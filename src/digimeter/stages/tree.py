@@ -1,7 +1,7 @@
 """The one tree evaluator: aggregate a spec's tree bottom-up, from indicator values to the index.
 
 A tree is a sequence of :class:`Step` (one per aggregate node, children before parents), as
-:func:`digimeter.plan.resolve` makes it from a spec. :func:`evaluate` runs it over node values with
+:func:`digimeter.spec.plan.resolve` makes it from a spec. :func:`evaluate` runs it over node values with
 any leading axes (one panel, a stack of Monte Carlo samples, one unit's hypothetical values), with
 weights that may also carry leading axes (one weight set per sample). The build, the gap
 decomposition and what-it-takes (benchmark), the index propagation of targets and the uncertainty
@@ -85,7 +85,7 @@ def evaluate(steps: Iterable[Step], values: Mapping[str, np.ndarray], weights: M
     Parameters
     ----------
     steps : iterable of Step
-        Children before parents (as :func:`digimeter.plan.resolve` orders them).
+        Children before parents (as :func:`digimeter.spec.plan.resolve` orders them).
     values : mapping node -> array
         Values of the nodes below ``from_level`` (at least the indicator nodes), each shaped
         (..., n_units); leading axes broadcast across nodes. Not modified.
