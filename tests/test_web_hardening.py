@@ -148,6 +148,9 @@ def test_time_budget_memory_cap_and_no_temp_paths(template_store_path, tmp_path)
     r = small.post("/api/upload/data", files={"file": ("d.csv", csv)})
     assert r.status_code == 413 and "memory" in r.json()["error"]
     ok = TestClient(create_app(store), raise_server_exceptions=False)
+    r = ok.post("/api/upload/data", files={"file": ("d.csv", csv)})
+    assert r.status_code == 200 and r.json()["import_report"].startswith("d.csv (long form")
+    assert "/tmp" not in r.text and "digimeter-upload" not in r.text
     r = ok.post("/api/upload/data", files={"file": ("d.csv", b"unit,indicator,year,value\nKAZ,nope,2025,1\n")})
     body = r.text
     assert r.status_code == 400 and "d.csv" in body and "unknown indicator" in body.lower()
