@@ -34,8 +34,8 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .stages import aggregate as agg
 from .stages import normalise as norm
+from .stages import tree as tree_eval
 from ._util.ranks import rank_desc
 from .errors import DataError, DigimeterError, NotFoundError, SpecError
 
@@ -841,68 +841,58 @@ def frontier(index, unit: str, *, peers: Any = None, store=None) -> pd.DataFrame
 # the tree, evaluated for one unit
 # --------------------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class _Agg:
-    code: str
-    kids: list[str]
+    """An aggregation step of the index's plan with the weights its build used."""
+
+    step: tree_eval.Step
     w: np.ndarray
-    method: str
-    opts: dict
-    min_share: float
+
+    @property
+    def code(self) -> str:
+        return self.step.code
+
+    @property
+    def kids(self) -> list[str]:
+        return list(self.step.kids)
+
+    @property
+    def method(self) -> str:
+        return self.step.method
 
 
 def _tree(index) -> list[_Agg]:
-    """Aggregate nodes bottom-up, each with its children, weights, method and options, exactly as
-    :func:`digimeter.build.compute` aggregates."""
-    spec = index.spec
-    meta = spec.meta()
-    ag = dict(spec.aggregate)
-    amethod = ag.pop("method")
-    by_level = {int(k): v for k, v in (ag.pop("by_level", None) or {}).items()}
-    min_share = float(ag.pop("min_share", 0.0))
-    nodes = spec.nodes()
-    out = []
-    for level in sorted(set(meta.level[meta.kind == "aggregate"])):
-        for row in meta[(meta.level == level) & (meta.kind == "aggregate")].itertuples():
-            kids = meta.code[meta.parent == row.code].tolist()
-            w = np.array([spec.weight_of(k) for k in kids], dtype=float)
-            node = nodes.get(row.code)
-            method = node.aggregate if node is not None and node.aggregate else by_level.get(level, amethod)
-            out.append(_Agg(row.code, kids, w, method, dict(ag), min_share))
-    return out
+    """Aggregate nodes bottom-up: the steps of the spec's plan (:func:`digimeter.spec.plan.aggregate_steps`,
+    the build's own), with the weights the build used (``Index.params["weights"]``)."""
+    from .spec.plan import aggregate_steps
+
+    w = index.params["weights"]
+    return [_Agg(s, np.array([w[k] for k in s.kids], dtype=float))
+            for s in aggregate_steps(index.spec, index.meta())]
 
 
 def _needs_context(a: _Agg) -> bool:
     """Methods whose result for one unit depends on the other units."""
-    return a.method == "copeland" or a.opts.get("zero_guard") is not None
+    return a.step.needs_context
 
 
 def _agg_rows(a: _Agg, xs: np.ndarray, context: np.ndarray | None = None, row: int | None = None) -> np.ndarray:
     """Aggregate ``xs`` (..., k) -> (...); with ``context`` (n_units, k) the rows are placed in it at
     ``row`` for methods that depend on all units."""
-    xs = np.asarray(xs, dtype=float)
-    if context is not None and _needs_context(a):
-        lead = xs.shape[:-1]
-        flat = xs.reshape(-1, xs.shape[-1])
-        full = np.broadcast_to(context, (flat.shape[0],) + context.shape).copy()
-        full[:, row, :] = flat
-        y = agg.aggregate(full, a.w, a.method, min_share=a.min_share, **a.opts)[:, row]
-        return y.reshape(lead)
-    return agg.aggregate(xs[..., None, :], a.w, a.method, min_share=a.min_share, **a.opts)[..., 0]
+    return tree_eval.apply_step(a.step, xs, a.w, context, row)
 
 
 def _evaluate(index, ind_values: np.ndarray, unit: str | None = None,
               tree: list[_Agg] | None = None) -> dict[str, np.ndarray]:
     """Scores of every node from a unit's normalised indicator values ``(..., n_indicators)``
-    (other units fixed; they matter only to context-dependent methods)."""
+    (other units fixed; they matter only to context-dependent methods), by the one tree evaluator."""
     icodes = list(index.stages["normalised"].columns)
     vals = {c: ind_values[..., j] for j, c in enumerate(icodes)}
     row = list(index.scores.index).index(unit) if unit is not None else None
-    for a in (tree if tree is not None else _tree(index)):
-        xs = np.stack([vals[k] for k in a.kids], axis=-1)
-        ctx = index.scores[a.kids].to_numpy(dtype=float) if row is not None and _needs_context(a) else None
-        vals[a.code] = _agg_rows(a, xs, ctx, row)
-    return vals
+    aggs = tree if tree is not None else _tree(index)
+    out, _ = tree_eval.evaluate([a.step for a in aggs], vals, index.params["weights"], from_level=0,
+                                unit=0 if row is None else row, context=None if row is None else index.scores)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -1279,30 +1269,29 @@ def _short_measure(measure: str) -> str:
 
 
 def _normaliser(index):
-    """``f(raw (..., n_ind)) -> normalised`` for one unit with the index's fitted parameters."""
-    spec = index.spec
-    nm = dict(spec.normalise)
-    method = nm.pop("method")
+    """``f(raw (..., n_ind)) -> normalised`` for one unit with the index's fitted parameters, and each
+    indicator's method (the plan's normalisation groups, :func:`digimeter.spec.plan.normalise_groups`)."""
+    from .spec.plan import normalise_groups
+
     icodes = list(index.stages["normalised"].columns)
     dirs = np.array([index.params["directions"][c] for c in icodes], dtype=float)
-    if method in ("rank", "percentile", "copeland"):
-        raise SpecError(f"what_it_takes needs a normalisation that maps each value on its own; "
-                        f"'{method}' depends on the other units", field="normalise.method", value=method,
-                        fix="use a variant with minmax, zscore or goalposts")
-    params = {k: np.asarray(v, dtype=float)[None, :] for k, v in index.params["normalise"].items()}
-    if method == "goalposts":
-        m = spec.meta().set_index("code")
-        nm.update(lo=m.loc[icodes, "goalpost_lo"].to_numpy(float), hi=m.loc[icodes, "goalpost_hi"].to_numpy(float),
-                  direction=dirs)
-    if "range" in nm:
-        nm["range"] = tuple(nm["range"])
-    f = norm.METHODS[method]
+    groups = list(normalise_groups(index.spec, icodes))
+    for g in groups:
+        if g.method in ("rank", "percentile"):
+            raise SpecError(f"what_it_takes needs a normalisation that maps each value on its own; "
+                            f"'{g.method}' depends on the other units", field=g.where + ".method", value=g.method,
+                            fix="use a variant with minmax, zscore or goalposts")
+    fits = index.params["normalise_fit"]
+    methods = [""] * len(icodes)
+    for g in groups:
+        for j in g.cols:
+            methods[j] = g.method
 
     def apply(x):
         x = np.atleast_2d(np.asarray(x, dtype=float))
-        return f.apply(x if method == "goalposts" else x * dirs, params, **nm)
+        return norm.apply_groups(groups, x, dirs, fixed=fits)[0]
 
-    return apply, method
+    return apply, methods
 
 
 def _new_rank(scores: pd.Series, unit: str) -> int:
@@ -1397,7 +1386,7 @@ def what_it_takes(index, unit: str, *, rank: int | None = None, score: float | N
         lim = info.at[c, "max_value"] if dirs[j] > 0 else info.at[c, "min_value"]
         if not pd.isna(lim):
             room[j] = min(room[j], max((lim - base[j]) * dirs[j], 0.0))
-        if nmethod == "goalposts":
+        if nmethod[j] == "goalposts":
             m = index.meta().set_index("code")
             gp = m.at[c, "goalpost_hi"] if dirs[j] > 0 else m.at[c, "goalpost_lo"]
             room[j] = min(room[j], max((gp - base[j]) * dirs[j], 0.0))
