@@ -16,7 +16,7 @@ Uploads are data, never code, and never stall the server:
 
 Pages read a private copy of the store, refreshed from the last committed state whenever no import
 holds the store: an import in another process never makes a page fail. Every response carries a
-Content-Security-Policy (no scripts on the dashboard's pages), ``X-Content-Type-Options: nosniff`` and
+Content-Security-Policy (scripts only from /assets/: the bundled chart libraries, no inline script), ``X-Content-Type-Options: nosniff`` and
 ``X-Frame-Options: DENY``.
 """
 
@@ -335,9 +335,12 @@ def build_out(ix, unit: str | None, import_report: str | None = None) -> dict[st
 # the guard: security headers, same-origin uploads, body size checked while it streams
 # --------------------------------------------------------------------------------------------------
 
-#: the dashboard's pages use no script; styles are inline (the report's CSS, SVG charts)
+#: the dashboard's pages: scripts only from /assets/ (the charts); styles are inline (the report's CSS, SVG charts)
 CSP_PAGES = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
-             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+             # the charts: the bundled Vega scripts from /assets/ only (no inline script); Vega compiles its
+             # expressions with Function(), hence 'unsafe-eval'
+             "script-src 'self' 'unsafe-eval'")
 #: /docs and /redoc load FastAPI's Swagger UI / ReDoc from their CDN with an inline starter script
 CSP_DOCS = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
             "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
@@ -471,7 +474,6 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
         unit = kw.get("unit") or request.query_params.get("unit") or "KAZ"
         menu = [(f"/country/{unit}?lang={lang}", _("Country")), (f"/compare/{unit}?lang={lang}", _("Comparison")),
                 (f"/regions/{unit}?lang={lang}", _("Regions")), (f"/targets/{unit}?lang={lang}", _("Targets")),
-                (f"/whatif/{unit}?lang={lang}", _("What if")),
                 (f"/whatif/{unit}?lang={lang}", _("What if")),
                 (f"/methods?lang={lang}", _("Methods and data")), (f"/upload?lang={lang}", _("Upload"))]
         params = dict(request.query_params)
@@ -626,14 +628,11 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
         return page_json("methods", unit, spec, lang, None)
 
     # -- what if: a page and its JSON twin (digimeter.web.whatif) ------------------------------------
+    from . import assets
     from . import whatif as whatif_page
 
     whatif_page.register(app, service, render, env, ERRORS)
-
-    # -- what if: a page and its JSON twin (digimeter.web.whatif) ------------------------------------
-    from . import whatif as whatif_page
-
-    whatif_page.register(app, service, render, env, ERRORS)
+    assets.register(app)   # the charts' scripts (digimeter.web.assets), served from the package
 
     # -- uploads: in a child process, off the event loop (see digimeter.web.worker) ----------------
     async def _build_spec_upload(name: str, data: bytes, unit: str) -> dict[str, Any]:

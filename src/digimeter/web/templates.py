@@ -25,6 +25,7 @@ select#regional{max-width:min(36em,70vw)}
 {% block body %}{% endblock %}
 </main>
 <footer>digimeter {{ version }} · {{ _('Every number carries its source; see Methods and data.') }}</footer>
+<script src="/assets/vega-bundle.js"></script><script src="/assets/charts.js"></script>
 </body></html>
 """
 
