@@ -177,7 +177,7 @@ def spec_job(tmp: str, name: str, data: bytes, store_path: str | None, unit: str
     """Parse an uploaded spec with the safe loader and build it on the store (opened read-only)."""
     from ..build import build
     from ..store import open_store
-    from .app import _build_out, parse_spec_upload
+    from .app import build_out, parse_spec_upload
 
     spec = parse_spec_upload(name, data)
     store = open_store(store_path, read_only=store_path is not None) if store_path else open_store(":memory:")
@@ -185,7 +185,7 @@ def spec_job(tmp: str, name: str, data: bytes, store_path: str | None, unit: str
         ix = build(spec, store)
     finally:
         store.close()
-    return _build_out(ix, unit)
+    return build_out(ix, unit)
 
 
 def data_job(tmp: str, name: str, data: bytes, spec: str, store_path: str, unit: str) -> dict[str, Any]:
@@ -217,6 +217,6 @@ def data_job(tmp: str, name: str, data: bytes, spec: str, store_path: str, unit:
 
 
 def _build_out_text(ix, unit: str, report: str) -> dict[str, Any]:
-    from .app import _build_out
+    from .app import build_out
 
-    return _build_out(ix, unit, import_report=report)
+    return build_out(ix, unit, import_report=report)
