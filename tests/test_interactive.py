@@ -69,7 +69,10 @@ def test_report_offline_draws_every_chart(made, browser):
                 const s = c.querySelector('.vega-chart svg'); if (!s) return false;
                 const b = s.getBoundingClientRect(); return b.width > 50 && b.height > 50 &&
                        s.querySelectorAll('path').length > 0; }).length,
-            links: document.querySelectorAll('.chart .downloads a').length}))()""")
+            links: document.querySelectorAll('.chart .downloads a').length,
+            tables: document.querySelectorAll('main section table').length,
+            tableLinks: [...document.querySelectorAll('.table-downloads a')].map(a => a.textContent + ':' +
+                        (a.href.startsWith('blob:') ? 'blob' : a.href) + ':' + a.download)}))()""")
     finally:
         browser.call("Network.setBlockedURLs", urls=[])
     problems = _problems(browser)
@@ -80,6 +83,9 @@ def test_report_offline_draws_every_chart(made, browser):
     assert state["charts"] == expected >= 5
     assert state["live"] == expected, state                       # every chart drawn by vega-embed
     assert state["links"] == 3 * expected                          # CSV, JSON, Vega-Lite under each chart
+    assert state["tables"] > 5 and len(state["tableLinks"]) == 2 * state["tables"]   # CSV and JSON under each table
+    assert all(x.split(":")[1] == "blob" for x in state["tableLinks"])
+    assert {x.split(":")[0] for x in state["tableLinks"]} == {"CSV", "JSON"}
 
 
 HOVER = """(() => {

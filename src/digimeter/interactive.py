@@ -14,7 +14,8 @@ The JavaScript (Vega, Vega-Lite and vega-embed, bundled by vl-convert; every par
 ``data/js/NOTICE.md``) ships in the package (``data/js/vega-bundle.js``): the report inlines it, the dashboard
 serves it from ``/assets/``; nothing comes from a CDN, and the report opens with the network off. Once a chart
 is drawn its ``.chart`` gets the class ``live`` and the static SVG is hidden; without scripts, or when drawing
-fails, the static SVG stays, and print always uses it (``@media print``).
+fails, the static SVG stays, and print always uses it (``@media print``). Every chart gets CSV, JSON and Vega-Lite
+links (its data), every table CSV and JSON links (its cells as shown), made in the page (no server needed).
 
 :func:`interactive_spec` adds what a reader needs to explore: tooltips that carry the source and the unit of
 measure (the quantitative axis title) next to each mark's own fields (value, year ...), and zoom and pan
@@ -91,7 +92,40 @@ EMBED_JS = r"""(function () {
       .catch(function (err) { holder.textContent = ""; el.classList.add("static-only");
                               if (window.console) console.warn("chart not drawn:", err && err.message); });
   }
+  function tableRows(t) {
+    var head = Array.prototype.map.call(t.querySelectorAll("thead th"), function (th) { return th.textContent.trim(); });
+    return Array.prototype.map.call(t.querySelectorAll("tbody tr"), function (tr) {
+      var r = {};
+      Array.prototype.forEach.call(tr.children, function (td, i) {
+        var v = td.textContent.trim();
+        r[head[i] || ("column " + (i + 1))] = v === "\u2013" ? null : v;
+      });
+      return r;
+    });
+  }
+  function tableLinks() {
+    Array.prototype.forEach.call(document.querySelectorAll("main section table"), function (t, i) {
+      if (t.dataset.links || t.closest(".chart") || t.closest("form")) return;
+      t.dataset.links = "1";
+      var bar = document.createElement("div");
+      bar.className = "downloads table-downloads";
+      var sec = t.closest("section"), name = (sec && sec.id ? sec.id : "table") + "-" + (i + 1);
+      var rows = tableRows(t);
+      [["CSV", csv(rows), "text/csv", ".csv"], ["JSON", JSON.stringify(rows, null, 1), "application/json", ".json"]]
+        .forEach(function (x) {
+          var a = document.createElement("a");
+          a.textContent = x[0];
+          a.href = URL.createObjectURL(new Blob([x[1]], {type: x[2]}));
+          a.download = name + x[3];
+          bar.appendChild(a);
+          bar.appendChild(document.createTextNode(" "));
+        });
+      var box = t.parentNode && t.parentNode.classList && t.parentNode.classList.contains("table-wrap") ? t.parentNode : t;
+      box.parentNode.insertBefore(bar, box.nextSibling);
+    });
+  }
   function all() {
+    try { tableLinks(); } catch (e) { if (window.console) console.warn("table links:", e && e.message); }
     var charts = Array.prototype.slice.call(document.querySelectorAll(".chart"));
     window.digimeterCharts = Promise.all(charts.map(draw)).then(function () {
       document.documentElement.setAttribute("data-charts", "drawn");
@@ -104,10 +138,10 @@ EMBED_JS = r"""(function () {
 CHART_CSS = """
 .chart .vega-chart:empty{display:none}
 .chart.live .static{display:none}
-.chart .downloads{font-size:12px;margin:2px 0 0}
-.chart .downloads a{margin-right:8px;color:var(--blue)}
+.downloads{font-size:12px;margin:2px 0 8px}
+.downloads a{margin-right:8px;color:var(--blue)}
 #vg-tooltip-element{font-family:"DejaVu Sans",Arial,sans-serif;font-size:12px}
-@media print{.chart .vega-chart{display:none!important}.chart .static{display:block!important}.chart .downloads{display:none}}
+@media print{.chart .vega-chart{display:none!important}.chart .static{display:block!important}.downloads{display:none}}
 """
 
 
