@@ -183,8 +183,11 @@ def _quant_title(enc: dict) -> str | None:
     return None
 
 
-def interactive_spec(spec: dict) -> dict:
-    """A chart's Vega-Lite spec with tooltips carrying source and unit of measure, and zoom and pan over years."""
+def interactive_spec(spec: dict, labels: dict | None = None) -> dict:
+    """A chart's Vega-Lite spec with tooltips carrying source and unit of measure, and zoom and pan over years.
+
+    ``labels``: the tooltip titles in the page's language (``{"measure": ..., "source": ...}``)."""
+    labels = {"measure": "unit of measure", "source": "source", **(labels or {})}
     spec = copy.deepcopy(spec)
     source = chart_source(spec)
     units: list[dict] = []
@@ -214,10 +217,10 @@ def interactive_spec(spec: dict) -> dict:
             m = _quant_title(enc) or measure
             if m:
                 calc.append({"calculate": json.dumps(m), "as": "unit of measure"})
-                extra.append({"field": "unit of measure", "type": "nominal"})
+                extra.append({"field": "unit of measure", "type": "nominal", "title": labels["measure"]})
             if source:
                 calc.append({"calculate": json.dumps(source), "as": "source"})
-                extra.append({"field": "source", "type": "nominal"})
+                extra.append({"field": "source", "type": "nominal", "title": labels["source"]})
             u["transform"] = list(u.get("transform") or []) + calc
             enc["tooltip"] = tips + extra
         x = enc.get("x")
@@ -252,10 +255,10 @@ def _trim_features(spec: dict, units: list[dict]) -> None:
         walk(spec)
 
 
-def chart_html(chart: Any, svg: str, *, key: str, title: str) -> str:
+def chart_html(chart: Any, svg: str, *, key: str, title: str, labels: dict | None = None) -> str:
     """One chart as the markup of the module docstring (``chart``: an altair chart or a Vega-Lite dict)."""
     spec = chart if isinstance(chart, dict) else chart.to_dict()
-    data = json.dumps(interactive_spec(spec), ensure_ascii=False, separators=(",", ":"), default=str)
+    data = json.dumps(interactive_spec(spec, labels), ensure_ascii=False, separators=(",", ":"), default=str)
     data = data.replace("<", "\\u003c").replace(">", "\\u003e")     # JSON inside <script>: no tag can end it
     return (f"<div class=\"chart\" role=\"img\" aria-label=\"{html.escape(title)}\" data-chart=\"{html.escape(key)}\">"
             f"<div class=\"vega-chart\"></div><div class=\"static\">{svg}</div>"

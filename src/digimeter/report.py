@@ -1510,7 +1510,8 @@ def section_body(s: Section, report: Report, svgs: dict[str, str] | None = None)
         svg = svgs.get(key) or chart_svg(ch)
         svgs[key] = svg
         parts.append(f"<h3>{html.escape(s.chart_titles.get(k, k))}</h3>"
-                     + chart_html(ch, svg, key=key, title=s.chart_titles.get(k, k)))
+                     + chart_html(ch, svg, key=key, title=s.chart_titles.get(k, k),
+                                  labels={"measure": _("unit of measure"), "source": _("source")}))
     for k, df in s.tables.items():
         mono = ("sha256", "spec_sha256", "panel_sha256", "url", "repository")
         tbl = table_html(df, report.lang, highlight=report.unit_name, mono=mono)

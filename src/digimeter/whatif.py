@@ -160,6 +160,7 @@ class WhatIfBase:
     vintage: int | None
     seed: int
     n_samples: int
+    iso2: str | None = None
     variants: "OrderedDict[tuple, Any]" = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -270,7 +271,8 @@ def prepare(unit: str, *, spec: str = "digital-nation", scenario: str | None = N
         meta = {c: store.indicator(c) for c in codes}
         base = WhatIfBase(unit=code, unit_name=str(u.get("name") or code), index=ix,
                           scenario=sc.name if sc is not None else None, deadline=int(deadline), targets=targets,
-                          meta=meta, vintage=vint, seed=seed, n_samples=n_samples)
+                          meta=meta, vintage=vint, seed=seed, n_samples=n_samples,
+                          iso2=u.get("iso2") if isinstance(u.get("iso2"), str) else None)
     finally:
         if own:
             store.close()

@@ -41,7 +41,7 @@ WHATIF = """{% extends "base.html" %}{% block body %}
 </tbody></table>
 {% if result.targets %}<h3>{{ _('Targets') }}</h3>
 <table id="whatif-targets"><thead><tr><th>{{ _('Target') }}</th><th>{{ _('Goal') }}</th><th>{{ _('P(met) today') }}</th><th>{{ _('P(met) what if') }}</th></tr></thead><tbody>
-{% for t in result.targets %}<tr id="target-{{ t.target }}"{% if t.changed %} class="changed"{% endif %}><td>{{ _(t.name) if t.name else t.target }}</td><td>{{ t.comparator }} {{ '%g' % t.threshold }} ({{ t.deadline }})</td><td class="num" data-v="{{ t.p_before }}">{{ fmtp(t.p_before) }}</td><td class="num" data-v="{{ t.p_after }}">{{ fmtp(t.p_after) }}</td></tr>{% endfor %}
+{% for t in result.targets %}<tr id="target-{{ t.target }}"{% if t.changed %} class="me"{% endif %}><td>{{ _(t.name) if t.name else t.target }}</td><td>{{ t.comparator }} {{ '%g' % t.threshold }} ({{ t.deadline }})</td><td class="num" data-v="{{ t.p_before }}">{{ fmtp(t.p_before) }}</td><td class="num" data-v="{{ t.p_after }}">{{ fmtp(t.p_after) }}</td></tr>{% endfor %}
 </tbody></table>{% endif %}
 <p class="note">{% for n in result.notes %}{{ n }}. {% endfor %}</p>
 <p><a href="{{ csv_url }}" download>CSV</a> · <a href="{{ json_url }}">JSON</a></p>
@@ -183,6 +183,11 @@ def register(app, service, render, env: jinja2.Environment, errors: dict) -> Non
         _ = gettext_for(lang)
         changes = _query_changes(request)
         b = base_for(unit, spec, scenario)
+        name = b.unit_name
+        if lang != "en" and b.iso2:   # the CLDR territory name in the page's language, as the report's
+            from babel import Locale
+
+            name = Locale.parse(lang).territories.get(b.iso2, name)
         res = answer(b.unit, changes, _query_weights(request), spec, scenario)
         ix = b.index
         panel = ix.panel
@@ -198,10 +203,10 @@ def register(app, service, render, env: jinja2.Environment, errors: dict) -> Non
                            "range": rng, "value": changes.get(n.code, changes.get(n.indicator, ""))})
         pillars = [dict(r, name=_(r["name"])) for r in res["nodes"] if r["depth"] == 1]
         q = urlencode({"spec": spec, **({"scenario": scenario} if scenario else {}), **changes})
-        return render(request, "whatif.html", lang, title=f"{_('What if')}: {_(b.unit_name)}",
-                      api_url=f"/api/whatif/{b.unit}?{q}", unit=b.unit, unit_name=_(b.unit_name), spec=spec,
+        return render(request, "whatif.html", lang, title=f"{_('What if')}: {name}",
+                      api_url=f"/api/whatif/{b.unit}?{q}", unit=b.unit, unit_name=name, spec=spec,
                       spec_title=_(ix.spec.title or ix.spec.name), deadline=b.deadline, levers=levers,
                       result=res, pillars=pillars,
                       csv_url=f"/api/whatif/{b.unit}?{q}&format=csv", json_url=f"/api/whatif/{b.unit}?{q}",
                       fmt=_fmt, fmtr=lambda x: _fmt(x, 0), fmtp=lambda x: _fmt(x, 2),
-                      subtitle=_("How digital is {unit}?").format(unit=_(b.unit_name)))
+                      subtitle=_("How digital is {unit}?").format(unit=name))
