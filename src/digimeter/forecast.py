@@ -826,7 +826,9 @@ def pooled_method_forecasts(bt: Backtest, years, values, method="auto", *, lo=No
     ``"pooled"``: the pooled analogue model (:func:`digimeter.forecast_pooled.pooled_backtest`),
     trained at each origin on pairs that end by then. ``"auto"``: per horizon, the pooled model or the
     ``"mean"`` combination, whichever had the lower MAE on all the out-of-sample errors up to the
-    last year (:func:`pooled_choice`); the intervals are then calibrated on the chosen model's
+    last year (:func:`pooled_choice`), and only where the pooled model had enough training pairs of
+    its own at that horizon (it is not extrapolated from shorter ones, as a thin panel such as four
+    years of regional data would need); the intervals are then calibrated on the chosen model's
     errors at each horizon (as the reference backtest's per-horizon choice did). Every forecast is
     out of sample; the choice itself is made once, on the same errors.
 
@@ -843,7 +845,7 @@ def pooled_method_forecasts(bt: Backtest, years, values, method="auto", *, lo=No
     keep = np.arange(bt.origins.size) >= bt.origins.size - recent
     pb = np.full(bt.actual.shape, np.nan)
     pb[:, keep] = pooled_backtest(t, v, bt.origins[keep], bt.horizons.size, eligible=eligible[:, keep],
-                                  donors=donors, lo=lo, hi=hi)
+                                  donors=donors, lo=lo, hi=hi, extrapolate=method == "pooled")
     if method == "pooled":
         return pb, pb, np.ones(bt.horizons.size, bool)
     mean_bt = method_forecasts(bt, "mean", combo=combo)
@@ -1506,7 +1508,7 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
     if method in POOLED_METHODS:   # the pooled model (where it won its horizon, for "auto")
         from digimeter.forecast_pooled import pooled_forecast
 
-        pfy, pp = pooled_forecast(t, v, to_year, donors=donors, lo=lo, hi=hi)
+        pfy, pp = pooled_forecast(t, v, to_year, donors=donors, lo=lo, hi=hi, extrapolate=method == "pooled")
         assert pfy.size == fy.size
         hh = np.clip(np.nan_to_num(fy[None, :] - ty[:, None], nan=1.0).astype(int), 1, None)
         use_p = use_pooled[np.minimum(hh, use_pooled.size) - 1] | ~np.isfinite(point)

@@ -166,7 +166,7 @@ def _by_h(pairs: _Pairs) -> dict:
     return pairs._groups
 
 
-def _predict(q, pairs: _Pairs, upto, hs, kind, st: PooledSettings):
+def _predict(q, pairs: _Pairs, upto, hs, kind, st: PooledSettings, extrapolate: bool = True):
     """Changes for queries ``q`` (Q, 3) at horizons ``hs`` from pairs ending at or before ``upto``.
     Returns (Q, len(hs)) on the model's scale (NaN where a query has no level). A query without a
     pace (a single observation) is matched and adjusted on its level only."""
@@ -215,7 +215,7 @@ def _predict(q, pairs: _Pairs, upto, hs, kind, st: PooledSettings):
                 nb = nb + np.einsum("qf,qf->q", beta, qq - xm[:, 0])[:, None]
             out[sel, k] = nb.mean(1) if kind == "logit" else np.median(nb, axis=1)
         good[int(h)] = k
-    if good and len(good) < len(hs):   # horizons with too few pairs: longest good one, scaled by h
+    if extrapolate and good and len(good) < len(hs):   # too few pairs: longest good horizon, scaled by h
         gh = np.array(sorted(good))
         for k, h in enumerate(hs):
             if int(h) in good:
@@ -250,7 +250,7 @@ def _check_donors(donors, lo, hi):
 
 
 def pooled_forecast(years, values, to_year, *, donors=None, lo=None, hi=None,
-                    settings: PooledSettings | None = None, kind: str | None = None):
+                    settings: PooledSettings | None = None, kind: str | None = None, extrapolate: bool = True):
     """Point forecasts of every unit of ``values`` from its last observation to ``to_year``.
 
     Parameters
@@ -260,6 +260,8 @@ def pooled_forecast(years, values, to_year, *, donors=None, lo=None, hi=None,
         country's series for a country's regions); the target panel's own history always does
     lo, hi : valid range (forecasts are clipped to it; see :func:`pooled_transform`)
     kind : the scale (``"logit"`` / ``"none"``); default from ``settings.transform``
+    extrapolate : a horizon with fewer than ``settings.min_pairs`` training pairs reuses the longest
+        one that has enough, scaled by ``h`` (default); ``False`` leaves it NaN
 
     Returns
     -------
@@ -290,7 +292,7 @@ def pooled_forecast(years, values, to_year, *, donors=None, lo=None, hi=None,
     upto = np.inf
     q = feats[np.arange(v.shape[0]), last]
     q[~has] = np.nan
-    dz = _predict(q, pairs, upto, hs, kind, st)                     # (U, hmax)
+    dz = _predict(q, pairs, upto, hs, kind, st, extrapolate)        # (U, hmax)
     zT = z[np.arange(v.shape[0]), last]
     h = fy[None, :] - ty[:, None]
     hi_ = np.clip(np.nan_to_num(h, nan=1).astype(int), 1, hmax) - 1
@@ -305,7 +307,8 @@ def pooled_forecast(years, values, to_year, *, donors=None, lo=None, hi=None,
 
 
 def pooled_backtest(years, values, origins, horizons, *, eligible=None, donors=None, lo=None, hi=None,
-                    settings: PooledSettings | None = None, kind: str | None = None) -> np.ndarray:
+                    settings: PooledSettings | None = None, kind: str | None = None,
+                    extrapolate: bool = True) -> np.ndarray:
     """The pooled model's rolling-origin forecasts on a backtest grid, shape
     ``(n_units, n_origins, n_h)``: at origin ``o`` the training pairs end at or before ``o`` and the
     features use values up to ``o`` only, so every forecast is out of sample.
@@ -338,7 +341,7 @@ def pooled_backtest(years, values, origins, horizons, *, eligible=None, donors=N
         if kd not in built:
             built[kd] = _panel_pairs(t, v, donors, lo, hi, kd, st, H)
         z, feats, pairs = built[kd]
-        dz = _predict(feats[idx, j], pairs, o, hs, kd, st)
+        dz = _predict(feats[idx, j], pairs, o, hs, kd, st, extrapolate)
         f = _inv(z[idx, j][:, None] + dz, lo, hi, kd)
         if lo is not None:
             f = np.maximum(f, lo)
