@@ -170,3 +170,50 @@ def test_whatif_page_4g_to_99(dashboard, browser):
     for lang in ("ru", "kk"):
         browser.load(f"{base}/whatif/KAZ?lang={lang}&coverage_4g=99")
         browser.screenshot(ARTIFACTS / f"whatif-{lang}.png")
+
+
+def test_map_hover_shows_region_and_value(made, browser):
+    rep, written, _ = made
+    browser.load(Path(written["html"]).resolve().as_uri())
+    _wait_drawn(browser)
+    find = """(() => {
+      const el = [...document.querySelectorAll('.chart')].find(c => /regions_map/.test(c.dataset.chart));
+      el.scrollIntoView({block: 'center'});
+      const shapes = [...el.querySelectorAll('.vega-chart svg .mark-shape path')];
+      const sizes = shapes.map(p => { const b = p.getBoundingClientRect(); return {x: b.left + b.width / 2,
+                                      y: b.top + b.height / 2, a: b.width * b.height}; });
+      sizes.sort((a, b) => b.a - a.a);
+      return {n: shapes.length, at: sizes.slice(0, 5)};
+    })()"""
+    browser.evaluate(find)
+    time.sleep(0.3)
+    got = browser.evaluate(find)
+    assert got["n"] > 10, got
+    tip = ""
+    for at in got["at"]:
+        browser.call("Input.dispatchMouseEvent", type="mouseMoved", x=at["x"], y=at["y"])
+        time.sleep(0.3)
+        tip = browser.evaluate("(() => { const t = document.querySelector('#vg-tooltip-element');"
+                               " return t && t.classList.contains('visible') ? t.innerText : ''; })()")
+        if tip:
+            break
+    assert tip, "no tooltip over the map"
+    # the region's name and value, as the map's data hold them
+    feats = []
+
+    def walk(o):
+        if isinstance(o, dict):
+            if o.get("type") == "Feature":
+                feats.append(o)
+                return
+            for x in o.values():
+                walk(x)
+        elif isinstance(o, list):
+            for x in o:
+                walk(x)
+
+    walk(rep.section("regions").charts["map"].to_dict())
+    shown = [f["properties"] for f in feats if f["properties"].get("name") and f["properties"]["name"] in tip]
+    assert shown, tip
+    v = shown[0].get("value")
+    assert v is not None and f"{v:.1f}" in tip, (tip, shown[0])
