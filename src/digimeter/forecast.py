@@ -824,7 +824,8 @@ def pooled_method_forecasts(bt: Backtest, years, values, method="auto", *, lo=No
     """The ``"pooled"`` / ``"auto"`` method's own backtest forecasts, shape (n_units, n_origins, n_h).
 
     ``"pooled"``: the pooled analogue model (:func:`digimeter.forecast_pooled.pooled_backtest`),
-    trained at each origin on pairs that end by then. ``"auto"``: per horizon, the pooled model or the
+    trained at each origin on pairs that end by then (the ``"mean"`` combination where it has too
+    few pairs to forecast at all, e.g. one short series without donors). ``"auto"``: per horizon, the pooled model or the
     ``"mean"`` combination, whichever had the lower MAE on all the out-of-sample errors up to the
     last year (:func:`pooled_choice`), and only where the pooled model had enough training pairs of
     its own at that horizon (it is not extrapolated from shorter ones, as a thin panel such as four
@@ -846,10 +847,10 @@ def pooled_method_forecasts(bt: Backtest, years, values, method="auto", *, lo=No
     pb = np.full(bt.actual.shape, np.nan)
     pb[:, keep] = pooled_backtest(t, v, bt.origins[keep], bt.horizons.size, eligible=eligible[:, keep],
                                   donors=donors, lo=lo, hi=hi, extrapolate=method == "pooled")
-    if method == "pooled":
-        return pb, pb, np.ones(bt.horizons.size, bool)
     mean_bt = method_forecasts(bt, "mean", combo=combo)
     mean_bt[:, ~keep] = np.nan
+    if method == "pooled":   # the combination only where the pooled model cannot forecast (too few pairs)
+        return np.where(np.isfinite(pb), pb, mean_bt), pb, np.ones(bt.horizons.size, bool)
     use = pooled_choice(bt, mean_bt, pb, t[-1])
     out = np.where(use[None, None, :], pb, mean_bt)
     out = np.where(np.isfinite(out), out, np.where(np.isfinite(pb), pb, mean_bt))
