@@ -170,6 +170,11 @@ def test_api_twin_and_page(client, base):
     page = client.get("/whatif/KAZ?coverage_4g=99&lang=ru")
     assert page.status_code == 200 and 'id="target-coverage_4g"' in page.text and "Что если" in page.text
     assert f'{p["coverage_4g"]["p_after"]:.2f}' in page.text
+    # pillar weights from the page's query string (w.<pillar>), as the twin's "weights"
+    w = client.get("/whatif/KAZ?coverage_4g=99&w.connectivity=3")
+    wj = client.post("/api/whatif/KAZ", json={"changes": {"coverage_4g": 99}, "weights": {"connectivity": 3}}).json()
+    assert w.status_code == 200 and 'name="w.connectivity" value="3"' in w.text
+    assert f'data-v="{wj["index"]["score_after"]}"' in w.text and wj["index"]["score_after"] != d["index"]["score_after"]
     csv = client.get("/api/whatif/KAZ?coverage_4g=99&format=csv")
     assert csv.status_code == 200 and csv.text.startswith("what,code,before,after")
 

@@ -31,6 +31,8 @@ WHATIF = """{% extends "base.html" %}{% block body %}
 {% for r in levers %}<tr><td><label for="in-{{ r.node }}">{{ r.name }}</label> <small>({{ r.node }})</small></td><td class="num">{{ r.latest }} <small>{{ r.measure }}{% if r.year %}, {{ r.year }}{% endif %}</small></td><td class="num">{{ r.range }}</td>
 <td><input id="in-{{ r.node }}" name="{{ r.node }}" value="{{ r.value }}" size="8" placeholder="{{ r.latest }}"></td></tr>{% endfor %}
 </tbody></table>
+<h3>{{ _('Pillar weights') }}</h3>
+<p>{% for w in weights %}<label>{{ w.name }} <input id="w-{{ w.code }}" name="w.{{ w.code }}" value="{{ w.value }}" size="4" placeholder="{{ w.spec }}"></label> {% endfor %}</p>
 <p><button type="submit" id="whatif-go">{{ _('Show') }}</button> <a href="/whatif/{{ unit }}?lang={{ lang }}&amp;spec={{ spec }}">{{ _('Reset') }}</a></p>
 </form></section>
 {% if result %}<section id="whatif-result"><h2>{{ _('Result') }}</h2>
@@ -202,10 +204,15 @@ def register(app, service, render, env: jinja2.Environment, errors: dict) -> Non
                            "latest": "" if v != v else f"{v:.4g}", "year": "" if y != y else int(y),
                            "range": rng, "value": changes.get(n.code, changes.get(n.indicator, ""))})
         pillars = [dict(r, name=_(r["name"])) for r in res["nodes"] if r["depth"] == 1]
-        q = urlencode({"spec": spec, **({"scenario": scenario} if scenario else {}), **changes})
+        meta = ix.spec.meta().set_index("code")
+        given = _query_weights(request) or {}
+        weights = [{"code": r["node"], "name": r["name"], "spec": f"{float(meta.loc[r['node'], 'weight']):g}",
+                    "value": given.get(r["node"], "")} for r in pillars]
+        q = urlencode({"spec": spec, **({"scenario": scenario} if scenario else {}), **changes,
+                       **{f"w.{k}": v for k, v in given.items()}})
         return render(request, "whatif.html", lang, title=f"{_('What if')}: {name}",
                       api_url=f"/api/whatif/{b.unit}?{q}", unit=b.unit, unit_name=name, spec=spec,
-                      spec_title=_(ix.spec.title or ix.spec.name), deadline=b.deadline, levers=levers,
+                      spec_title=_(ix.spec.title or ix.spec.name), deadline=b.deadline, levers=levers, weights=weights,
                       result=res, pillars=pillars,
                       csv_url=f"/api/whatif/{b.unit}?{q}&format=csv", json_url=f"/api/whatif/{b.unit}?{q}",
                       fmt=_fmt, fmtr=lambda x: _fmt(x, 0), fmtp=lambda x: _fmt(x, 2),
