@@ -1,1 +1,0 @@
-"""CLI commands of each feature area: every module here defines ``register(app)`` (see cli.py)."""
