@@ -492,3 +492,28 @@ def test_pooled_forecast_borrows_from_donors_for_short_series(itu):
                                                        n_samples=10).calibration)
     np.testing.assert_allclose(pf.point, p)
     assert (pf.quantiles[..., 0] <= pf.quantiles[..., 4]).all()
+
+
+def test_regions_are_forecast_by_the_pooled_model_with_the_countries_as_donors(store, monkeypatch):
+    """Kazakhstan's regions (internet use) get the pooled model's forecasts, trained on every country's
+    history as well as their own."""
+    from digimeter.targets import Forecaster
+
+    seen = []
+    real = F.forecast_panel
+
+    def spy(*a, **k):
+        seen.append(k.get("donors"))
+        return real(*a, **k)
+
+    monkeypatch.setattr(F, "forecast_panel", spy)
+    fc = Forecaster(store, 2028, n_samples=200)
+    regions = store.units(kind="region", parent="KAZ").code.tolist()
+    ifc = fc.group("internet_users_pct", regions, "regions of KAZ")
+    pf = ifc.base
+    assert pf.method == "auto" and len(pf.units) >= 17
+    donors = seen[-1]
+    assert donors is not None and donors[1].shape[0] > 150      # the countries' panel
+    j = list(pf.years).index(2028)
+    p = pf.point[:, j]
+    assert np.isfinite(p).all() and (p >= 0).all() and (p <= 100).all()
