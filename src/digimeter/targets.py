@@ -11,8 +11,10 @@ scenario ``fully-digital-kz`` makes "a fully digital Kazakhstan within three yea
 - **Forecasts** come from :func:`digimeter.forecast.forecast_panel` run over *every country* of the
   indicator, so the predictive intervals are calibrated on the method's own out-of-sample errors
   pooled across countries (the reference backtest's lesson: model residuals cover far too little).
-  The method is the equal-weight mean of the clipped random walk with drift, a Gompertz curve and a
-  damped trend (the combination that beat the random walk in ``docs/backtest.md``).
+  The method (``auto``, :data:`digimeter.forecast.DEFAULT_METHOD`) is the pooled analogue model of
+  :mod:`digimeter.forecast_pooled` (how countries at a given level and pace went on to change) or, at a
+  horizon where its past errors were larger, the equal-weight mean of the clipped random walk with
+  drift, a Gompertz curve and a damped trend (``docs/backtest.md``).
 - **Thin latest years** are left out of the backtest and the calibration: counting from the end,
   a year is *thin* when fewer than half as many countries report it as the best-covered of the five
   years before it (ITU internet use: 2024 has about 50 countries against about 200 in 2023). Early
@@ -23,7 +25,8 @@ scenario ``fully-digital-kz`` makes "a fully digital Kazakhstan within three yea
   fitting time, not skill). Values outside the indicator's valid range are dropped (and noted).
 - **Regions**: a group of sub-national units is forecast as its own panel, with the *country*
   calibration of the same indicator when countries report it (the regions alone are too few to
-  calibrate on); otherwise with their own pooled errors, which is flagged.
+  calibrate on), and the pooled model trained on the countries' histories as well as theirs
+  (``donors``); otherwise with their own pooled errors, which is flagged.
 - **Index targets** (``kind: score`` or ``rank``): :func:`index_feasibility` draws joint paths of
   every indicator of an index spec for every country (one draw of each indicator's predictive
   distribution per sample, independent across indicators and countries) and rebuilds the index with
