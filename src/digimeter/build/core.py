@@ -14,19 +14,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from ._util.ranks import rank_desc
-from .stages import aggregate as agg
-from .stages import impute as imp
-from .stages import normalise as norm
-from .stages import treat as trt
-from .stages import tree
-from .errors import SpecError
-from .panel import Panel, make_panel, select_units
-from .spec.plan import Plan, normalise_groups
-from .spec.plan import resolve as resolve_plan
-from .spec import IndexSpec, load_spec, node_directions
-from .store import Store, open_store
+from .. import __version__
+from .._util.ranks import rank_desc
+from ..stages import aggregate as agg
+from ..stages import impute as imp
+from ..stages import normalise as norm
+from ..stages import treat as trt
+from ..stages import tree
+from ..errors import SpecError
+from ..panel import Panel, make_panel, select_units
+from ..spec.plan import Plan, normalise_groups
+from ..spec.plan import resolve as resolve_plan
+from ..spec import IndexSpec, load_spec, node_directions
+from ..store import Store, open_store
 
 
 @dataclass
@@ -192,7 +192,7 @@ def build(spec: IndexSpec | str, store: Store | None = None, *, year: int | None
     if kinds == ["region"] and spec.units.parent and as_of_vintage is None and fixed is None:
         # regions: read every series on the year's regional layout (older layouts converted,
         # population-weighted and marked estimated) so that no region is left out
-        from .regions import regional_index
+        from ..regions import regional_index
 
         try:
             _check_indicators(spec, store)
@@ -334,7 +334,7 @@ def _fetch_history(spec: IndexSpec, store: Store, units: list[str],
 
 
 def _check_indicators(spec: IndexSpec, store: Store) -> None:
-    from .errors import NotFoundError, Problem
+    from ..errors import NotFoundError, Problem
 
     problems = []
     parents = {n.code: p for n, _, p in spec.walk()}
@@ -371,7 +371,7 @@ def _aggregate_tree(plan: Plan, normalised: pd.DataFrame, w: dict[str, float], *
 
 def _screen(spec: IndexSpec, data: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, str]:
     """Screen units with :func:`digimeter.stages.screen.screen_units`; returns (keep, excluded, report, action)."""
-    from .stages import screen as scr_mod
+    from ..stages import screen as scr_mod
 
     scr = dict(spec.screen)
     opts = {"min_availability": float(scr.pop("min_availability", 0.0)),
@@ -624,7 +624,7 @@ def prepare(spec: IndexSpec, panel: Panel, *, unit_meta: pd.DataFrame | None = N
     # -- denominate -------------------------------------------------------------------------
     dens = spec.denominators()
     if dens:
-        from .stages import screen as scr_mod
+        from ..stages import screen as scr_mod
 
         dcodes = sorted({d for d, _ in dens.values()})
         absent = [d for d in dcodes if d not in panel.values.columns]
@@ -736,7 +736,7 @@ def _finish(spec: IndexSpec, meta: pd.DataFrame, panel: Panel, stages: dict[str,
     top = int(meta.level.max())
     hook = None
     if wmethod == "pca":
-        from .stages import weight as wt
+        from ..stages import weight as wt
 
         pca_levels = _levels_opt(wopts.get("level"), [1], top)
         pca_info = []
@@ -757,7 +757,7 @@ def _finish(spec: IndexSpec, meta: pd.DataFrame, panel: Panel, stages: dict[str,
     if wmethod == "pca":
         params["weights_pca"] = pd.concat(pca_info, ignore_index=True) if pca_info else None
     elif wmethod == "optimised":
-        from .stages import weight as wt
+        from ..stages import weight as wt
 
         lev = int(wopts.get("level", top - 1))
         codes = meta.code[meta.level == lev].tolist()
@@ -792,7 +792,7 @@ def _finish(spec: IndexSpec, meta: pd.DataFrame, panel: Panel, stages: dict[str,
         params["weights_optimised"] = pd.DataFrame({"weight": res.weights, "corr_with_index": res.correlations,
                                                     "target": res.target if res.target is not None else np.nan},
                                                    index=pd.Index(codes, name="code"))
-    from .stages import weight as wt
+    from ..stages import weight as wt
 
     params["weights"] = pd.Series(w, name="weight").reindex(meta.code)
     wmeta = meta.assign(weight=params["weights"].to_numpy())
@@ -870,7 +870,7 @@ def audit_index(index: Index, *, removal_levels: tuple[int, ...] | None = None, 
     Cronbach (1951) https://doi.org/10.1007/BF02310555 ; Saisana, Saltelli & Tarantola (2005)
     https://doi.org/10.1111/j.1467-985X.2005.00350.x
     """
-    from . import audit as aud
+    from .. import audit as aud
 
     meta = index.meta()
     data = index.scores
