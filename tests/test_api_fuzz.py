@@ -182,6 +182,8 @@ GOOD_CALLS = {
     ("GET", "/api/targets/{unit}"): dict(url="/api/targets/KAZ"),
     ("GET", "/api/methods"): dict(url="/api/methods?lang=en"),
     ("GET", "/api/health"): dict(url="/api/health"),
+    ("GET", "/api/whatif/{unit}"): dict(url="/api/whatif/KAZ?coverage_4g=99"),
+    ("POST", "/api/whatif/{unit}"): dict(url="/api/whatif/KAZ", json={"changes": {"coverage_4g": 99}}),
     ("POST", "/api/upload/spec"): dict(url="/api/upload/spec", files={"file": ("s.yaml", SPEC.read_bytes())},
                                        data={"unit": "KAZ"}),
     ("POST", "/api/upload/data"): dict(url="/api/upload/data", data={"spec": "egdi", "unit": "KAZ"}, files={

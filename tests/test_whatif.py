@@ -192,3 +192,13 @@ def test_api_refusals_have_the_one_error_shape(client, body, status, field):
     d = r.json()
     assert r.status_code == status and set(d) == {"ok", "error", "errors", "status"}
     assert d["status"] == status and field in [e.get("field") for e in d["errors"]]
+
+
+def test_dashboard_urls_keep_the_state(client):
+    """Menu links, the unit form and the unit picker carry language, spec and scenario (permalinks)."""
+    r = client.get("/whatif/KAZ?lang=ru&spec=digital-nation&scenario=fully-digital-kz")
+    assert r.status_code == 200
+    assert 'href="/targets/KAZ?lang=ru&amp;spec=digital-nation&amp;scenario=fully-digital-kz"' in r.text
+    assert 'href="/whatif/KAZ?lang=ru&amp;spec=digital-nation&amp;scenario=fully-digital-kz"' in r.text
+    pick = client.get("/targets?unit=KAZ&lang=kk&spec=egdi", follow_redirects=False)
+    assert pick.status_code in (302, 307) and pick.headers["location"] == "/targets/KAZ?lang=kk&spec=egdi"

@@ -30,7 +30,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Optional
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import jinja2
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
@@ -472,10 +472,15 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
                **kw) -> HTMLResponse:
         _ = gettext_for(lang)
         unit = kw.get("unit") or request.query_params.get("unit") or "KAZ"
-        menu = [(f"/country/{unit}?lang={lang}", _("Country")), (f"/compare/{unit}?lang={lang}", _("Comparison")),
-                (f"/regions/{unit}?lang={lang}", _("Regions")), (f"/targets/{unit}?lang={lang}", _("Targets")),
-                (f"/whatif/{unit}?lang={lang}", _("What if")),
-                (f"/methods?lang={lang}", _("Methods and data")), (f"/upload?lang={lang}", _("Upload"))]
+        # the menu keeps the page's state (language, spec, scenario): every URL is a permalink
+        keep = {k: request.query_params[k] for k in ("spec", "scenario")
+                if _SAFE_NAME.match(request.query_params.get(k) or "")}
+        keep = f"&{urlencode(keep)}" if keep else ""
+        menu = [(f"/country/{unit}?lang={lang}{keep}", _("Country")),
+                (f"/compare/{unit}?lang={lang}{keep}", _("Comparison")),
+                (f"/regions/{unit}?lang={lang}{keep}", _("Regions")), (f"/targets/{unit}?lang={lang}{keep}", _("Targets")),
+                (f"/whatif/{unit}?lang={lang}{keep}", _("What if")),
+                (f"/methods?lang={lang}{keep}", _("Methods and data")), (f"/upload?lang={lang}", _("Upload"))]
         params = dict(request.query_params)
         lang_urls = {c: f"{request.url.path}?{urlencode({**params, 'lang': c})}" for c in LANGS}
         page = env.get_template(template).render(
@@ -580,7 +585,7 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
                       if page != "methods" else _(PAGES[page][1]), api_url=api, sections=sections,
                       unit=rep.unit, pick_unit=page != "methods", form_action=f"/{page}",
                       subtitle=_("How digital is {unit}?").format(unit=rep.unit_name),
-                      regional_choices=choices, regional=rep.meta.get("regional"), spec=spec)
+                      regional_choices=choices, regional=rep.meta.get("regional"), spec=spec, scenario=scenario)
 
     @app.get("/", include_in_schema=False)
     def home(lang: str = "en"):
@@ -605,7 +610,8 @@ def create_app(store_path: str | Path | None = None, *, samples: dict[str, int] 
                 return page_json(page, unit, spec, lang, scenario, regional or None)
 
             def html_pick(request: Request, unit: str = "KAZ", lang: str = "en"):
-                return RedirectResponse(f"/{page}/{unit}?lang={lang}")
+                rest = {k: v for k, v in request.query_params.items() if k not in ("unit", "lang") and v}
+                return RedirectResponse(f"/{page}/{quote(unit, safe='')}?{urlencode({'lang': lang, **rest})}")
 
             def api_page(unit: str, spec: str = Query("digital-nation", description="main index"),
                          lang: str = Query("en", description="en, ru or kk"),

@@ -32,7 +32,7 @@ select#regional{max-width:min(36em,70vw)}
 SECTIONS = """{% extends "base.html" %}{% block body %}
 {% if pick_unit %}<section><form method="get" action="{{ form_action }}"><label>{{ _('Country') }} <input name="unit" value="{{ unit }}" size="6"></label>
 {% if show_units %}<label>{{ _('compare with') }} <input name="units" value="{{ units_value }}" size="24"></label>{% endif %}
-<input type="hidden" name="lang" value="{{ lang }}"><button type="submit">{{ _('Show') }}</button></form>
+<input type="hidden" name="lang" value="{{ lang }}">{% if spec %}<input type="hidden" name="spec" value="{{ spec }}">{% endif %}{% if scenario %}<input type="hidden" name="scenario" value="{{ scenario }}">{% endif %}<button type="submit">{{ _('Show') }}</button></form>
 {% if regional_choices %}<form method="get" action="/regions/{{ unit }}" id="regional-form"><label>{{ _('Regional indicator') }} <select name="regional" id="regional">{% for c in regional_choices %}<option value="{{ c.code }}"{{ ' selected' if c.code == regional else '' }}>{{ _(c.name) }}{% if c.regions %} ({{ c.regions }}, {{ c.latest_year }}){% endif %}</option>{% endfor %}</select></label>
 <input type="hidden" name="lang" value="{{ lang }}"><input type="hidden" name="spec" value="{{ spec }}"><button type="submit">{{ _('Show') }}</button></form>{% endif %}</section>{% endif %}
 {% for s in sections %}<section id="{{ s.id }}"><h2>{{ s.title }}</h2>{{ s.body }}</section>{% endfor %}
