@@ -150,6 +150,8 @@ class StoreBusyError(DigimeterError):
 
 #: seconds a read-only open waits for a writer to finish ($DIGIMETER_STORE_WAIT overrides it)
 READ_WAIT = 30.0
+#: seconds any open waits when the store is held by readers only (they hold it briefly)
+READER_GRACE = 3.0
 
 
 def _writer_file(path: str | Path) -> Path:
@@ -220,16 +222,18 @@ def connect(path: str | Path, *, read_only: bool, wait: float | None = None, say
                                 fix="check the path and permissions; move a damaged file away to start afresh"
                                 ) from None
             waited = time.monotonic() - t0
-            if waited >= wait:
+            # no writer's note: a reader (the dashboard copying the store) holds it for a moment
+            limit = wait if store_holder(path) else max(wait, READER_GRACE)
+            if waited >= limit:
                 raise StoreBusyError(busy_message(path, waited=waited)) from None
             if not told:
-                msg = busy_message(path).split(";")[0] + f"; waiting up to {wait:.0f} s ..."
+                msg = busy_message(path).split(";")[0] + f"; waiting up to {limit:.0f} s ..."
                 if say is not None:
                     say(msg)
                 else:
                     print(msg, file=sys.stderr, flush=True)
                 told = True
-            time.sleep(min(delay, max(0.0, wait - waited)))
+            time.sleep(min(delay, max(0.0, limit - waited)))
             delay = min(delay * 2, 1.0)
 
 
