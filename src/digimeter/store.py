@@ -199,8 +199,9 @@ def connect(path: str | Path, *, read_only: bool, wait: float | None = None, say
     """A DuckDB connection to ``path``, retried while another process holds its lock.
 
     ``wait``: seconds to keep trying (default :data:`READ_WAIT`, or ``$DIGIMETER_STORE_WAIT``; a command
-    that only writes, such as ``data import``, passes 0 unless told ``--wait``). ``say(message)`` is called once when waiting starts (default:
-    a line on stderr). Raises :class:`StoreBusyError` (one line, never a traceback) when time runs out.
+    that only writes, such as ``data import``, passes 0 unless told ``--wait``). ``say(message)`` is
+    called once when waiting starts (default: a line on stderr). Raises :class:`StoreBusyError` (one
+    line, never a traceback) when time runs out.
     """
     import sys
     import time
