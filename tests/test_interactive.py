@@ -217,3 +217,27 @@ def test_map_hover_shows_region_and_value(made, browser):
     assert shown, tip
     v = shown[0].get("value")
     assert v is not None and f"{v:.1f}" in tip, (tip, shown[0])
+
+
+def test_time_series_zoom_with_the_wheel(made, browser):
+    """A chart over years zooms (its x axis changes) when the wheel turns over it: scales bound to an interval."""
+    _, written, _ = made
+    browser.load(Path(written["html"]).resolve().as_uri())
+    _wait_drawn(browser)
+    probe = """(() => {
+      const el = [...document.querySelectorAll('.chart')].find(c => /fan_internet_use/.test(c.dataset.chart));
+      el.scrollIntoView({block: 'center'});
+      const svg = el.querySelector('.vega-chart svg');
+      const labels = [...svg.querySelectorAll('.role-axis-label text')].map(t => t.textContent);
+      const plot = svg.querySelector('.mark-area path').getBoundingClientRect();
+      return {labels, x: plot.left + plot.width / 2, y: plot.top + plot.height / 2};
+    })()"""
+    browser.evaluate(probe)
+    time.sleep(0.3)
+    before = browser.evaluate(probe)
+    for _ in range(5):
+        browser.call("Input.dispatchMouseEvent", type="mouseWheel", x=before["x"], y=before["y"], deltaX=0, deltaY=-240)
+        time.sleep(0.15)
+    time.sleep(0.3)
+    after = browser.evaluate(probe)
+    assert before["labels"] and after["labels"] != before["labels"], (before["labels"], after["labels"])
