@@ -258,8 +258,8 @@ def check_xlsx(path: str | Path, *, max_bytes: int = XLSX_MAX_BYTES, max_rows: i
         infos = zf.infolist()
         total = sum(i.file_size for i in infos)
         if len(infos) > 10_000 or total > max_bytes:
-            refuse(f"the workbook unzips to {total / 1e6:,.0f} MB in {len(infos)} parts, more than the limit of "
-                   f"{max_bytes / 1e6:,.0f} MB", "split the data into smaller files, or save it as CSV UTF-8")
+            refuse(f"the workbook unzips to {total / 2 ** 20:,.0f} MB in {len(infos)} parts, more than the limit of "
+                   f"{max_bytes / 2 ** 20:,.0f} MB", "split the data into smaller files, or save it as CSV UTF-8")
         titles = _sheet_parts(zf)
         formulas: set[str] = set()
         for info in infos:
