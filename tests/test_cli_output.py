@@ -43,6 +43,7 @@ ARGS = {
     "data list": [], "data units": ["--parent", "KAZ"], "data origins": [],
     "data show": ["internet_users_pct", "--unit", "KAZ"], "data diff": [], "data vintages": [],
     "data review": [], "data as-of": ["1", "egdi"],
+    "whatif": ["KAZ", "--set", "coverage_4g=99"],
 }
 
 

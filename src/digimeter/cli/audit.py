@@ -9,6 +9,7 @@ from typing import Optional
 
 import pandas as pd
 import typer
+from .app import app
 
 TABLES = ("correlations", "flags", "parents", "cronbach", "pca", "removal", "strengths")
 TITLES = {"correlations": "Correlations within each level", "flags": "Correlation flags within groups",
@@ -45,60 +46,59 @@ def _audit_for(ix, units, top):
 
     return audit_index(ix, top=top, units=units)
 
+@app.command("audit")
+def audit_cmd(spec: str = typer.Argument(..., help="a shipped spec (egdi, digital-nation) or a YAML file"),
+              unit: Optional[str] = typer.Option(None, "--unit", "-u",
+                                                 help="report this unit's strengths, weaknesses and rank changes"),
+              table: Optional[list[str]] = typer.Option(None, "--table", "-t",
+                                                        help=f"only these tables: {', '.join(TABLES)}"),
+              top: int = typer.Option(5, "--top", help="strengths and weaknesses per unit"),
+              year: Optional[int] = typer.Option(None, "--year", "-y"),
+              set_: Optional[list[str]] = typer.Option(None, "--set", help="change a setting: ADDRESS=VALUE"),
+              fmt: str = typer.Option("table", "--format", "-f", help="table, csv (one table column) or json"),
+              out: Optional[Path] = typer.Option(None, "--out", "-o")):
+    """Statistical audit of an index: correlations and flags, Cronbach's alpha, PCA, removal effect,
+    strengths and weaknesses."""
+    from .app import console, err, parse_sets, progress, run
+    from .output import df_table, emit_text
 
-def register(app: typer.Typer) -> None:
-    @app.command("audit")
-    def audit_cmd(spec: str = typer.Argument(..., help="a shipped spec (egdi, digital-nation) or a YAML file"),
-                  unit: Optional[str] = typer.Option(None, "--unit", "-u",
-                                                     help="report this unit's strengths, weaknesses and rank changes"),
-                  table: Optional[list[str]] = typer.Option(None, "--table", "-t",
-                                                            help=f"only these tables: {', '.join(TABLES)}"),
-                  top: int = typer.Option(5, "--top", help="strengths and weaknesses per unit"),
-                  year: Optional[int] = typer.Option(None, "--year", "-y"),
-                  set_: Optional[list[str]] = typer.Option(None, "--set", help="change a setting: ADDRESS=VALUE"),
-                  fmt: str = typer.Option("table", "--format", "-f", help="table, csv (one table column) or json"),
-                  out: Optional[Path] = typer.Option(None, "--out", "-o")):
-        """Statistical audit of an index: correlations and flags, Cronbach's alpha, PCA, removal effect,
-        strengths and weaknesses."""
-        from ..cli import console, df_table, emit_text, err, parse_sets, progress, run
+    def go():
+        if fmt not in ("table", "csv", "json"):
+            raise typer.BadParameter(f"unknown format {fmt!r}; use table, csv or json")
+        bad = [t for t in (table or []) if t not in TABLES]
+        if bad:
+            raise typer.BadParameter(f"unknown table(s) {', '.join(bad)}; use {', '.join(TABLES)}")
+        with progress() as say:
+            say(f"auditing {spec}")
+            tables = audit_tables(spec, year=year, changes=parse_sets(set_), unit=unit, top=top)
+        chosen = {k: v for k, v in tables.items() if not table or k in table}
+        if fmt == "table":
+            if out:
+                raise typer.BadParameter("--out needs --format csv or json")
+            for k, df in chosen.items():
+                d = df
+                if k == "correlations":
+                    d = df.reindex(df["corr"].abs().sort_values(ascending=False).index).head(20)
+                if k == "removal":
+                    d = df.sort_values("mean_abs_rank_change", ascending=False)
+                if k == "strengths" and not unit and len(df):
+                    first = list(dict.fromkeys(df.unit))[:3]
+                    d = df[df.unit.isin(first)]
+                    err.print("note: strengths and weaknesses of 3 units shown; use --unit CODE or "
+                              "--format csv for every unit")
+                if k == "strengths":
+                    d = d.assign(rank=d["rank"].astype("Int64"))
+                title = TITLES[k] + (" (20 strongest)" if k == "correlations" else "")
+                console.print(df_table(d.reset_index(drop=True), title, index=False, floatfmt="{:.3f}"))
+                if d.empty:
+                    console.print("  (none)")
+            return
+        if fmt == "json":
+            text = json.dumps({k: json.loads(v.to_json(orient="records", force_ascii=False))
+                               for k, v in chosen.items()}, indent=1, ensure_ascii=False)
+        else:
+            text = pd.concat([v.assign(table=k)[["table"] + list(v.columns)] for k, v in chosen.items()],
+                             ignore_index=True).to_csv(index=False)
+        emit_text(text, out)
 
-        def go():
-            if fmt not in ("table", "csv", "json"):
-                raise typer.BadParameter(f"unknown format {fmt!r}; use table, csv or json")
-            bad = [t for t in (table or []) if t not in TABLES]
-            if bad:
-                raise typer.BadParameter(f"unknown table(s) {', '.join(bad)}; use {', '.join(TABLES)}")
-            with progress() as say:
-                say(f"auditing {spec}")
-                tables = audit_tables(spec, year=year, changes=parse_sets(set_), unit=unit, top=top)
-            chosen = {k: v for k, v in tables.items() if not table or k in table}
-            if fmt == "table":
-                if out:
-                    raise typer.BadParameter("--out needs --format csv or json")
-                for k, df in chosen.items():
-                    d = df
-                    if k == "correlations":
-                        d = df.reindex(df["corr"].abs().sort_values(ascending=False).index).head(20)
-                    if k == "removal":
-                        d = df.sort_values("mean_abs_rank_change", ascending=False)
-                    if k == "strengths" and not unit and len(df):
-                        first = list(dict.fromkeys(df.unit))[:3]
-                        d = df[df.unit.isin(first)]
-                        err.print("note: strengths and weaknesses of 3 units shown; use --unit CODE or "
-                                  "--format csv for every unit")
-                    if k == "strengths":
-                        d = d.assign(rank=d["rank"].astype("Int64"))
-                    title = TITLES[k] + (" (20 strongest)" if k == "correlations" else "")
-                    console.print(df_table(d.reset_index(drop=True), title, index=False, floatfmt="{:.3f}"))
-                    if d.empty:
-                        console.print("  (none)")
-                return
-            if fmt == "json":
-                text = json.dumps({k: json.loads(v.to_json(orient="records", force_ascii=False))
-                                   for k, v in chosen.items()}, indent=1, ensure_ascii=False)
-            else:
-                text = pd.concat([v.assign(table=k)[["table"] + list(v.columns)] for k, v in chosen.items()],
-                                 ignore_index=True).to_csv(index=False)
-            emit_text(text, out)
-
-        run(go)
+    run(go)

@@ -10,6 +10,7 @@ from typing import Optional
 
 import pandas as pd
 import typer
+from .app import app, console, err, progress, run, store_ctx
 
 
 def _num(v, digits: int = 1) -> str:
@@ -28,7 +29,7 @@ def _small(v) -> str:
 
 
 def _write(text: str, out: Optional[Path]) -> None:
-    from ..cli import emit_text
+    from .output import emit_text
 
     emit_text(text, out)
 
@@ -84,99 +85,96 @@ def measures_rows(rep) -> list[tuple[str, str, str]]:
     return rows
 
 
-def register(app: typer.Typer) -> None:
-    from ..cli import console, err, run, store_ctx, progress
+@app.command("regions")
+def regions_cmd(country: str = typer.Argument(..., help="ISO3 of the country, e.g. KAZ"),
+                indicator: Optional[str] = typer.Option(None, "--indicator", "-i",
+                                                        help="an indicator (internet_users_pct); default: the "
+                                                             "regional index scores, else the best-covered "
+                                                             "regional indicator"),
+                year: Optional[int] = typer.Option(None, "--year", "-y", help="default: latest year (indicator) or the spec's year"),
+                spec: Optional[str] = typer.Option(None, "--spec", "-s", help="regional spec (default: the shipped one for the country)"),
+                layout: Optional[str] = typer.Option(None, "--layout", help="regional layout (default: the year's)"),
+                threshold: Optional[float] = typer.Option(None, "--threshold", "-t",
+                                                          help="count people in regions below it (default: the "
+                                                               "indicator's declared target, else the national "
+                                                               "figure, else the mean)"),
+                geojson: Optional[Path] = typer.Option(None, "--geojson", help="also write the map data (GeoJSON) to this file"),
+                fmt: str = typer.Option("table", "--format", "-f", help="table, csv (the regions) or json (everything)"),
+                out: Optional[Path] = typer.Option(None, "--out", "-o")):
+    """Every region of a country: value, rank, population, estimated?, and the divide between them
+    (Gini, Theil between/within groups, CV, best-worst gap, people below a threshold, roll-up check)."""
+    def go():
+        from .. import regions as R
+        from ..errors import NotFoundError
 
-    @app.command("regions")
-    def regions_cmd(country: str = typer.Argument(..., help="ISO3 of the country, e.g. KAZ"),
-                    indicator: Optional[str] = typer.Option(None, "--indicator", "-i",
-                                                            help="an indicator (internet_users_pct); default: the "
-                                                                 "regional index scores, else the best-covered "
-                                                                 "regional indicator"),
-                    year: Optional[int] = typer.Option(None, "--year", "-y", help="default: latest year (indicator) or the spec's year"),
-                    spec: Optional[str] = typer.Option(None, "--spec", "-s", help="regional spec (default: the shipped one for the country)"),
-                    layout: Optional[str] = typer.Option(None, "--layout", help="regional layout (default: the year's)"),
-                    threshold: Optional[float] = typer.Option(None, "--threshold", "-t",
-                                                              help="count people in regions below it (default: the "
-                                                                   "indicator's declared target, else the national "
-                                                                   "figure, else the mean)"),
-                    geojson: Optional[Path] = typer.Option(None, "--geojson", help="also write the map data (GeoJSON) to this file"),
-                    fmt: str = typer.Option("table", "--format", "-f", help="table, csv (the regions) or json (everything)"),
-                    out: Optional[Path] = typer.Option(None, "--out", "-o")):
-        """Every region of a country: value, rank, population, estimated?, and the divide between them
-        (Gini, Theil between/within groups, CV, best-worst gap, people below a threshold, roll-up check)."""
-        def go():
-            from .. import regions as R
-            from ..errors import NotFoundError
+        with progress() as say, store_ctx() as s:
+            say("measuring the regions")
+            code = s.unit(country)["code"]
+            subject = indicator or spec or R.default_regional_subject(s, code)
+            if subject is None:
+                raise NotFoundError(f"no regional data for {code} in the store", field="country", value=code,
+                                    fix="import the regions (units file with kind=region, parent=" + code +
+                                        ") and their observations with `digimeter data import`; see docs/regions.md")
+            rep = R.region_report(s, code, subject, year, threshold=threshold, layout=layout)
+            cname = s.unit(code)["name"]
+            if geojson:
+                fc = R.map_data(s, code, subject, rep.year, layout=rep.layout, report=rep)
+                geojson.parent.mkdir(parents=True, exist_ok=True)
+                geojson.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
+                err.print(f"wrote {geojson}")
+        if fmt == "csv":
+            _write(rep.table.to_csv(index=False), out)
+            return
+        if fmt == "json":
+            _write(json.dumps(rep.to_dict(), indent=1, ensure_ascii=False, default=str), out)
+            return
+        if fmt != "table":
+            raise typer.BadParameter(f"unknown format {fmt!r}; use table, csv or json")
+        if out:
+            raise typer.BadParameter("--out needs --format csv or json")
+        _print_report(console, rep, cname)
+    run(go)
 
-            with progress() as say, store_ctx() as s:
-                say("measuring the regions")
-                code = s.unit(country)["code"]
-                subject = indicator or spec or R.default_regional_subject(s, code)
-                if subject is None:
-                    raise NotFoundError(f"no regional data for {code} in the store", field="country", value=code,
-                                        fix="import the regions (units file with kind=region, parent=" + code +
-                                            ") and their observations with `digimeter data import`; see docs/regions.md")
-                rep = R.region_report(s, code, subject, year, threshold=threshold, layout=layout)
-                cname = s.unit(code)["name"]
-                if geojson:
-                    fc = R.map_data(s, code, subject, rep.year, layout=rep.layout, report=rep)
-                    geojson.parent.mkdir(parents=True, exist_ok=True)
-                    geojson.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
-                    err.print(f"wrote {geojson}")
-            if fmt == "csv":
-                _write(rep.table.to_csv(index=False), out)
-                return
-            if fmt == "json":
-                _write(json.dumps(rep.to_dict(), indent=1, ensure_ascii=False, default=str), out)
-                return
-            if fmt != "table":
-                raise typer.BadParameter(f"unknown format {fmt!r}; use table, csv or json")
-            if out:
-                raise typer.BadParameter("--out needs --format csv or json")
-            _print_report(console, rep, cname)
-        run(go)
+@app.command("divide")
+def divide_cmd(country: str = typer.Argument(..., help="ISO3 of the country, e.g. KAZ"),
+               indicator: str = typer.Argument(..., help="an indicator with regional data, e.g. internet_users_pct"),
+               layout: Optional[str] = typer.Option(None, "--layout", help="regional layout (default: today's regions)"),
+               start: Optional[int] = typer.Option(None, "--from", help="first year (default: all; convergence after the latest series break)"),
+               end: Optional[int] = typer.Option(None, "--to", help="last year"),
+               threshold: Optional[float] = typer.Option(None, "--threshold", "-t"),
+               fmt: str = typer.Option("table", "--format", "-f", help="table, csv (by year) or json"),
+               out: Optional[Path] = typer.Option(None, "--out", "-o")):
+    """The divide between a country's regions year by year, and whether regions are catching up
+    (sigma-convergence: is the spread shrinking? beta-convergence: do laggards grow faster?)."""
+    def go():
+        from .. import regions as R
 
-    @app.command("divide")
-    def divide_cmd(country: str = typer.Argument(..., help="ISO3 of the country, e.g. KAZ"),
-                   indicator: str = typer.Argument(..., help="an indicator with regional data, e.g. internet_users_pct"),
-                   layout: Optional[str] = typer.Option(None, "--layout", help="regional layout (default: today's regions)"),
-                   start: Optional[int] = typer.Option(None, "--from", help="first year (default: all; convergence after the latest series break)"),
-                   end: Optional[int] = typer.Option(None, "--to", help="last year"),
-                   threshold: Optional[float] = typer.Option(None, "--threshold", "-t"),
-                   fmt: str = typer.Option("table", "--format", "-f", help="table, csv (by year) or json"),
-                   out: Optional[Path] = typer.Option(None, "--out", "-o")):
-        """The divide between a country's regions year by year, and whether regions are catching up
-        (sigma-convergence: is the spread shrinking? beta-convergence: do laggards grow faster?)."""
-        def go():
-            from .. import regions as R
-
-            with progress() as say, store_ctx() as s:
-                say("measuring the divide over time")
-                code = s.unit(country)["code"]
-                tr = R.divide_trend(s, code, indicator, layout=layout, start=start, end=end, threshold=threshold)
-                cname = s.unit(code)["name"]
-                geo = R.geography(s, code)
-                names = geo.names(tr.layout, s)
-                meta = s.indicator(tr.indicator)
-            if fmt == "csv":
-                _write(tr.table.reset_index().to_csv(index=False), out)
-                return
-            if fmt == "json":
-                _write(json.dumps(tr.to_dict(), indent=1, ensure_ascii=False, default=str), out)
-                return
-            if fmt != "table":
-                raise typer.BadParameter(f"unknown format {fmt!r}; use table, csv or json")
-            if out:
-                raise typer.BadParameter("--out needs --format csv or json")
-            _print_trend(console, tr, cname, names, meta)
-        run(go)
+        with progress() as say, store_ctx() as s:
+            say("measuring the divide over time")
+            code = s.unit(country)["code"]
+            tr = R.divide_trend(s, code, indicator, layout=layout, start=start, end=end, threshold=threshold)
+            cname = s.unit(code)["name"]
+            geo = R.geography(s, code)
+            names = geo.names(tr.layout, s)
+            meta = s.indicator(tr.indicator)
+        if fmt == "csv":
+            _write(tr.table.reset_index().to_csv(index=False), out)
+            return
+        if fmt == "json":
+            _write(json.dumps(tr.to_dict(), indent=1, ensure_ascii=False, default=str), out)
+            return
+        if fmt != "table":
+            raise typer.BadParameter(f"unknown format {fmt!r}; use table, csv or json")
+        if out:
+            raise typer.BadParameter("--out needs --format csv or json")
+        _print_trend(console, tr, cname, names, meta)
+    run(go)
 
 
 def _print_report(console, rep, cname: str) -> None:
     from rich.table import Table
 
-    from ..cli import fit
+    from .output import fit
 
     t = rep.table
     score = rep.kind == "score"
@@ -227,7 +225,7 @@ def _print_report(console, rep, cname: str) -> None:
 def _print_trend(console, tr, cname: str, names: dict, meta: dict) -> None:
     from rich.table import Table
 
-    from ..cli import fit
+    from .output import fit
 
     d = tr.table
     tab = Table(title=f"The regional divide in {meta['name'].lower()} ({meta['unit']}), {cname}, "

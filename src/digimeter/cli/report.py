@@ -6,63 +6,62 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from .app import app
 
+@app.command("report")
+def report_cmd(unit: str = typer.Option("KAZ", "--unit", "-u", help="the country (ISO3), e.g. KAZ"),
+               spec: str = typer.Option("digital-nation", "--spec", "-s",
+                                        help="the main index: a shipped spec or a YAML file"),
+               scenario: Optional[str] = typer.Option(None, "--scenario",
+                                                      help="a target scenario, e.g. fully-digital-kz"),
+               lang: str = typer.Option("en", "--lang", "-l", help="en, ru or kk"),
+               out: Path = typer.Option(Path("out"), "--out", "-o", help="folder to write into"),
+               png: bool = typer.Option(True, "--png/--no-png", help="also write PNG figures"),
+               regional: Optional[str] = typer.Option(
+                   None, "--regional-indicator", "-r",
+                   help="what the regions section shows: a regional indicator or regional spec (default: "
+                        "internet use where the store has it by region, else the shipped regional spec, "
+                        "else the best-covered regional indicator)"),
+               pdf: bool = typer.Option(False, "--pdf", help="also print report.pdf with headless Chromium")):
+    """Write the report: report.html (opens offline), figures (SVG/PNG) and tables (CSV/XLSX); with
+    --pdf also report.pdf."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-def register(app: typer.Typer) -> None:
-    @app.command("report")
-    def report_cmd(unit: str = typer.Option("KAZ", "--unit", "-u", help="the country (ISO3), e.g. KAZ"),
-                   spec: str = typer.Option("digital-nation", "--spec", "-s",
-                                            help="the main index: a shipped spec or a YAML file"),
-                   scenario: Optional[str] = typer.Option(None, "--scenario",
-                                                          help="a target scenario, e.g. fully-digital-kz"),
-                   lang: str = typer.Option("en", "--lang", "-l", help="en, ru or kk"),
-                   out: Path = typer.Option(Path("out"), "--out", "-o", help="folder to write into"),
-                   png: bool = typer.Option(True, "--png/--no-png", help="also write PNG figures"),
-                   regional: Optional[str] = typer.Option(
-                       None, "--regional-indicator", "-r",
-                       help="what the regions section shows: a regional indicator or regional spec (default: "
-                            "internet use where the store has it by region, else the shipped regional spec, "
-                            "else the best-covered regional indicator)"),
-                   pdf: bool = typer.Option(False, "--pdf", help="also print report.pdf with headless Chromium")):
-        """Write the report: report.html (opens offline), figures (SVG/PNG) and tables (CSV/XLSX); with
-        --pdf also report.pdf."""
-        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from .app import console, err, run
 
-        from ..cli import console, err, run
+    def go():
+        from ..report import SECTION_IDS, make_report, write_report
 
-        def go():
-            from ..report import SECTION_IDS, make_report, write_report
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                      TimeElapsedColumn(), console=err, transient=True) as bar:
+            task = bar.add_task("report", total=3 + len(SECTION_IDS) + 14)
 
-            with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                          TimeElapsedColumn(), console=err, transient=True) as bar:
-                task = bar.add_task("report", total=3 + len(SECTION_IDS) + 14)
+            def step(label: str) -> None:
+                bar.update(task, description=label, advance=1)
 
-                def step(label: str) -> None:
-                    bar.update(task, description=label, advance=1)
+            rep = make_report(unit, spec, scenario=scenario, lang=lang, progress=step, regional=regional)
+            written = write_report(rep, out, png=png, progress=step)
+            bar.update(task, completed=bar.tasks[0].total)
+        head = rep.section("headline")
+        for p in head.paragraphs:
+            console.print(p)
+        waiting = [s.id for s in rep.sections if not s.available]
+        if waiting:
+            err.print(f"not yet available: {', '.join(waiting)}")
+        err.print(f"wrote {written['html']} ({len(written['figures'])} figures, "
+                  f"{len(written['tables'])} tables, {written['xlsx'].name})")
+        if pdf:
+            from ..pdf import print_pdf
 
-                rep = make_report(unit, spec, scenario=scenario, lang=lang, progress=step, regional=regional)
-                written = write_report(rep, out, png=png, progress=step)
-                bar.update(task, completed=bar.tasks[0].total)
-            head = rep.section("headline")
-            for p in head.paragraphs:
-                console.print(p)
-            waiting = [s.id for s in rep.sections if not s.available]
-            if waiting:
-                err.print(f"not yet available: {', '.join(waiting)}")
-            err.print(f"wrote {written['html']} ({len(written['figures'])} figures, "
-                      f"{len(written['tables'])} tables, {written['xlsx'].name})")
-            if pdf:
-                from ..pdf import print_pdf
+            err.print(f"wrote {print_pdf(written['html'], Path(written['html']).with_suffix('.pdf'))}")
+    run(go)
 
-                err.print(f"wrote {print_pdf(written['html'], Path(written['html']).with_suffix('.pdf'))}")
-        run(go)
+@app.command("serve")
+def serve_cmd(host: str = typer.Option("127.0.0.1", "--host", help="address to bind (default: loopback only)"),
+              port: int = typer.Option(8000, "--port", "-p")):
+    """The dashboard: country, comparison, regions, targets and methods pages, with a JSON API."""
+    import uvicorn
 
-    @app.command("serve")
-    def serve_cmd(host: str = typer.Option("127.0.0.1", "--host", help="address to bind (default: loopback only)"),
-                  port: int = typer.Option(8000, "--port", "-p")):
-        """The dashboard: country, comparison, regions, targets and methods pages, with a JSON API."""
-        import uvicorn
+    from ..web.app import create_app
 
-        from ..web.app import create_app
-
-        uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
