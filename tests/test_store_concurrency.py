@@ -61,27 +61,36 @@ def test_import_while_others_read(digimeter_home, tmp_path):
         held = store_holder(db) is not None
         assert held, "the import never took the store"
 
-        quick = _cli(["data", "vintages"], digimeter_home, DIGIMETER_STORE_WAIT="0")      # a reader that will not wait
-        second = _cli(["data", "import", str(small)], digimeter_home)                      # a second writer
-        service.refresh()                                                                  # the dashboard: no error
-        with Store(service.read_path, read_only=True) as s:
-            served = s.con.execute("SELECT count(*) FROM observations").fetchone()[0]
-        still = writer.poll() is None
-        patient = _cli(["data", "vintages"], digimeter_home)                               # waits for the import
+        def during(fn, *, at_start=False):   # fn(), and whether the import held the store all the while
+            start = writer.poll() is None
+            r = fn()
+            return r, start if at_start else (start and writer.poll() is None)
+
+        quick, q_held = during(lambda: _cli(["data", "vintages"], digimeter_home, DIGIMETER_STORE_WAIT="0"))
+        second, s_held = during(lambda: _cli(["data", "import", str(small)], digimeter_home))   # a second writer
+
+        def served_count():
+            service.refresh()                                                       # the dashboard: no error
+            with Store(service.read_path, read_only=True) as s:
+                return s.con.execute("SELECT count(*) FROM observations").fetchone()[0]
+
+        served, v_held = during(served_count)
+        patient, p_held = during(lambda: _cli(["data", "vintages"], digimeter_home), at_start=True)   # waits
     finally:
         out, err = writer.communicate(timeout=300)
     assert writer.returncode == 0 and "Traceback" not in err, err[-2000:]
     for r in (quick, second, patient):
         assert "Traceback" not in r.stderr + r.stdout, r.stderr[-2000:]
-    if still:   # the readers ran while the import held the store
-        assert quick.returncode == 1 and quick.stderr.strip().count("\n") == 0
-        assert "the store is busy with an import started at" in quick.stderr and "--wait" in quick.stderr
+    assert q_held, "the import ended before the first reader did; make the file bigger"
+    assert quick.returncode == 1 and quick.stderr.strip().count("\n") == 0       # one line
+    assert "the store is busy with an import started at" in quick.stderr and "--wait" in quick.stderr
+    if s_held:
         assert second.returncode == 1 and "busy with an import started at" in second.stderr
         assert second.stderr.strip().count("\n") == 0
+    if v_held:
         assert served == n_before                      # the last committed data, not a half-written import
     assert patient.returncode == 0 and "import of big.csv" in patient.stdout, patient.stdout[-2000:]
-    if still:
+    if p_held:
         assert "waiting up to" in patient.stderr
-    assert still, "the import ended before the readers ran; make the file bigger"
     r = _cli(["data", "import", str(small), "--wait", "30"], digimeter_home)
     assert r.returncode == 0, r.stderr
