@@ -45,7 +45,8 @@ WHATIF = """{% extends "base.html" %}{% block body %}
 <table id="whatif-targets"><thead><tr><th>{{ _('Target') }}</th><th>{{ _('Goal') }}</th><th>{{ _('P(met) today') }}</th><th>{{ _('P(met) what if') }}</th></tr></thead><tbody>
 {% for t in result.targets %}<tr id="target-{{ t.target }}"{% if t.changed %} class="me"{% endif %}><td>{{ _(t.name) if t.name else t.target }}</td><td>{{ t.comparator }} {{ '%g' % t.threshold }} ({{ t.deadline }})</td><td class="num" data-v="{{ t.p_before }}">{{ fmtp(t.p_before) }}</td><td class="num" data-v="{{ t.p_after }}">{{ fmtp(t.p_after) }}</td></tr>{% endfor %}
 </tbody></table>{% endif %}
-<p class="note">{% for n in result.notes %}{{ n }}. {% endfor %}</p>
+<p class="note">{{ _('The rest of the world as in the {index} {year} build (data vintage {vintage}).').format(index=spec_title, year=result.year, vintage=result.vintage) }}
+{{ _('A new value moves every draw of the forecast with it: towards a bound, by the same share of its distance to the bound; a change per year adds up year by year until the deadline, and the index uses the value it reaches by then.') }}</p>
 <p><a href="{{ csv_url }}" download>CSV</a> · <a href="{{ json_url }}">JSON</a></p>
 </section>{% endif %}
 {% endblock %}"""
