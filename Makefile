@@ -18,8 +18,8 @@ $(BIN)/digimeter: pyproject.toml
 venv: $(BIN)/digimeter
 
 report: venv
-	$(BIN)/digimeter rank egdi --unit KAZ --top 25
-	$(BIN)/digimeter rank digital-nation --unit KAZ --top 25
+	$(BIN)/digimeter rank KAZ egdi --top 25
+	$(BIN)/digimeter rank KAZ digital-nation --top 25
 	$(BIN)/digimeter report --unit KAZ --out $(OUT)
 
 test: venv

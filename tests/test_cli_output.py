@@ -33,7 +33,7 @@ NO_TABLE = {"report", "serve", "data import", "data update", "data export"}
 
 #: the shortest real invocation of each table command (arguments after the command's name)
 ARGS = {
-    "build": ["egdi"], "rank": ["egdi", "--unit", "KAZ", "--top", "3"], "audit": ["egdi"],
+    "build": ["egdi"], "rank": ["KAZ", "egdi", "--top", "3"], "audit": ["egdi"],
     "compare": ["KAZ"], "gaps": ["KAZ", "egdi"], "what-it-takes": ["KAZ", "egdi", "--rank", "20"],
     "regions": ["KAZ", "--indicator", "internet_users_pct"], "divide": ["KAZ", "internet_users_pct"],
     "forecast": ["KAZ", "internet_users_pct"], "targets": ["fully-digital-kz"],
@@ -126,3 +126,18 @@ def test_piped_tables_are_plain_aligned_text_at_full_width():
     assert "Astana city (the capital)" in text[2] and len(text) == 3
     assert len({line.index("measure_0") if "measure_0" in line else None for line in text[1:2]}) == 1
     assert cli.KEY_COLUMNS >= {"unit", "name", "code", "region"}
+
+
+def test_one_argument_order_the_unit_first_with_the_old_forms_kept(digimeter_home):
+    """``rank KAZ egdi`` as ``gaps KAZ egdi``; ``rank egdi --unit KAZ`` still works (deprecated)."""
+    runner = CliRunner()
+    new = runner.invoke(app, ["rank", "KAZ", "egdi", "--top", "3", "--format", "csv"])
+    old = runner.invoke(app, ["rank", "egdi", "--unit", "KAZ", "--top", "3", "--format", "csv"])
+    assert new.exit_code == 0 and old.exit_code == 0, new.output + old.output
+    assert new.stdout == old.stdout and "KAZ" in new.stdout
+    assert "deprecated" in old.stderr and "digimeter rank KAZ egdi" in old.stderr
+    both = runner.invoke(app, ["rank", "KAZ", "egdi", "--unit", "UZB"])
+    assert both.exit_code != 0 and "give the unit once" in both.output
+    new = runner.invoke(app, ["audit", "KAZ", "egdi", "-t", "strengths", "--format", "json"])
+    old = runner.invoke(app, ["audit", "egdi", "--unit", "KAZ", "-t", "strengths", "--format", "json"])
+    assert new.exit_code == 0 and json.loads(new.stdout) == json.loads(old.stdout)

@@ -100,6 +100,24 @@ def progress(enabled: bool = True, total: int | None = None):
         yield say
 
 
+def unit_then_spec(args: list[str], unit_option: str | None, *, command: str,
+                   default_unit: str | None = None) -> tuple[str | None, str]:
+    """``[UNIT] SPEC`` positionals (the unit first, as in every command), or the deprecated
+    ``SPEC --unit UNIT``; returns ``(unit, spec)``."""
+    if len(args) == 2:
+        unit, spec = args
+        if unit_option and unit_option.upper() != unit.upper():
+            raise typer.BadParameter(f"two units given ({unit} and --unit {unit_option}); give the unit once, "
+                                     f"first: digimeter {command} {unit} {spec}")
+        return unit, spec
+    if len(args) != 1:
+        raise typer.BadParameter(f"expected [UNIT] SPEC, e.g. digimeter {command} KAZ egdi")
+    if unit_option:
+        err.print(f"note: '{command} SPEC --unit UNIT' is deprecated; write "
+                  f"'digimeter {command} {unit_option} {args[0]}'", highlight=False, markup=False)
+    return (unit_option or default_unit), args[0]
+
+
 def parse_sets(sets: list[str]) -> dict:
     """``--set stage.key=value`` pairs; values are read as YAML (numbers, lists, booleans)."""
     from .._util.yamlsafe import load_yaml

@@ -47,9 +47,11 @@ def _audit_for(ix, units, top):
     return audit_index(ix, top=top, units=units)
 
 @app.command("audit")
-def audit_cmd(spec: str = typer.Argument(..., help="a shipped spec (egdi, digital-nation) or a YAML file"),
-              unit: Optional[str] = typer.Option(None, "--unit", "-u",
-                                                 help="report this unit's strengths, weaknesses and rank changes"),
+def audit_cmd(args: list[str] = typer.Argument(..., metavar="[UNIT] SPEC",
+                                              help="optionally a unit (its strengths, weaknesses and rank changes), "
+                                                   "then a shipped spec (egdi, digital-nation) or a YAML file"),
+              unit_opt: Optional[str] = typer.Option(None, "--unit", "-u",
+                                                     help="deprecated: give the unit first (audit KAZ egdi)"),
               table: Optional[list[str]] = typer.Option(None, "--table", "-t",
                                                         help=f"only these tables: {', '.join(TABLES)}"),
               top: int = typer.Option(5, "--top", help="strengths and weaknesses per unit"),
@@ -59,8 +61,10 @@ def audit_cmd(spec: str = typer.Argument(..., help="a shipped spec (egdi, digita
               out: Optional[Path] = typer.Option(None, "--out", "-o")):
     """Statistical audit of an index: correlations and flags, Cronbach's alpha, PCA, removal effect,
     strengths and weaknesses."""
-    from .app import console, err, parse_sets, progress, run
+    from .app import console, err, parse_sets, progress, run, unit_then_spec
     from .output import df_table, emit_text
+
+    unit, spec = unit_then_spec(args, unit_opt, command="audit")
 
     def go():
         if fmt not in ("table", "csv", "json"):

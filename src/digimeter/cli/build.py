@@ -8,7 +8,7 @@ from typing import Optional
 import pandas as pd
 import typer
 
-from .app import app, console, err, parse_sets, progress, run, store_ctx
+from .app import app, console, err, parse_sets, progress, run, store_ctx, unit_then_spec
 from .output import df_table, write_frame
 
 # ------------------------------------------------------------------------------------------
@@ -64,8 +64,10 @@ def _notes(ix) -> None:
 
 
 @app.command("rank")
-def rank_cmd(spec: str = typer.Argument(...),
-             unit: str = typer.Option("KAZ", "--unit", "-u"),
+def rank_cmd(args: list[str] = typer.Argument(..., metavar="[UNIT] SPEC",
+                                             help="the unit (default KAZ), then a shipped spec or a YAML file"),
+             unit_opt: Optional[str] = typer.Option(None, "--unit", "-u",
+                                                    help="deprecated: give the unit first (rank KAZ egdi)"),
              top: int = typer.Option(25, "--top", "-t", help="how many leaders to show"),
              year: Optional[int] = typer.Option(None, "--year", "-y"),
              set_: Optional[list[str]] = typer.Option(None, "--set"),
@@ -73,6 +75,8 @@ def rank_cmd(spec: str = typer.Argument(...),
              fmt: str = typer.Option("table", "--format", "-f"),
              out: Optional[Path] = typer.Option(None, "--out", "-o")):
     """A unit's place among the leaders of an index."""
+    unit, spec = unit_then_spec(args, unit_opt, command="rank", default_unit="KAZ")
+
     def go():
         ix = _build(spec, year, set_, as_of)
         code = unit.upper()
