@@ -44,6 +44,7 @@ SETTINGS = [
     {"weights.connectivity": 3.0},
     {"weights.internet_use": 0.0},
     {"weights.method": "equal"},
+    {"weights.method": "pca"},
     {"impute.method": "mean"},
     {"impute.method": "median"},
     {"treat.method": "coinr"},
@@ -117,6 +118,11 @@ def test_every_path_gives_the_build_scores(dn, changes):
     assert g.attrs["total"] == pytest.approx(ix.scores.at[leader, spec.name] - ix.scores.at["KAZ", spec.name],
                                              abs=1e-9)
     _same(g.set_index("node").unit_score.reindex(aggs), ix.scores.loc["KAZ", aggs], "gap unit scores")
+    if plan.linear and normalised.loc[["KAZ", leader]].notna().all().all():
+        # an arithmetic tree: an indicator's share of the gap is its effective weight x its normalised gap
+        ew = ix.params["effective_weights"].reindex(plan.indicators).to_numpy()
+        gap_i = (normalised.loc[leader] - normalised.loc["KAZ"]).reindex(plan.indicators).to_numpy()
+        _same(g.set_index("node").contribution.reindex(plan.indicators), ew * gap_i, "gap contributions")
 
     # what-it-takes maps raw values to normalised ones with the index's fitted parameters
     if all(gr.method not in ("rank", "percentile") for gr in plan.normalise):

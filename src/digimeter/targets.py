@@ -770,8 +770,10 @@ class IndexFeasibility:
 
 def _batchable(spec) -> bool:
     """True when :func:`compute_batch` reproduces :func:`digimeter.build.compute` for this spec
-    (no imputation or outlier treatment, whose kernels are fitted one panel at a time)."""
-    return spec.impute.get("method") == "none" and spec.treat.get("method") == "none"
+    (no imputation or outlier treatment, whose kernels are fitted one panel at a time, and no weights
+    fitted on the data: PCA or optimised)."""
+    return (spec.impute.get("method") == "none" and spec.treat.get("method") == "none"
+            and spec.weight_method in ("custom", "equal"))
 
 
 def compute_batch(spec, X: np.ndarray, directions: dict, node: str | None = None, units: list | None = None):
