@@ -200,7 +200,7 @@ def main() -> None:
     args = ap.parse_args()
     base = args.shared / "regions"
     sys.path.insert(0, str(ROOT / "src"))
-    from digimeter.regions import infer_layout  # noqa: E402
+    from digimeter.geography import infer_layout  # noqa: E402
 
     corr = yaml.safe_load((XW / "kz_regions_corrections.yaml").read_text())
     ref_path = base / "kz_reference" / "kz_regions.csv"

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from digimeter.audit import (corr_flags, corr_with_parents, correlations, cronbach_alpha,
+from digimeter.stats.audit import (corr_flags, corr_with_parents, correlations, cronbach_alpha,
                              cronbach_by_group, pca_by_group, ranks, removal_effect,
                              strengths_weaknesses)
 from digimeter.errors import DataError, SpecError

@@ -261,7 +261,7 @@ def test_gisco_nuts_file_imports_without_editing(digimeter_home, tmp_path):
 
 
 def test_multi_country_file_takes_the_named_country(uk_home, tmp_path):
-    from digimeter.regions import load_geojson
+    from digimeter.geography import load_geojson
 
     kz = [{"type": "Feature", "geometry": f["geometry"],
            "properties": {"NUTS_ID": f["properties"]["unit"], "LEVL_CODE": 1, "CNTR_CODE": "KZ"}}

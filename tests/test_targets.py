@@ -495,7 +495,7 @@ def test_no_target_counts_as_met_while_it_would_not_hold(result):
 def test_every_current_region_has_a_number(result, store):
     """Issue 14: both regional targets cover all 20 regions of today's layout (KZ-10 Abai, KZ-33 Zhetisu
     and KZ-62 Ulytau, created in 2022, included), history from older layouts read via the crosswalk."""
-    from digimeter.regions import geography
+    from digimeter.geography import geography
 
     geo = geography(store, "KAZ")
     today = geo.units(geo.latest_layout())

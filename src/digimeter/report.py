@@ -419,7 +419,7 @@ def _headline(ctx: _Ctx) -> Section:
             lscore=fmt_num(lead[main.name], ctx.lang), uscore=fmt_num(main.score[ctx.unit], ctx.lang)))
         # the weakest indicators, from the audit's strengths and weaknesses
         try:
-            from .audit import strengths_weaknesses
+            from .stats.audit import strengths_weaknesses
 
             norm = main.stages["normalised"]
             _s, w = strengths_weaknesses(norm, ctx.unit, top=3, bottom=3, meta=ctx.meta(main))

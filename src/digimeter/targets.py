@@ -520,7 +520,7 @@ class Forecaster:
         current layout (abolished regions), keep their stored values.
         Returns ``(obs, {unit: {year: how}})``.
         """
-        from .regions import geography, regional_observations
+        from .geography import geography, regional_observations
 
         um = self.store.units().set_index("code").reindex(units)
         parents = um["parent"].dropna().unique()

@@ -192,7 +192,7 @@ def build(spec: IndexSpec | str, store: Store | None = None, *, year: int | None
     if kinds == ["region"] and spec.units.parent and as_of_vintage is None and fixed is None:
         # regions: read every series on the year's regional layout (older layouts converted,
         # population-weighted and marked estimated) so that no region is left out
-        from ..regions import regional_index
+        from .regional import regional_index
 
         try:
             _check_indicators(spec, store)
@@ -870,7 +870,7 @@ def audit_index(index: Index, *, removal_levels: tuple[int, ...] | None = None, 
     Cronbach (1951) https://doi.org/10.1007/BF02310555 ; Saisana, Saltelli & Tarantola (2005)
     https://doi.org/10.1111/j.1467-985X.2005.00350.x
     """
-    from .. import audit as aud
+    from ..stats import audit as aud
 
     meta = index.meta()
     data = index.scores

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .errors import SpecError
-from .store import Store
+from ..errors import SpecError
+from ..store import Store
 
 
 @dataclass

@@ -23,6 +23,8 @@ Files (1) and (2) go through :mod:`digimeter.sources.files`; (3) and (4) come he
 hands them over). Both are validated completely before anything is written (every problem is reported
 with its row or feature and a fix); the copy under ``$DIGIMETER_HOME/geo/`` and its registration in the
 store (table ``geo_files`` and an origin row with the file's checksum) happen together or not at all.
+This module only reads and imports the files; what they mean (layouts, the crosswalk, the registry,
+boundary simplification) is :mod:`digimeter.geography`.
 """
 
 from __future__ import annotations
@@ -42,11 +44,12 @@ import pandas as pd
 
 from .._util.problems import MAX_PROBLEMS, ProblemList
 from ..errors import DataImportError
+from ..geography import GEO_TABLE, GEO_TABLE_SQL, crosswalk_layouts, geo_home
+from ..geography.maps import GEOMETRIES, count_points, simplify_collection
 
 CROSSWALK_REQUIRED = ("layout", "unit", "atom", "year", "atom_population")
 CROSSWALK_OPTIONAL = ("population_estimated", "basis", "group")
 UNIT_KEYS = ("unit", "NUTS_ID", "shapeISO", "ISO", "id", "code", "region_code", "iso_3166_2", "shapeiso", "iso")
-GEOMETRIES = ("Polygon", "MultiPolygon")
 
 
 @dataclass
@@ -288,6 +291,16 @@ def _pick_key(feats: list, id_property: str | None, regions: set[str], problems:
     return best
 
 
+def _layout_of(codes: list[str], cw_layouts: dict[str, set[str]], path: Path) -> str:
+    """The crosswalk layout whose units are exactly ``codes`` (else the smallest holding them all), else
+    the file's name."""
+    fits = [lay for lay, us in cw_layouts.items() if set(codes) <= us]
+    exact = [lay for lay in fits if cw_layouts[lay] == set(codes)]
+    cands = exact or sorted(fits, key=lambda lay: len(cw_layouts[lay] - set(codes)))
+    layout = cands[-1] if exact else (cands[0] if cands else None)
+    return layout or re.sub(r"[^a-z0-9_-]+", "_", path.stem.lower())
+
+
 def _read_boundaries(store, path: Path, raw: bytes, problems: ProblemList, *, id_property: str | None = None,
                      country: str | None = None, layout: str | None = None, partial: bool = False
                      ) -> tuple[dict, str | None, str | None, dict[str, Any]]:
@@ -295,8 +308,6 @@ def _read_boundaries(store, path: Path, raw: bytes, problems: ProblemList, *, id
 
     ``info`` holds ``skipped`` (codes of features that are not regions of the country: other countries,
     other levels), ``missing`` (regions of the layout with no shape) and ``key`` (the code property)."""
-    from ..regions import bundled_crosswalk_names, geo_registry, load_crosswalk
-
     try:
         gj = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -373,22 +384,8 @@ def _read_boundaries(store, path: Path, raw: bytes, problems: ProblemList, *, id
         problems.raise_if_any()
     layout = layout or (next(iter(layouts)) if layouts else None)
     # the layout's regions: a crosswalk layout of the country (imported, then bundled) with these codes
-    cw_layouts: dict[str, set[str]] = {}
-    reg = geo_registry(store)
-    for r in reg[(reg["kind"] == "crosswalk") & (reg["country"] == country)].itertuples():
-        for lay, g in pd.read_csv(r.path).groupby("layout"):
-            cw_layouts.setdefault(str(lay), set(g["unit"]))
-    for name in bundled_crosswalk_names():
-        cw = load_crosswalk(name)
-        if set(cw["unit"]) & set(codes):
-            for lay, g in cw.groupby("layout"):
-                cw_layouts.setdefault(str(lay), set(g["unit"]))
-    if layout is None:
-        fits = [lay for lay, us in cw_layouts.items() if set(codes) <= us]
-        exact = [lay for lay in fits if cw_layouts[lay] == set(codes)]
-        cands = exact or sorted(fits, key=lambda lay: len(cw_layouts[lay] - set(codes)))
-        layout = cands[-1] if exact else (cands[0] if cands else None)
-        layout = layout or re.sub(r"[^a-z0-9_-]+", "_", path.stem.lower())
+    cw_layouts = crosswalk_layouts(store, country, codes)
+    layout = layout or _layout_of(codes, cw_layouts, path)
     if layout in cw_layouts:
         expected = cw_layouts[layout]
     else:   # no crosswalk: the country's regions valid now
@@ -419,112 +416,13 @@ def _read_boundaries(store, path: Path, raw: bytes, problems: ProblemList, *, id
 
 
 # --------------------------------------------------------------------------------------------------
-# simplification (pure: numpy only)
+# simplification (the kernels are digimeter.geography.maps)
 # --------------------------------------------------------------------------------------------------
 
 #: Boundary files with more coordinates than this are simplified for the web (the original is kept).
 SIMPLIFY_ABOVE = 60_000
 #: ... to about this many coordinates.
 SIMPLIFY_TARGET = 20_000
-
-
-def _rdp(pts, tol: float):
-    """Ramer-Douglas-Peucker on one ring or line (n x 2 array), keeping its first and last point."""
-    import numpy as np
-
-    n = len(pts)
-    if n < 3 or tol <= 0:
-        return pts
-    keep = np.zeros(n, dtype=bool)
-    keep[0] = keep[-1] = True
-    stack = [(0, n - 1)]
-    while stack:
-        a, b = stack.pop()
-        if b <= a + 1:
-            continue
-        seg = pts[b] - pts[a]
-        rel = pts[a + 1:b] - pts[a]
-        L = float(np.hypot(*seg))
-        d = (np.abs(seg[0] * rel[:, 1] - seg[1] * rel[:, 0]) / L) if L > 0 else np.hypot(rel[:, 0], rel[:, 1])
-        k = int(np.argmax(d))
-        if d[k] > tol:
-            m = a + 1 + k
-            keep[m] = True
-            stack += [(a, m), (m, b)]
-    return pts[keep]
-
-
-def _ring_area(r) -> float:
-    import numpy as np
-
-    x, y = r[:, 0], r[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
-
-
-def simplify_geometry(geom: dict, tol: float, *, digits: int = 5) -> dict:
-    """A (Multi)Polygon simplified ring by ring (Douglas-Peucker, tolerance ``tol`` in degrees),
-    coordinates rounded to ``digits``; rings that collapse (fewer than 4 points) or holes smaller than
-    ``tol``² are dropped, but each polygon keeps its outer ring.
-
-    References
-    ----------
-    Douglas, D. H. & Peucker, T. K. (1973). Algorithms for the reduction of the number of points
-    required to represent a digitized line or its caricature. *Cartographica* 10(2), 112-122.
-    https://doi.org/10.3138/FM57-6770-U75U-7727
-    """
-    import numpy as np
-
-    def poly(rings):
-        out = []
-        for j, r in enumerate(rings):
-            a = np.asarray(r, dtype=float)[:, :2]
-            s = _rdp(a, tol)
-            if len(s) < 4 or (j > 0 and _ring_area(s) < tol * tol):
-                if j == 0:   # keep the outer ring: its extreme points, closed
-                    s = a[np.unique(np.r_[0, np.argmin(a[:, 0]), np.argmax(a[:, 1]), np.argmax(a[:, 0]),
-                                          np.argmin(a[:, 1])])]
-                    s = np.vstack([s, s[:1]])
-                    if len(s) < 4:
-                        s = a
-                else:
-                    continue
-            out.append(np.round(s, digits).tolist())
-        return out
-
-    t = geom.get("type")
-    if t == "Polygon":
-        return {"type": "Polygon", "coordinates": poly(geom["coordinates"])}
-    if t == "MultiPolygon":
-        parts = [poly(p) for p in geom["coordinates"]]
-        if len(parts) > 1:   # drop islands that are smaller than the tolerance, keep the largest
-            areas = [_ring_area(np.asarray(p[0])) for p in parts]
-            big = max(range(len(parts)), key=lambda i: areas[i])
-            parts = [p for i, p in enumerate(parts) if i == big or areas[i] >= 4 * tol * tol]
-        return {"type": "MultiPolygon", "coordinates": parts}
-    return geom
-
-
-def count_points(gj: dict) -> int:
-    """Coordinates in a FeatureCollection of (Multi)Polygons."""
-    n = 0
-    for f in gj.get("features", []):
-        g = f.get("geometry") or {}
-        rings = [g["coordinates"]] if g.get("type") == "Polygon" else g.get("coordinates", [])
-        n += sum(len(r) for p in rings for r in p) if g.get("type") in GEOMETRIES else 0
-    return n
-
-
-def simplify_collection(gj: dict, target: int | None = None) -> tuple[dict, float]:
-    """``gj`` simplified until it has at most about ``target`` coordinates (default
-    :data:`SIMPLIFY_TARGET`); returns (collection, tolerance)."""
-    target = SIMPLIFY_TARGET if target is None else target
-    tol, out = 0.0005, gj
-    for _ in range(12):
-        out = {**gj, "features": [{**f, "geometry": simplify_geometry(f["geometry"], tol)} for f in gj["features"]]}
-        if count_points(out) <= target:
-            break
-        tol *= 2
-    return out, tol
 
 
 # --------------------------------------------------------------------------------------------------
@@ -561,8 +459,6 @@ def import_geo(store, path: str | Path, *, kind: str | None = None, publisher: s
         Listing every problem (row or feature, column, value, fix); the store and the geo folder are
         then unchanged.
     """
-    from ..regions import GEO_TABLE, GEO_TABLE_SQL, geo_home
-
     path = Path(path)
     problems = ProblemList(str(path))
     if not path.is_file():
@@ -599,7 +495,7 @@ def import_geo(store, path: str | Path, *, kind: str | None = None, publisher: s
         n_pts = count_points(gj)
         if n_pts > SIMPLIFY_ABOVE:   # very large: simplify for the web, keep the original beside it
             original_text = json.dumps(gj, ensure_ascii=False)
-            gj, _tol = simplify_collection(gj)
+            gj, _tol = simplify_collection(gj, SIMPLIFY_TARGET)
             simplified = (n_pts, count_points(gj))
         text = json.dumps(gj, ensure_ascii=False)
         fname = f"{layout}.geojson"
