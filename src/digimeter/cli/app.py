@@ -113,8 +113,8 @@ def unit_then_spec(args: list[str], unit_option: str | None, *, command: str,
     if len(args) != 1:
         raise typer.BadParameter(f"expected [UNIT] SPEC, e.g. digimeter {command} KAZ egdi")
     if unit_option:
-        err.print(f"note: '{command} SPEC --unit UNIT' is deprecated; write "
-                  f"'digimeter {command} {unit_option} {args[0]}'", highlight=False, markup=False)
+        err.print(printable(f"note: '{command} SPEC --unit UNIT' is deprecated; write "
+                            f"'digimeter {command} {unit_option} {args[0]}'"), highlight=False, markup=False)
     return (unit_option or default_unit), args[0]
 
 
