@@ -96,3 +96,34 @@ def test_import_while_others_read(digimeter_home, tmp_path):
                                        for x in lines), patient.stderr
     r = _cli(["data", "import", str(small), "--wait", "30"], digimeter_home)
     assert r.returncode == 0, r.stderr
+
+
+def test_busy_store_one_line_and_reader_grace(store_path):
+    """A writer's note names it in the one busy line; a store held only by a reader (the dashboard copying
+    it) is waited for briefly even by a writer that does not wait."""
+    import pytest
+
+    from digimeter.store import Store, StoreBusyError
+
+    hold = ("import sys, time\nfrom digimeter.store import Store\n"
+            "s = Store(sys.argv[1], read_only=sys.argv[2] == 'ro'); print('held', flush=True)\n"
+            "time.sleep(float(sys.argv[3])); s.close()\n")
+    w = subprocess.Popen([sys.executable, "-c", hold, str(store_path), "rw", "3"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert w.stdout.readline().strip() == "held"
+        with pytest.raises(StoreBusyError) as e:
+            Store(store_path, read_only=True, wait=0)
+        msg = str(e.value)
+        assert "\n" not in msg and "busy with another command" in msg and "started at" in msg
+        assert f"(pid {w.pid})" in msg and "--wait" in msg
+    finally:
+        w.wait(30)
+    r = subprocess.Popen([sys.executable, "-c", hold, str(store_path), "ro", "1"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert r.stdout.readline().strip() == "held"
+        t0 = time.monotonic()
+        s = Store(store_path, wait=0)      # a writer that does not wait: the reader is waited for (< 3 s)
+        s.close()
+        assert 0.1 < time.monotonic() - t0 < 3.5
+    finally:
+        r.wait(30)
