@@ -429,6 +429,41 @@ SIMPLIFY_TARGET = 20_000
 # import
 # --------------------------------------------------------------------------------------------------
 
+def _place_and_register(store, text: str, final: Path, row: list, origin: dict[str, Any]) -> bool:
+    """Write ``text`` to ``final`` and register it (a ``geo_files`` row: name, kind, country, layout,
+    path, sha256, origin_id; and its origin) together or not at all; True when a file was replaced."""
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    backup = final.with_name(f".{final.name}.{os.getpid()}.bak")
+    tmp.write_text(text, encoding="utf-8")
+    replaced = final.exists()
+    moved = False
+    try:
+        with store.transaction() as con:
+            con.execute(GEO_TABLE_SQL)
+            con.execute(f"DELETE FROM {GEO_TABLE} WHERE kind = ? AND name = ? AND layout = ?",
+                        [row[1], row[0], row[3]])
+            con.execute(f"INSERT INTO {GEO_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        row + [datetime.now(timezone.utc).replace(tzinfo=None)])
+            store.upsert_origins(pd.DataFrame([origin]))
+            # the file goes in place last, inside the transaction: if it fails, the rows roll back
+            if replaced:
+                os.replace(final, backup)
+            moved = True
+            os.replace(tmp, final)
+    except BaseException:
+        if moved and replaced and backup.exists():
+            os.replace(backup, final)
+        elif moved and not replaced and final.exists() and not tmp.exists():
+            final.unlink()
+        raise
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    if backup.exists():
+        backup.unlink()
+    return replaced
+
+
 def import_geo(store, path: str | Path, *, kind: str | None = None, publisher: str | None = None,
                dataset: str | None = None, licence: str | None = None, url: str | None = None,
                id_property: str | None = None, country: str | None = None, layout: str | None = None,
@@ -504,42 +539,14 @@ def import_geo(store, path: str | Path, *, kind: str | None = None, publisher: s
     folder = geo_home()
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / fname
-    tmp = folder / f".{fname}.{os.getpid()}.tmp"
-    backup = folder / f".{fname}.{os.getpid()}.bak"
     origin_id = f"geo:{sha[:12]}"
     original = folder / f"{layout_key}.original.geojson" if original_text is not None else None
-    tmp.write_text(text, encoding="utf-8")
-    replaced = final.exists()
-    moved = False
-    try:
-        with store.transaction() as con:
-            con.execute(GEO_TABLE_SQL)
-            con.execute(f"DELETE FROM {GEO_TABLE} WHERE kind = ? AND name = ? AND layout = ?",
-                        [kind, name, layout_key])
-            con.execute(f"INSERT INTO {GEO_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [name, kind, country, layout_key, str(final), sha, origin_id,
-                         datetime.now(timezone.utc).replace(tzinfo=None)])
-            store.upsert_origins(pd.DataFrame([{
-                "origin_id": origin_id, "publisher": publisher or "user file",
-                "dataset": dataset or path.name, "edition": None, "url": url, "repository": None,
-                "licence": licence, "retrieved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "sha256": sha, "note": f"{kind} of {country} imported from {path}"}]))
-            # the file goes in place last, inside the transaction: if it fails, the rows roll back
-            if replaced:
-                os.replace(final, backup)
-            moved = True
-            os.replace(tmp, final)
-    except BaseException:
-        if moved and replaced and backup.exists():
-            os.replace(backup, final)
-        elif moved and not replaced and final.exists() and not tmp.exists():
-            final.unlink()
-        raise
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    if backup.exists():
-        backup.unlink()
+    origin = {"origin_id": origin_id, "publisher": publisher or "user file",
+              "dataset": dataset or path.name, "edition": None, "url": url, "repository": None,
+              "licence": licence, "retrieved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "sha256": sha, "note": f"{kind} of {country} imported from {path}"}
+    replaced = _place_and_register(store, text, final, [name, kind, country, layout_key, str(final), sha,
+                                                        origin_id], origin)
     if original is not None:
         original.write_text(original_text, encoding="utf-8")
     elif kind == "boundaries" and (folder / f"{layout_key}.original.geojson").exists():
