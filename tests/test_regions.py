@@ -515,3 +515,21 @@ def test_map_data(rstore, subject):
     else:
         assert p["KZ-10"]["estimated"] and not p["KZ-43"]["estimated"] and fc["kind"] == "score"
     json.dumps(fc)
+
+
+def test_regions_names_keep_their_address_and_live_in_their_layer():
+    """``digimeter.regions`` re-exports the names it always had; each is implemented once, in its layer
+    (pure measures in stats, layouts and maps in geography, panels in panel, the regional index in build)."""
+    import digimeter.build as B
+    import digimeter.geography as G
+    import digimeter.panel as P
+    import digimeter.stats as S
+
+    for name in R.__all__:
+        assert getattr(R, name) is not None, name
+    assert R.gini is S.gini and R.divide is S.divide and R.rollup is S.rollup
+    assert R.to_layout is G.to_layout and R.geography is G.geography and R.choropleth is G.choropleth
+    assert R.regional_panel is P.regional_panel and R.regional_index is B.regional_index
+    assert R.gini.__module__ == "digimeter.stats.inequality"
+    assert R.to_layout.__module__ == "digimeter.geography.crosswalk"
+    assert R.regional_index.__module__ == "digimeter.build.regional"
