@@ -34,10 +34,10 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .stages import normalise as norm
-from .stages import tree as tree_eval
-from ._util.ranks import rank_desc
-from .errors import DataError, DigimeterError, NotFoundError, SpecError
+from ..stages import normalise as norm
+from .._util.ranks import rank_desc
+from ..stages import tree as tree_eval
+from ..errors import DataError, DigimeterError, NotFoundError, SpecError
 
 __all__ = ["RANKINGS", "Rankings", "rankings", "differences", "pillar_extremes", "rank_history", "main_reason",
            "ranking_methods", "THEMES", "peers", "frontier", "gap", "waterfall", "shapley", "what_it_takes",
@@ -289,8 +289,8 @@ def rankings(store, unit: str, year: int | None = None, *, specs: Iterable[Any] 
     economies taken from the quote, and left out of the correlations.
     The percentile is ``100 (n - rank) / (n - 1)``: the share of the other ranked units it is ahead of.
     """
-    from .build import Index, build
-    from .spec import load_spec, shipped_specs
+    from ..build import Index, build
+    from ..spec import load_spec, shipped_specs
 
     code = store.unit(unit)["code"]
     depth_of = {}
@@ -439,7 +439,7 @@ def ranking_methods() -> dict:
     """What each published ranking measures and how it is made (``data/rankings.yaml``)."""
     from importlib import resources
 
-    from ._util.yamlsafe import load_yaml
+    from .._util.yamlsafe import load_yaml
 
     path = resources.files("digimeter") / "data" / "rankings.yaml"
     return load_yaml(path.read_text(encoding="utf-8"), source=str(path))
@@ -734,7 +734,7 @@ def peer_list(index, unit: str, peers_: Any, store=None) -> list[str] | None:
     if peers_ is None:
         return None
     if isinstance(peers_, str) and peers_ in PEER_KINDS:
-        from .store import open_store
+        from ..store import open_store
 
         own = store is None
         st = store or open_store()
@@ -864,7 +864,7 @@ class _Agg:
 def _tree(index) -> list[_Agg]:
     """Aggregate nodes bottom-up: the steps of the spec's plan (:func:`digimeter.spec.plan.aggregate_steps`,
     the build's own), with the weights the build used (``Index.params["weights"]``)."""
-    from .spec.plan import aggregate_steps
+    from ..spec.plan import aggregate_steps
 
     w = index.params["weights"]
     return [_Agg(s, np.array([w[k] for k in s.kids], dtype=float))
@@ -1271,7 +1271,7 @@ def _short_measure(measure: str) -> str:
 def _normaliser(index):
     """``f(raw (..., n_ind)) -> normalised`` for one unit with the index's fitted parameters, and each
     indicator's method (the plan's normalisation groups, :func:`digimeter.spec.plan.normalise_groups`)."""
-    from .spec.plan import normalise_groups
+    from ..spec.plan import normalise_groups
 
     icodes = list(index.stages["normalised"].columns)
     dirs = np.array([index.params["directions"][c] for c in icodes], dtype=float)
@@ -1343,7 +1343,7 @@ def what_it_takes(index, unit: str, *, rank: int | None = None, score: float | N
     """
     from scipy import optimize
 
-    from .build import compute
+    from ..build import compute
 
     if (rank is None) == (score is None):
         raise DataError("give exactly one target: rank or score", field="rank/score",
@@ -1351,7 +1351,7 @@ def what_it_takes(index, unit: str, *, rank: int | None = None, score: float | N
     code = _check_unit(index, unit)
     own = store is None
     if own:
-        from .store import open_store
+        from ..store import open_store
         store = open_store()
     try:
         info = _indicator_info(index, store)
