@@ -15,7 +15,7 @@ def digimeter(*args: str, env_home) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("args", [("data", "import", "{dir}"), ("build", "{bad}"),
-                                  ("rank", "egdi", "--unit", "\x1b[31m:warning:[bold]")])
+                                  ("rank", "\x1b[31m:warning:[bold]", "egdi")])
 def test_a_user_error_is_one_line_without_a_traceback(args, digimeter_home, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: b\nyear: 2024\ntree: [", encoding="utf-8")
