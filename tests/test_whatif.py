@@ -202,3 +202,21 @@ def test_dashboard_urls_keep_the_state(client):
     assert 'href="/whatif/KAZ?lang=ru&amp;spec=digital-nation&amp;scenario=fully-digital-kz"' in r.text
     pick = client.get("/targets?unit=KAZ&lang=kk&spec=egdi", follow_redirects=False)
     assert pick.status_code in (302, 307) and pick.headers["location"] == "/targets/KAZ?lang=kk&spec=egdi"
+
+
+def test_a_region_and_its_share_of_the_group_targets(store):
+    """A region on the regional spec: its rank moves among the regions, and each group target of the scenario
+    (every region online, digital skills in every region) answers for this region as `digimeter targets` does."""
+    from digimeter.targets import evaluate, load_scenario
+    from digimeter.whatif import whatif
+
+    r = whatif("KZ-43", {"internet_use": 99}, spec="kz-regions", store=store)
+    assert r.score_after > r.score_before and r.rank_after <= r.rank_before
+    t = r.targets.set_index("target")
+    assert {"regional_internet", "digital_skills"} <= set(t.index)
+    sc = load_scenario("fully-digital-kz")
+    sub = sc.model_copy(update={"targets": [x for x in sc.targets if x.id == "regional_internet"]})
+    row = evaluate(sub, store).set_index("unit").loc["KZ-43"]
+    assert t.loc["regional_internet", "p_before"] == pytest.approx(float(row.p_met))
+    assert t.loc["regional_internet", "p_after"] > t.loc["regional_internet", "p_before"]
+    assert t.loc["digital_skills", "p_after"] == t.loc["digital_skills", "p_before"]     # not moved

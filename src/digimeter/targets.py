@@ -999,7 +999,8 @@ def _latest_year_hint(store) -> int:
     return int(r.y.iloc[0]) if len(r) and pd.notna(r.y.iloc[0]) else 2024
 
 
-def _group_units(t: Target, store) -> list:
+def group_units(t: Target, store) -> list:
+    """The units a group target answers for: every unit of its kind under its parent still alive at the deadline."""
     u = store.units(kind=t.units.kind, parent=t.units.parent)
     if u.empty:
         raise SpecError(f"target '{t.id}': no units of kind '{t.units.kind}' under '{t.units.parent}'",
@@ -1069,7 +1070,7 @@ def _eval_indicator(t: Target, store, fc: Forecaster, names: dict) -> list[dict]
             group = store.units(kind=kind, parent=parent).code.tolist() if parent else [unit]
             ifc = fc.group(code, group, f"{kind}s of {parent}")
         return [_row_for(t, unit, ifc, pool, names, pool)]
-    units = _group_units(t, store)
+    units = group_units(t, store)
     label = f"every {t.units.kind} of {t.units.parent}"
     ifc = fc.group(code, units, label)
     if pool.empty:  # e.g. a regional-only indicator: the regions themselves (on today's layout) are the pool

@@ -225,7 +225,7 @@ def prepare(unit: str, *, spec: str = "digital-nation", scenario: str | None = N
     from .build import build
     from .spec import load_spec
     from .store import open_store
-    from .targets import Forecaster, evaluate, load_scenario
+    from .targets import Forecaster, evaluate, forecast_unit, group_units, load_scenario, p_met_of
 
     own = store is None
     store = store or open_store()
@@ -244,28 +244,49 @@ def prepare(unit: str, *, spec: str = "digital-nation", scenario: str | None = N
         if code not in ix.scores.index:
             raise NotFoundError(f"{code} is not among the units of spec '{sp.name}'", field="unit", value=unit,
                                 fix="choose a unit the spec covers")
+        def mine_of(t) -> bool:
+            """The unit's own indicator targets, and its part of a group target (every region of its country)."""
+            if t.kind != "indicator":
+                return False
+            if t.unit is not None:
+                return t.unit == code
+            return t.units is not None and t.units.parent == u.get("parent") and t.units.kind == u.get("kind")
+
         sc, mine = None, []
         if scenario is not None:
             sc = load_scenario(scenario)
         else:
             cand = load_scenario(DEFAULT_SCENARIO)
-            if any(t.unit == code for t in cand.targets):
+            if any(mine_of(t) for t in cand.targets):
                 sc = cand
         if sc is not None:
-            mine = [t for t in sc.targets if t.kind == "indicator" and t.unit == code]
+            mine = [t for t in sc.targets if mine_of(t)]
         deadline = sc.deadline if sc is not None else int(sp.year) + 3
         targets = []
         if mine:
-            sub = sc.model_copy(update={"targets": mine})
             horizon = max(deadline, int(store.query("SELECT max(year) AS y FROM observations").y.iloc[0]) + 1)
             fc = Forecaster(store, horizon, seed=seed, n_samples=n_samples)
-            rows = evaluate(sub, store, seed=seed, n_samples=n_samples, forecaster=fc)
+            unit_targets = [t for t in mine if t.unit == code]
+            rows = (evaluate(sc.model_copy(update={"targets": unit_targets}), store, seed=seed,
+                             n_samples=n_samples, forecaster=fc) if unit_targets else None)
             for t in mine:
-                row = rows[rows.target == t.id].iloc[0].to_dict()
-                try:
-                    r = fc.country(store.indicator(t.indicator)["code"]).result(code)
+                try:   # the forecast evaluate makes (a group target's: within the group's units)
+                    if t.unit == code:
+                        r, _ = forecast_unit(store, code, t.indicator, horizon, seed=seed, n_samples=n_samples,
+                                             forecaster=fc)
+                    else:
+                        r = fc.group(store.indicator(t.indicator)["code"], group_units(t, store),
+                                     f"every {t.units.kind} of {t.units.parent}").result(code)
                 except (NotFoundError, DataError):
                     r = None
+                if t.unit == code:
+                    row = rows[rows.target == t.id].iloc[0].to_dict()
+                else:    # a group target: this unit's own chance (the group's "all" row is not simulated)
+                    row = {"measure": store.indicator(t.indicator)["code"], "status": None,
+                           "p_met": (p_met_of(r, float(t.threshold), t.deadline, t.comparator, t.met)[0]
+                                     if r is not None else float("nan")),
+                           "latest_value": float(r.anchor_value) if r is not None else None,
+                           "latest_year": int(r.anchor_year) if r is not None else None}
                 targets.append((t, r, row))
         codes = list(dict.fromkeys(n.indicator for n in sp.indicator_nodes()))
         meta = {c: store.indicator(c) for c in codes}
