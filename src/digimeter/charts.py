@@ -78,7 +78,8 @@ def style(chart: alt.TopLevelMixin, *, source: str, note: str | None = None) -> 
     lines = wrap(source) + (wrap(note) if note else [])
     wrapped = alt.vconcat(chart).properties(
         title=alt.TitleParams(text=lines, orient="bottom", anchor="start", fontSize=10,
-                              fontWeight="normal", color="#444444", offset=8))
+                              fontWeight="normal", color="#444444", offset=8),
+        usermeta={"source": source})   # the interactive charts' tooltips name it (digimeter.interactive)
     return wrapped.configure(font=FONT).configure_axis(
         labelFontSize=11, titleFontSize=12, gridColor="#e6e6e6").configure_view(
         strokeWidth=0).configure_legend(labelFontSize=11, titleFontSize=11, orient="bottom")
