@@ -1431,6 +1431,7 @@ h2,h3{break-after:avoid}
 .chart,.key,tr,pre,.vega-chart{break-inside:avoid}
 .chart,.table-wrap{overflow:visible}
 details>*{display:block}
+table{font-size:8.5px}th,td{padding:2px 4px}th{overflow-wrap:break-word}
 }
 """
 from .interactive import CHART_CSS  # noqa: E402  (the interactive charts' screen and print rules)
