@@ -18,9 +18,8 @@ from digimeter.errors import SpecError
 from digimeter.spec import load_spec
 from digimeter._util.ranks import rank_desc
 from digimeter.uncertainty import (
-    Design, Engine, _sobol_indices, coinr_example, ishigami, ishigami_indices, load_factors,
-    naive_evaluate, sensitivity, sensitivity_function, shipped_factors, sobol_g, sobol_g_indices,
-    tree_table, uncertainty,
+    Design, Engine, coinr_example, ishigami, ishigami_indices, load_factors, naive_evaluate, sensitivity,
+    sensitivity_function, shipped_factors, sobol_g, sobol_g_indices, sobol_indices, tree_table, uncertainty,
 )
 
 DATA = Path(__file__).parent / "data" / "uncertainty"
@@ -212,7 +211,7 @@ def test_sobol_indices_equal_salib():
                 {"address": "c", "values": [0, 1, 2]}])
     rng = np.random.default_rng(0)
     Y = rng.normal(size=(64 * 5, 3)).cumsum(axis=1)
-    mine = _sobol_indices(Y, ["a", "b", "c"], ["y0", "y1", "y2"], 11, 100, 0.95)
+    mine = sobol_indices(Y, ["a", "b", "c"], ["y0", "y1", "y2"], 11, 100, 0.95)
     for j in range(3):
         ref = salib_sobol.analyze(d.problem(), Y[:, j].copy(), calc_second_order=False, seed=11)
         m = mine[mine.output == f"y{j}"]
