@@ -122,12 +122,13 @@ def _load(csv: Path, db: Path) -> dict:
 
 
 def _user_import(csv: Path, db: Path) -> dict:
+    from digimeter.sources.files import import_file
     from digimeter.store import Store
 
     with Store(db) as s:
         base = _rss_mb()
         t = time.perf_counter()
-        rep = s.import_file(csv)
+        rep = import_file(s, csv)
         dt = time.perf_counter() - t
     return {"values": rep.new + rep.changed + rep.unchanged, "seconds": dt, "base_rss_mb": base,
             "said": str(rep)[-120:]}
@@ -135,13 +136,14 @@ def _user_import(csv: Path, db: Path) -> dict:
 
 def _junk(csv: Path, db: Path) -> dict:
     from digimeter.errors import DigimeterError
+    from digimeter.sources.files import import_file
     from digimeter.store import Store
 
     with Store(db) as s:
         base = _rss_mb()
         t = time.perf_counter()
         try:
-            s.import_file(csv)
+            import_file(s, csv)
             said = "ACCEPTED (unexpected)"
         except DigimeterError as e:
             said = str(e).splitlines()[-1][:160]

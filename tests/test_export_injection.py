@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from digimeter._util.safetext import neutralise_cell, neutralise_frame
+from digimeter.sources.export import export
+from digimeter.sources.files import import_file
 
 NOTES = ["=1+2", '=HYPERLINK("http://x","y")', "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx", "plain", "-1.5", "-"]
 
@@ -26,9 +28,9 @@ def test_export_xlsx_and_csv_are_inert(store, tmp_path):
                      for i, n in enumerate(NOTES[:5] + ["plain"]))
     f = tmp_path / "f.csv"
     f.write_text("unit,indicator,year,value,note\n" + rows + "\n")
-    store.import_file(f)
+    import_file(store, f)
     x = tmp_path / "o.xlsx"
-    store.export(x, indicators=["internet_users_pct"], units=["UZB"], years=list(range(2000, 2006)))
+    export(store, x, indicators=["internet_users_pct"], units=["UZB"], years=list(range(2000, 2006)))
     wb = openpyxl.load_workbook(x)
     assert wb.sheetnames == ["observations", "origins", "README"]
     ws = wb["observations"]
@@ -40,7 +42,7 @@ def test_export_xlsx_and_csv_are_inert(store, tmp_path):
     assert sorted(c.value for c in got.values() if c.data_type == "n") == [10, 11, 12, 13, 14, 15]   # numbers stay numbers
     assert "apostrophe" in " ".join(str(r[0].value) for r in wb["README"].iter_rows())
     c = tmp_path / "o.csv"
-    store.export(c, indicators=["internet_users_pct"], units=["UZB"], years=list(range(2000, 2006)))
+    export(store, c, indicators=["internet_users_pct"], units=["UZB"], years=list(range(2000, 2006)))
     back = pd.read_csv(c)
     assert sorted(back["note"]) == sorted(got) and back["value"].dtype == float
 

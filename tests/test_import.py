@@ -44,7 +44,7 @@ def rejected(store, store_state, path, **kw) -> DataImportError:
     """Import ``path`` expecting a DataImportError; check the store did not change."""
     before = store_state(store)
     with pytest.raises(DataImportError) as e:
-        store.import_file(path, **kw)
+        import_file(store, path, **kw)
     assert store_state(store) == before
     assert str(path) in str(e.value)
     assert "nothing was changed" in str(e.value)
@@ -211,7 +211,7 @@ def test_failure_during_writes_rolls_everything_back(store, store_state, monkeyp
     monkeypatch.setattr(store, "add_observations", boom)
     with pytest.raises(RuntimeError):
         # the companion file declares a new indicator: its row must be rolled back too
-        store.import_file(DATA / "new_indicator.csv")
+        import_file(store, DATA / "new_indicator.csv")
     assert store_state(store) == before
 
 
@@ -219,7 +219,7 @@ def test_failure_during_writes_rolls_everything_back(store, store_state, monkeyp
 # good inputs
 # ------------------------------------------------------------------------------------------------
 def test_long_form(store):
-    rep = store.import_file(DATA / "long.csv", publisher="Test Office", licence="CC BY 4.0")
+    rep = import_file(store, DATA / "long.csv", publisher="Test Office", licence="CC BY 4.0")
     assert rep.form == "long" and "long form" in str(rep)
     assert (rep.new, rep.changed, rep.unchanged) == (3, 0, 0)
     assert rep.vintage == 2
@@ -235,18 +235,18 @@ def test_long_form(store):
 
 
 def test_import_twice_adds_nothing(store, store_state):
-    store.import_file(DATA / "long.csv")
+    import_file(store, DATA / "long.csv")
     after_first = store_state(store)
-    rep = store.import_file(DATA / "long.csv")
+    rep = import_file(store, DATA / "long.csv")
     assert (rep.new, rep.changed, rep.unchanged, rep.vintage) == (0, 0, 3, None)
     assert store_state(store) == after_first
 
 
 def test_changed_value_makes_new_vintage_and_keeps_old(store, tmp_path):
     old = current(store, "KAZ", "internet_users_pct", 2023)
-    r1 = store.import_file(DATA / "long.csv")
+    r1 = import_file(store, DATA / "long.csv")
     path = write(tmp_path, "rev.csv", HEADER + "KAZ,egdi,2026,0.92\nKAZ,i99H,2023,93.5\nDNK,i99H,2026,98.9\n")
-    rep = store.import_file(path)
+    rep = import_file(store, path)
     assert (rep.new, rep.changed, rep.unchanged) == (0, 2, 1)
     assert rep.vintage == r1.vintage + 1
     hist = store.history("KAZ", "egdi", 2026)
@@ -261,7 +261,7 @@ def test_changed_value_makes_new_vintage_and_keeps_old(store, tmp_path):
 
 
 def test_wide_by_indicator(store):
-    rep = store.import_file(DATA / "wide_by_indicator.csv")
+    rep = import_file(store, DATA / "wide_by_indicator.csv")
     assert rep.form == "wide_by_indicator"
     assert (rep.new, rep.skipped_blank) == (4, 2)
     assert current(store, "KAZ", "internet_users_pct", 2027) == 95.1  # via the ITU code i99H
@@ -270,7 +270,7 @@ def test_wide_by_indicator(store):
 
 
 def test_wide_by_year_world_bank_layout(store):
-    rep = store.import_file(DATA / "wide_by_year.csv")
+    rep = import_file(store, DATA / "wide_by_year.csv")
     assert rep.form == "wide_by_year"
     assert rep.new == 3 and rep.skipped_blank == 3
     assert current(store, "KAZ", "internet_users_pct", 2025) == 93.1
@@ -288,7 +288,7 @@ def test_xlsx_every_long_sheet_and_indicators_sheet(store, tmp_path):
                        ["egov_users_pct", "Individuals using e-government services", "% of individuals",
                         True, 0, 100]],
     })
-    rep = store.import_file(path)
+    rep = import_file(store, path)
     assert rep.form == "long" and rep.new == 3 and rep.new_indicators == ["egov_users_pct"]
     assert "sheets 2026, 2027" in str(rep)
     assert current(store, "KAZ", "egdi", 2027) == 0.93
@@ -299,24 +299,24 @@ def test_xlsx_every_long_sheet_and_indicators_sheet(store, tmp_path):
                        ["egov_users_pct", "Individuals using e-government services", "% of individuals",
                         True, 0, 100]]})
     with pytest.raises(DataImportError, match="percentage above 100"):
-        store.import_file(bad)
+        import_file(store, bad)
 
 
 def test_xlsx_wide_by_year(store, tmp_path):
     path = xlsx(tmp_path / "wb.xlsx", {"Data": [["Country Code", "Indicator Code", 2025, 2026],
                                                 ["KAZ", "i99H", 93.1, None], ["DNK", "i99H", 98.7, 99]]})
-    rep = store.import_file(path)
+    rep = import_file(store, path)
     assert rep.form == "wide_by_year" and (rep.new, rep.skipped_blank) == (3, 1)
 
 
 def test_new_indicator_from_companion_file(store, store_state, tmp_path):
-    rep = store.import_file(DATA / "new_indicator.csv")
+    rep = import_file(store, DATA / "new_indicator.csv")
     assert rep.new_indicators == ["egov_users_pct"] and rep.new == 2
     meta = store.indicator("egov_users_pct")
     assert meta["higher_is_better"] and meta["unit"] == "% of individuals"
     # a second import is a no-op, indicators included
     before = store_state(store)
-    rep = store.import_file(DATA / "new_indicator.csv")
+    rep = import_file(store, DATA / "new_indicator.csv")
     assert rep.new_indicators == [] and rep.unchanged == 2
     assert store_state(store) == before
     # declaring an existing code with a different direction is refused
@@ -329,7 +329,7 @@ def test_new_indicator_from_companion_file(store, store_state, tmp_path):
 
 
 def test_indicators_and_units_on_their_own(store, tmp_path):
-    rep = store.import_file(DATA / "new_indicator.csv.indicators.csv")
+    rep = import_file(store, DATA / "new_indicator.csv.indicators.csv")
     # declaring an indicator changes the store: a vintage of its own (issue 16), listed with what it added
     assert rep.form == "indicators" and rep.new_indicators == ["egov_users_pct"] and rep.vintage == 2
     v = store.vintages().set_index("vintage").loc[2]
@@ -338,24 +338,24 @@ def test_indicators_and_units_on_their_own(store, tmp_path):
         "indicators": [["code", "name", "unit", "higher_is_better", "min_value", "max_value"],
                        ["ecommerce_pct", "Individuals buying online", "% of individuals", "yes", 0, 100]],
         "units": [["code", "name", "kind", "parent"], ["UZ-QR", "Qoraqalpog'iston Respublikasi", "region", "UZB"]]})
-    rep = store.import_file(path)
+    rep = import_file(store, path)
     assert rep.new_indicators == ["ecommerce_pct"] and rep.new_units == ["UZ-QR"]
     assert store.unit("UZ-QR")["parent"] == "UZB"
 
 
 def test_units_file_adds_regions_with_parent(store, store_state, tmp_path):
-    rep = store.import_file(DATA / "uz_regions.csv")
+    rep = import_file(store, DATA / "uz_regions.csv")
     assert rep.form == "units" and rep.new_units == ["UZ-TO", "UZ-SA", "UZ-TK"]
     kids = store.units(parent="UZB")
     assert set(kids.code) >= {"UZ-TO", "UZ-SA", "UZ-TK"}
     assert set(kids.set_index("code").loc[["UZ-TO", "UZ-SA", "UZ-TK"], "kind"]) == {"region"}
     assert store.unit("UZ-TO")["valid_from"] == 1991
     # data for the new regions can now be imported
-    rep = store.import_file(write(tmp_path, "uz.csv", HEADER + "UZ-TO,population,2026,3000000\n"))
+    rep = import_file(store, write(tmp_path, "uz.csv", HEADER + "UZ-TO,population,2026,3000000\n"))
     assert rep.new == 1
     # a second import of the units file changes nothing
     before = store_state(store)
-    assert store.import_file(DATA / "uz_regions.csv").new_units == []
+    assert import_file(store, DATA / "uz_regions.csv").new_units == []
     assert store_state(store) == before
 
 
@@ -372,18 +372,18 @@ def test_units_file_names_in_other_languages(store, store_state, tmp_path):
     path = write(tmp_path, "units.csv", "code,name,kind,parent,name_ru,name_uz\n"
                                         "UZ-TO,Tashkent region,region,UZB,Ташкентская область,Toshkent viloyati\n"
                                         "UZ-SA,Samarkand region,region,UZB,,Samarqand viloyati\n")
-    rep = store.import_file(path)
+    rep = import_file(store, path)
     assert rep.new_units == ["UZ-TO", "UZ-SA"]
     ru = store.unit_names("ru")
     assert ru["UZ-TO"] == "Ташкентская область" and "UZ-SA" not in ru   # a blank cell adds no name
     assert store.unit_names("uz") == {"UZ-TO": "Toshkent viloyati", "UZ-SA": "Samarqand viloyati"}
     assert store.unit("UZ-TO")["name"] == "Tashkent region"
     before = store_state(store)
-    assert store.import_file(path).new_units == [] and store_state(store) == before   # twice: nothing new
+    assert import_file(store, path).new_units == [] and store_state(store) == before   # twice: nothing new
     # a changed name is written; the origin of the change is kept
     path2 = write(tmp_path, "units2.csv", "code,name,kind,parent,name_ru\nUZ-TO,Tashkent region,region,UZB,"
                                           "Ташкентская обл.\n")
-    store.import_file(path2)
+    import_file(store, path2)
     assert store.unit_names("ru")["UZ-TO"] == "Ташкентская обл."
     # English names belong in 'name'
     bad = write(tmp_path, "units3.csv", "code,name,kind,parent,name_en\nUZ-BU,Bukhara,region,UZB,Bukhara\n")
@@ -394,7 +394,7 @@ def test_units_file_names_in_other_languages(store, store_state, tmp_path):
 def test_companion_units_file_atomic_with_data(store, store_state, tmp_path):
     data = write(tmp_path, "reg.csv", HEADER + "UZ-NW,population,2026,1000\n")
     (tmp_path / "reg.csv.units.csv").write_text("code,name,kind,parent\nUZ-NW,Test region,region,UZB\n")
-    rep = store.import_file(data)
+    rep = import_file(store, data)
     assert rep.new_units == ["UZ-NW"] and rep.new == 1
     # a bad value rolls back the units too
     data = write(tmp_path, "reg2.csv", HEADER + "UZ-NX,population,2026,-1\n")

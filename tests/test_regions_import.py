@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from digimeter import regions as R
 from digimeter.cli import app
 from digimeter.errors import DataImportError
+from digimeter.sources.files import import_file
 
 FIX = Path(__file__).parent / "data" / "regions" / "fixture"
 TRIO = ["zt_units.csv", "zt_observations.csv", "zt_crosswalk.csv", "zt2.geojson"]
@@ -80,7 +81,7 @@ def test_failed_geo_import_changes_nothing(digimeter_home, store_state):
 def test_geo_import_is_atomic_when_the_file_cannot_be_placed(store, store_state, monkeypatch, tmp_path):
     monkeypatch.setenv("DIGIMETER_HOME", str(tmp_path / "home"))
     for f in TRIO[:2]:
-        store.import_file(FIX / f)
+        import_file(store, FIX / f)
     before = store_state(store)
     real = os.replace
 
@@ -91,12 +92,12 @@ def test_geo_import_is_atomic_when_the_file_cannot_be_placed(store, store_state,
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError):
-        store.import_file(FIX / "zt_crosswalk.csv")
+        import_file(store, FIX / "zt_crosswalk.csv")
     assert store_state(store) == before
     geo = tmp_path / "home" / "geo"
     assert not any(geo.iterdir())
     monkeypatch.setattr(os, "replace", real)
-    rep = store.import_file(FIX / "zt_crosswalk.csv")
+    rep = import_file(store, FIX / "zt_crosswalk.csv")
     assert rep.kind == "crosswalk" and rep.country == "ZZT" and rep.layouts == ["zt1", "zt2"]
     assert (geo / "zt_crosswalk.csv").is_file()
 
@@ -107,10 +108,10 @@ def test_boundaries_need_known_regions(store, tmp_path, monkeypatch):
     p = tmp_path / "x.geojson"
     p.write_text(json.dumps(gj))
     with pytest.raises(DataImportError) as e:
-        store.import_file(p)  # units not imported yet
+        import_file(store, p)  # units not imported yet
     assert "unknown region 'ZT-A'" in str(e.value)
     gj["features"][0]["geometry"] = {"type": "Point", "coordinates": [0, 0]}
     p.write_text(json.dumps(gj))
     with pytest.raises(DataImportError) as e:
-        store.import_file(p)
+        import_file(store, p)
     assert "Polygon or MultiPolygon" in str(e.value)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from digimeter.errors import SourceError
+from digimeter.sources.files import import_file
 from digimeter.sources import worldbank
 from digimeter.sources.http import Fetcher
 from digimeter.sources.update import apply_batches
@@ -175,10 +176,10 @@ def test_an_updated_indicator_has_no_assumed_direction(store, tmp_path):
     # an indicators file fills in what the update left unknown (and only that)
     f = tmp_path / "ind.csv"
     f.write_text(f"code,name,unit,higher_is_better,min_value,max_value\n{code},Poverty Headcount ($1.90 a day),,false,,\n")
-    store.import_file(f)
+    import_file(store, f)
     assert store.indicator(code)["higher_is_better"] == False  # noqa: E712
     filled = build(spec(), store)
     pd.testing.assert_series_equal(filled.score, lower.score)
     f.write_text(f"code,name,unit,higher_is_better,min_value,max_value\n{code},Poverty Headcount ($1.90 a day),,true,,\n")
     with pytest.raises(Exception, match="already exists with a different higher_is_better"):
-        store.import_file(f)
+        import_file(store, f)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from digimeter import targets as T
 from digimeter.errors import DataError, SpecError
+from digimeter.sources.files import import_file
 
 
 @pytest.fixture(scope="module")
@@ -543,8 +544,8 @@ def test_a_region_without_any_value_takes_its_parents(template_store_path, tmp_p
         f"{u},internet_users_pct,{y},{b + 3 * (y - 2015)}\n" for u, b in (("UZ-T1", 40), ("UZ-T2", 55))
         for y in range(2015, 2024)), encoding="utf-8")
     with Store(tmp_path / "s.duckdb") as s:
-        s.import_file(units)
-        s.import_file(obs)
+        import_file(s, units)
+        import_file(s, obs)
         uzb = s.observations(indicators=["internet_users_pct"], units=["UZB"]).set_index("year").value
         fc = T.Forecaster(s, 2028, seed=0, n_samples=200)
         ifc = fc.group("internet_users_pct", ["UZ-T1", "UZ-T2", "UZ-T3", "UZ-T4"], "regions of UZB")

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from digimeter.errors import NotFoundError
+from digimeter.sources.export import export
 from digimeter.sources.http import Batch
 from digimeter.sources.update import apply_batches
 
@@ -95,7 +96,7 @@ def test_dropped_series_recorded(store):
 def test_export_formats_with_provenance(store, tmp_path):
     for fmt in ("csv", "parquet", "xlsx"):
         out = tmp_path / f"e.{fmt}"
-        df = store.export(out, indicators=["egdi"], units=["KAZ"])
+        df = export(store, out, indicators=["egdi"], units=["KAZ"])
         back = pd.read_csv(out) if fmt == "csv" else pd.read_parquet(out) if fmt == "parquet" else pd.read_excel(out)
         assert len(back) == len(df) == 12
         assert {"publisher", "licence", "url", "sha256", "vintage", "retrieved"} <= set(back.columns)

@@ -95,12 +95,14 @@ def data_import(file: Path = typer.Argument(..., help="CSV or XLSX, long (unit,i
     """Import a user's file in one transaction: a bad file changes nothing. Data, units and indicators
     files (CSV/XLSX), a crosswalk CSV or a GeoJSON boundary file (see docs/regions.md)."""
     def go():
+        from ..sources.files import import_file
+
         with store_ctx(wait=wait) as s, progress() as say:
             say(f"importing {file}")
             geo = {k: v for k, v in dict(id_property=id_property, country=country, layout=layout, name=name,
                                          partial=partial).items() if v not in (None, False)}
             if sheet is not None:
                 geo["sheet"] = sheet
-            rep = s.import_file(file, publisher=publisher, dataset=dataset, licence=licence, url=url, **geo)
+            rep = import_file(s, file, publisher=publisher, dataset=dataset, licence=licence, url=url, **geo)
         console.print(escape(str(rep)), highlight=False)
     run(go)

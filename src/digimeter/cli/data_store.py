@@ -164,11 +164,13 @@ def data_export(
 ):
     """Export observations with the provenance of each value (origin and vintage columns)."""
     def go():
+        from ..sources.export import export
+
         with store_ctx() as st:
             inds = [st.indicator(i)["code"] for i in indicator] if indicator else None
             units = [st.unit(u)["code"] for u in unit] if unit else None
             v = st.vintage_as_of(as_of) if as_of else None
-            df = st.export(out, fmt=fmt, indicators=inds, units=units, as_of_vintage=v)
+            df = export(st, out, fmt=fmt, indicators=inds, units=units, as_of_vintage=v)
         err.print(f"wrote {len(df)} values to {out}")
     run(go)
 

@@ -16,19 +16,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import NotFoundError
+from ..store.schema import GEO_TABLE, GEO_TABLE_SQL  # the table's DDL is the store's (re-exported here)
 from .crosswalk import bundled_crosswalk_names, load_crosswalk, load_layouts, territories
 from .maps import has_bundled_boundaries, load_geojson
 
 __all__ = ["GEO_TABLE", "GEO_TABLE_SQL", "GROUP_PROPERTIES", "geo_home", "geo_registry", "Geography",
            "geography", "crosswalk_layouts"]
-
-#: The store table listing imported geography files (written by :mod:`digimeter.sources.geo`).
-GEO_TABLE = "geo_files"
-GEO_TABLE_SQL = f"""
-CREATE TABLE IF NOT EXISTS {GEO_TABLE} (
-    name VARCHAR NOT NULL, kind VARCHAR NOT NULL, country VARCHAR NOT NULL, layout VARCHAR,
-    path VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, origin_id VARCHAR, imported TIMESTAMP,
-    PRIMARY KEY (kind, name, layout))"""
 
 #: Feature properties that may hold a region's group for the Theil decomposition (first found wins).
 GROUP_PROPERTIES = ("group", "unit_type")

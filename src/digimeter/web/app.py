@@ -2,7 +2,7 @@
 
 Faces are thin: every number comes from :func:`digimeter.report.make_report` (which calls build,
 benchmark, regions, targets, uncertainty); uploads go through the same validation as the CLI
-(:func:`digimeter.spec.parse_spec`, :meth:`digimeter.store.Store.import_file`). Errors have one JSON
+(:func:`digimeter.spec.parse_spec`, :func:`digimeter.sources.files.import_file`). Errors have one JSON
 shape, ``{"ok": false, "error", "errors", "status"}`` (:meth:`DigimeterError.to_dict`).
 
 Uploads are data, never code, and never stall the server:

@@ -195,7 +195,7 @@ def data_job(tmp: str, name: str, data: bytes, spec: str, store_path: str, unit:
 
     from ..build import build
     from ..errors import DataError
-    from ..sources.files import check_xlsx
+    from ..sources.files import check_xlsx, import_file
     from ..store import Store, snapshot_copy
 
     tmpdir = Path(tmp)
@@ -209,7 +209,7 @@ def data_job(tmp: str, name: str, data: bytes, spec: str, store_path: str, unit:
     snapshot_copy(store_path, dst, wait=None)
     store = Store(dst)
     try:
-        rep = store.import_file(path, dataset=name)
+        rep = import_file(store, path, dataset=name)
         ix = build(spec, store)
     finally:
         store.close()

@@ -23,55 +23,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, DigimeterError, NotFoundError
+from ..errors import DataError, NotFoundError
+from .locking import connect, mark_writer
+from .schema import GROUP_COLS, IND_COLS, NAME_COLS, ORIGIN_COLS, UNIT_COLS, ensure_schema
 
-UNIT_COLS = ["code", "name", "kind", "parent", "iso2", "un_region", "un_subregion", "wb_region",
-             "income_group", "un_member", "valid_from", "valid_to"]
-IND_COLS = ["code", "name", "unit", "higher_is_better", "min_value", "max_value", "source",
-            "source_code", "description"]
-ORIGIN_COLS = ["origin_id", "publisher", "dataset", "edition", "url", "repository", "licence",
-               "retrieved", "sha256", "note"]
-OBS_COLS = ["unit", "indicator", "year", "value", "origin_id", "vintage", "note"]
-GROUP_COLS = ["unit", "grouping", "group", "origin_id"]
-NAME_COLS = ["code", "lang", "name", "origin_id"]   # a unit's name in another language (unit_names)
-
-# observations carry no PRIMARY KEY index: (unit, indicator, year, vintage) is unique by construction
-# (each load writes one fresh vintage and add_observations refuses two rows for one key), no read uses
-# the index (reads are scans with zone maps), and maintaining the ART index made bulk loads ~4x slower
-# (benchmarks/ingest.py). Stores created before this keep their key; both shapes work the same.
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
-CREATE TABLE IF NOT EXISTS units (
-    code VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, kind VARCHAR NOT NULL, parent VARCHAR,
-    iso2 VARCHAR, un_region VARCHAR, un_subregion VARCHAR, wb_region VARCHAR, income_group VARCHAR,
-    un_member BOOLEAN, valid_from INTEGER, valid_to INTEGER);
-CREATE TABLE IF NOT EXISTS indicators (
-    code VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, unit VARCHAR, higher_is_better BOOLEAN,
-    min_value DOUBLE, max_value DOUBLE, source VARCHAR, source_code VARCHAR, description VARCHAR);
-CREATE TABLE IF NOT EXISTS origins (
-    origin_id VARCHAR PRIMARY KEY, publisher VARCHAR, dataset VARCHAR, edition VARCHAR, url VARCHAR,
-    repository VARCHAR, licence VARCHAR, retrieved VARCHAR, sha256 VARCHAR, note VARCHAR);
-CREATE TABLE IF NOT EXISTS vintages (
-    vintage INTEGER PRIMARY KEY, created TIMESTAMP NOT NULL, kind VARCHAR NOT NULL,
-    origin_id VARCHAR, note VARCHAR);
-CREATE TABLE IF NOT EXISTS observations (
-    unit VARCHAR NOT NULL, indicator VARCHAR NOT NULL, year INTEGER NOT NULL, value DOUBLE NOT NULL,
-    origin_id VARCHAR NOT NULL, vintage INTEGER NOT NULL, note VARCHAR);
-CREATE TABLE IF NOT EXISTS revisions (
-    revision_id INTEGER PRIMARY KEY, created TIMESTAMP NOT NULL, unit VARCHAR NOT NULL,
-    indicator VARCHAR NOT NULL, year INTEGER NOT NULL, old_value DOUBLE, new_value DOUBLE NOT NULL,
-    origin_id VARCHAR NOT NULL, reason VARCHAR NOT NULL, status VARCHAR NOT NULL, decided TIMESTAMP,
-    vintage INTEGER, note VARCHAR);
-CREATE TABLE IF NOT EXISTS unit_groups (
-    unit VARCHAR NOT NULL, grouping VARCHAR NOT NULL, "group" VARCHAR NOT NULL, origin_id VARCHAR,
-    PRIMARY KEY (unit, grouping));
-CREATE TABLE IF NOT EXISTS unit_names (
-    code VARCHAR NOT NULL, lang VARCHAR NOT NULL, name VARCHAR NOT NULL, origin_id VARCHAR,
-    PRIMARY KEY (code, lang));
-CREATE TABLE IF NOT EXISTS series_events (
-    vintage INTEGER NOT NULL, unit VARCHAR NOT NULL, indicator VARCHAR NOT NULL, event VARCHAR NOT NULL,
-    detail VARCHAR);
-"""
+__all__ = ["default_home", "snapshot_dir", "snapshot_parts", "snapshot_fingerprint", "ChangeReport", "Store",
+           "open_store"]
 
 
 def default_home() -> Path:
@@ -142,127 +99,6 @@ class ChangeReport:
         return where + "; ".join(parts)
 
 
-class StoreBusyError(DigimeterError):
-    """Another process is writing to the store (DuckDB allows one writer, and no reader meanwhile)."""
-
-    status = 503
-
-
-#: seconds a read-only open waits for a writer to finish ($DIGIMETER_STORE_WAIT overrides it)
-READ_WAIT = 30.0
-#: seconds any open waits when the store is held by readers only (they hold it briefly)
-READER_GRACE = 3.0
-
-
-def _writer_file(path: str | Path) -> Path:
-    p = Path(path)
-    return p.with_name(p.name + ".writer.json")
-
-
-def store_holder(path: str | Path) -> dict | None:
-    """Who writes to the store at ``path`` now: ``{pid, started, command}`` from its marker file, or None."""
-    import json
-
-    try:
-        info = json.loads(_writer_file(path).read_text(encoding="utf-8"))
-        pid = int(info["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None     # a writer that died without removing its marker
-    except OSError:
-        pass
-    return info
-
-
-def busy_message(path: str | Path, *, waited: float = 0.0) -> str:
-    """One line: what holds the store at ``path`` and what to do."""
-    info = store_holder(path)
-    if info:
-        cmd = str(info.get("command") or "")
-        what = "an import" if " import" in cmd else f"another command ({cmd[:80]})" if cmd else "another process"
-        started = str(info.get("started") or "")[:19].replace("T", " ")
-        head = f"the store is busy with {what} started at {started} UTC (pid {info['pid']})"
-    else:
-        head = "the store is busy (another process is writing to it)"
-    after = f" (waited {waited:.0f} s)" if waited >= 1 else ""
-    return f"{head}{after}; try again when it ends, or wait with --wait SECONDS"
-
-
-def _is_lock_error(exc: Exception) -> bool:
-    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
-
-
-def connect(path: str | Path, *, read_only: bool, wait: float | None = None, say=None):
-    """A DuckDB connection to ``path``, retried while another process holds its lock.
-
-    ``wait``: seconds to keep trying (default :data:`READ_WAIT`, or ``$DIGIMETER_STORE_WAIT``; a command
-    that only writes, such as ``data import``, passes 0 unless told ``--wait``). ``say(message)`` is
-    called once when waiting starts (default: a line on stderr). Raises :class:`StoreBusyError` (one
-    line, never a traceback) when time runs out.
-    """
-    import sys
-    import time
-
-    if wait is None:
-        env = os.environ.get("DIGIMETER_STORE_WAIT")
-        try:
-            wait = float(env) if env else READ_WAIT
-        except ValueError:
-            wait = READ_WAIT
-    t0 = time.monotonic()
-    delay, told = 0.05, False
-    while True:
-        try:
-            return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.Error as exc:
-            if not _is_lock_error(exc):
-                raise DataError(f"cannot open the store: {str(exc).splitlines()[0][:200]}", file=str(path),
-                                fix="check the path and permissions; move a damaged file away to start afresh"
-                                ) from None
-            waited = time.monotonic() - t0
-            # no writer's note: a reader (the dashboard copying the store) holds it for a moment
-            limit = wait if store_holder(path) else max(wait, READER_GRACE)
-            if waited >= limit:
-                raise StoreBusyError(busy_message(path, waited=waited)) from None
-            if not told:
-                msg = busy_message(path).split(";")[0] + f"; waiting up to {limit:.0f} s ..."
-                if say is not None:
-                    say(msg)
-                else:
-                    print(msg, file=sys.stderr, flush=True)
-                told = True
-            time.sleep(min(delay, max(0.0, limit - waited)))
-            delay = min(delay * 2, 1.0)
-
-
-def snapshot_copy(path: str | Path, dst: str | Path, *, wait: float | None = 0.0) -> bool:
-    """Copy the store at ``path`` to ``dst`` as last committed (no writer can be mid-write: a read-only
-    connection is held during the copy). Returns False, leaving ``dst`` as it was, when a writer holds it."""
-    import shutil
-
-    try:
-        con = connect(path, read_only=True, wait=wait, say=lambda m: None)
-    except StoreBusyError:
-        return False
-    try:
-        dst = Path(dst)
-        tmp = dst.with_name(dst.name + f".{os.getpid()}.part")
-        shutil.copyfile(path, tmp)
-        wal = Path(str(path) + ".wal")
-        dwal = Path(str(dst) + ".wal")
-        if wal.exists():
-            shutil.copyfile(wal, str(tmp) + ".wal")
-            os.replace(str(tmp) + ".wal", dwal)
-        elif dwal.exists():
-            dwal.unlink()
-        os.replace(tmp, dst)
-    finally:
-        con.close()
-    return True
-
 
 class Store:
     """The DuckDB store.
@@ -298,18 +134,7 @@ class Store:
 
     def _mark_writer(self) -> None:
         """Leave a note of who writes (pid, start time, command) for processes that find the store locked."""
-        import json
-        import sys
-
-        marker = _writer_file(self.path)
-        try:
-            marker.write_text(json.dumps({"pid": os.getpid(),
-                                          "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                          "command": " ".join(["digimeter", *sys.argv[1:]])[:200]}),
-                              encoding="utf-8")
-            self._marker = marker
-        except OSError:
-            self._marker = None
+        self._marker = mark_writer(self.path)
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
@@ -341,12 +166,7 @@ class Store:
 
     def _ensure_schema(self) -> None:
         with self.transaction() as con:
-            con.execute(SCHEMA)
-            # stores made before: an indicator's direction may now be unknown (NULL; see direction_of)
-            nn = con.execute("SELECT is_nullable FROM information_schema.columns WHERE table_name = 'indicators' "
-                             "AND column_name = 'higher_is_better'").fetchone()
-            if nn and nn[0] == "NO":
-                con.execute("ALTER TABLE indicators ALTER COLUMN higher_is_better DROP NOT NULL")
+            ensure_schema(con)
         fp = snapshot_fingerprint()
         row = self.con.execute("SELECT value FROM meta WHERE key = 'snapshot'").fetchone()
         if row is None or row[0] != fp:
@@ -796,22 +616,9 @@ class Store:
                  *[int(i) for i in pend.revision_id]])
         return rep
 
-    def export(self, path, **kwargs):
-        """Write observations with their provenance (see :func:`digimeter.sources.export.export`)."""
-        from .sources.export import export
-
-        return export(self, path, **kwargs)
-
-    # -- imports ----------------------------------------------------------------------------
-    def import_file(self, path: str | Path, **kwargs) -> ChangeReport:
-        """Import a user's CSV or XLSX file atomically (see :func:`digimeter.sources.files.import_file`)."""
-        from .sources.files import import_file
-
-        return import_file(self, path, **kwargs)
-
 
 def open_store(path: str | Path | None = None, *, read_only: bool = False, wait: float | None = None) -> Store:
     """Open the store at ``path`` (default: under ``$DIGIMETER_HOME``), creating it if needed.
 
-    ``wait``: seconds to wait while another process writes to it (see :func:`connect`)."""
+    ``wait``: seconds to wait while another process writes to it (see :func:`digimeter.store.connect`)."""
     return Store(path, read_only=read_only, wait=wait)
