@@ -31,7 +31,8 @@ TEMPLATE_CALL = re.compile(r"""_\(\s*'((?:[^'\\]|\\.)*)'\s*\)""")
 def code_msgids() -> dict[str, str]:
     """msgid -> where it is used."""
     ids: dict[str, str] = {}
-    files = [SRC / "report.py", SRC / "charts.py", SRC / "regions.py", *sorted((SRC / "web").glob("*.py"))]
+    files = [SRC / "report.py", SRC / "charts.py", *sorted((SRC / "regions").glob("*.py")),
+             *sorted((SRC / "web").glob("*.py"))]
     for f in files:
         for lineno, msg, _comments, _ctx in extract_from_file("python", str(f), keywords={"_": None}):
             if isinstance(msg, str) and msg:
