@@ -145,3 +145,18 @@ def test_broadband_and_4g_beat_the_walk_at_every_origin(reports, template_store_
     assert list(g.index) == [2018]
     assert (g.mae < g.mae_rw_clipped).all() and (g.ratio < 1).all()
     assert g.coverage80.between(0.75, 0.90).all() and g.coverage95.between(0.90, 0.98).all()
+
+
+def test_an_origin_before_the_first_year_names_the_first_year_and_a_usable_origin(template_store_path, tmp_path):
+    """``digimeter backtest pop_cov_4g_pct --origin 2010`` was an IndexError: 4G coverage starts in 2012."""
+    import shutil
+
+    from digimeter.errors import DataError
+    from digimeter.store import Store
+
+    shutil.copyfile(template_store_path, tmp_path / "s.duckdb")
+    with Store(tmp_path / "s.duckdb") as s, pytest.raises(DataError) as e:
+        backtest_report(s, "pop_cov_4g_pct", origins=(2010, 2018))
+    # 2016 is the first year with five years of history, 2017 the first with out-of-sample errors to
+    # calibrate the intervals on
+    assert str(e.value) == "no data before 2012 for pop_cov_4g_pct; choose --origin 2017 or later"

@@ -428,7 +428,7 @@ def test_common_shock_correlates_draws_and_keeps_each_units_distribution(itu):
 
 # ------------------------------------------------------------------ the pooled analogue model (issue 14)
 
-from digimeter.forecast_pooled import pooled_backtest, pooled_forecast, pooled_transform  # noqa: E402
+from digimeter.forecast.pooled import pooled_backtest, pooled_forecast, pooled_transform  # noqa: E402
 
 
 def test_pooled_backtest_ignores_values_after_each_origin(itu):

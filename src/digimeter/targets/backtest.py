@@ -151,6 +151,26 @@ def _horizon_rows(T, h, act, m, point, rwu, q) -> list[dict]:
     return hor
 
 
+def _origin_rows(vt: np.ndarray) -> np.ndarray:
+    """The countries that take part at an origin: a value there and at least 5 up to it (``vt``: the
+    values up to the origin)."""
+    return ~np.isnan(vt[:, -1]) & ((~np.isnan(vt)).sum(1) >= 5)
+
+
+def _usable_origin(yrs: np.ndarray, v: np.ndarray, T, last: int, horizons: int) -> bool:
+    """Whether :func:`backtest_report` can use origin ``T``: at least 10 countries take part, a later
+    year is held out, and the backtest up to ``T`` has the 5 out-of-sample errors that calibrating
+    the intervals needs at the least."""
+    vt = v[:, yrs <= T]
+    if vt.shape[1] == 0 or T >= last or int(_origin_rows(vt).sum()) < 10:
+        return False
+    errors = 0
+    for j in range(vt.shape[1] - 1):
+        ok = _origin_rows(vt[:, :j + 1])
+        errors += int((~np.isnan(vt[ok, j + 1:j + 1 + horizons])).sum())
+    return errors >= 5
+
+
 def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizons: int = 8,
                     method: str = F.DEFAULT_METHOD,
                     models=F.DEFAULT_MODELS, progress: Callable[[str], None] | None = None,
@@ -184,13 +204,18 @@ def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizo
     yrs = w.columns.to_numpy()
     v = w.to_numpy(float)
     last = int(yrs.max())
+    early = [int(T) for T in origins if T < yrs.min()]
+    if early:
+        start = next((int(T) for T in yrs if _usable_origin(yrs, v, T, last, horizons)), None)
+        hint = f"choose --origin {start} or later" if start is not None else "no origin has enough data"
+        raise DataError(f"no data before {int(yrs.min())} for {code}; {hint}")
     summ, bands, hor = [], [], []
     for T in origins:
         if progress:
             progress(f"{code}: origin {T}")
         keep = yrs <= T
         vt = v[:, keep]
-        ok = ~np.isnan(vt[:, -1]) & ((~np.isnan(vt)).sum(1) >= 5)
+        ok = _origin_rows(vt)
         if ok.sum() < 10 or T >= last:
             notes.append(f"origin {T}: too few countries with data or nothing held out; skipped")
             continue
