@@ -12,7 +12,7 @@ scenario ``fully-digital-kz`` makes "a fully digital Kazakhstan within three yea
   indicator, so the predictive intervals are calibrated on the method's own out-of-sample errors
   pooled across countries (the reference backtest's lesson: model residuals cover far too little).
   The method (``auto``, :data:`digimeter.forecast.DEFAULT_METHOD`) is the pooled analogue model of
-  :mod:`digimeter.forecast_pooled` (how countries at a given level and pace went on to change) or, at a
+  :mod:`digimeter.forecast.pooled` (how countries at a given level and pace went on to change) or, at a
   horizon where its past errors were larger, the equal-weight mean of the clipped random walk with
   drift, a Gompertz curve and a damped trend (``docs/backtest.md``).
 - **Thin latest years** are left out of the backtest and the calibration: counting from the end,
