@@ -12,7 +12,7 @@ from ..errors import SpecError
 from ..geography import Geography, geography, regional_observations
 from ..panel import regional_panel
 from ..spec import load_spec, node_directions
-from .core import compute
+from .pipeline import compute
 
 __all__ = ["RegionalIndex", "regional_index"]
 
