@@ -11,7 +11,8 @@ pillar and sub-index weights * (1 + U(-1, 1) * 0.25)), and the ratios against CO
 index once per sample (``Index.variant`` -> ``compute``) on this machine.
 
 Options: ``--million`` adds a 1,000,000-sample uncertainty analysis on a local Dask cluster
-(``--workers``, default 2); ``--big`` a build over 51,000 units (the ASEM data repeated 1,000 times,
+(``--workers``, default 2; rank and score counts reduced on the workers; prints the CPU time and the peak
+RSS of the driver and of each worker); ``--big`` a build over 51,000 units (the ASEM data repeated 1,000 times,
 COINr: 28 s); ``--digital-nation`` the same analyses for the shipped ``digital-nation`` spec over all
 countries (needs the store). Not a test: numbers depend on the machine.
 
@@ -83,6 +84,47 @@ def analyses(name: str, index, factors, naive_n: int, coinr_ua=None, coinr_sa=No
     line("Morris, 100 trajectories", t, 100 * (len(eng.design.factors) + 1), None, naive_per)
 
 
+def _usage() -> tuple[float, float]:
+    """(peak RSS in MB, CPU seconds) of the calling process (run on each Dask worker too)."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_maxrss / 1024, r.ru_utime + r.ru_stime
+
+
+def million(index, workers: int) -> None:
+    """1,000,000 samples on a LocalCluster: chunks counted into rank/score sketches on the workers
+    (the panel scattered once, Sobol' points regenerated there from the seed); prints wall time, CPU
+    time of the driver and the workers, and their peak RSS."""
+    from distributed import Client
+
+    from digimeter.uncertainty import uncertainty
+    from digimeter.uncertainty.distributed import local_cluster
+
+    n = 1_000_000
+    rss0, _ = _usage()
+    t, c0 = time.perf_counter(), time.process_time()
+    with local_cluster(workers) as cl, Client(cl) as client:      # as uncertainty(..., workers=2) makes it
+        t_start = time.perf_counter() - t
+        t1, c1 = time.perf_counter(), time.process_time()
+        res = uncertainty(index, FACTORS, n, seed=1, client=client, progress=True)
+        t_run, c_run = time.perf_counter() - t1, time.process_time() - c1
+        dt = time.perf_counter() - t
+        used = client.run(_usage)
+    line(f"uncertainty, N = 1e6, LocalCluster({workers}) incl. start", dt, n, COINR_UA_1000 * n / 1000, None)
+    w_rss = [u[0] for u in used.values()]
+    w_cpu = sum(u[1] for u in used.values())
+    print(f"  cluster start {t_start:.1f} s, run {t_run:.1f} s; CPU: driver {c_run:.1f} s in the run, workers "
+          f"{w_cpu:.1f} s in all (incl. their start-up) -> ({c_run + w_cpu:.1f} s) / {workers} cores "
+          f"= {(c_run + w_cpu) / workers:.1f} s on idle cores")
+    print(f"  peak RSS: driver {_usage()[0]:.0f} MB ({rss0:.0f} MB before the run), workers "
+          f"{', '.join(f'{r:.0f}' for r in w_rss)} MB")
+    tol = max(res.score_tolerance.values()) if res.score_tolerance else 0.0
+    print(f"  (streaming statistics: exact={res.exact}; ranks exact, scores within one bin (<= {tol:.3f}), "
+          f"{sum(res.clipped.values()) if res.clipped else 0} scores outside the bins; index rank 5-95 % of "
+          f"the leader: {res.node().iloc[0][['unit', 'q05_rank', 'q95_rank']].tolist()})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--million", action="store_true", help="1e6-sample UA on a local Dask cluster")
@@ -96,7 +138,7 @@ def main() -> None:
     print(f"start-up (import digimeter.uncertainty in a fresh interpreter): {time.perf_counter() - t:.2f} s")
 
     from digimeter.build import compute
-    from digimeter.uncertainty import coinr_example, uncertainty
+    from digimeter.uncertainty import coinr_example
 
     import scipy.stats  # noqa: F401  (imported on first use by the kernels: load it before the clocks start)
 
@@ -117,14 +159,7 @@ def main() -> None:
         print(f"\nbuild over {len(panel_b.values)} units: {t:.2f} s (COINr {COINR_BIG:.0f} s, x{COINR_BIG / t:.0f})")
 
     if args.million:
-        n = 1_000_000
-        t = time.perf_counter()
-        res = uncertainty(index, FACTORS, n, seed=1, workers=args.workers, progress=True)
-        dt = time.perf_counter() - t
-        line(f"uncertainty, N = 1e6, LocalCluster({args.workers}) incl. start", dt, n,
-             COINR_UA_1000 * n / 1000, None)
-        print(f"  (streaming statistics: exact={res.exact}; index rank 5-95 % of the leader: "
-              f"{res.node().iloc[0][['unit', 'q05_rank', 'q95_rank']].tolist()})")
+        million(index, args.workers)
 
 
 if __name__ == "__main__":

@@ -280,6 +280,30 @@ def test_dask_local_cluster_gives_local_numbers(asem):
     assert sa.indices.equals(sensitivity(asem, COINR_FACTORS, 16, seed=6, chunk_size=48).indices)
 
 
+def test_distributed_sketch_agrees_with_the_local_engine(asem):
+    """A few thousand samples reduced to rank/score counts on two Dask workers (the million-sample path):
+    the rank intervals, mean rank and P(nominal rank) equal the local exact engine's; score quantiles are
+    within the sketch tolerance (one bin width per node, no score outside the bins)."""
+    from distributed import Client, LocalCluster
+
+    n = 3000
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cl, \
+            Client(cl) as client:
+        d = uncertainty(asem, COINR_FACTORS, n, seed=7, chunk_size=256, exact=False, client=client)
+    local = uncertainty(asem, COINR_FACTORS, n, seed=7, exact=True)
+    a, b = local.summary, d.summary
+    assert not d.exact and d.scores is None and set(d.clipped.values()) == {0}
+    assert list(a.unit) == list(b.unit) and list(a.node) == list(b.node)
+    for c in ("nominal_rank", "q05_rank", "median_rank", "q95_rank", "p_nominal_rank"):
+        assert np.array_equal(a[c], b[c], equal_nan=True), c
+    assert np.allclose(a.mean_rank, b.mean_rank, rtol=0, atol=1e-9)
+    tol = b.node.map(d.score_tolerance)
+    for c in ("q05_score", "median_score", "q95_score"):
+        assert (np.abs(a[c] - b[c]) <= tol + 1e-9).all(), c
+    # the samples are regenerated on the workers from the seed: the same counts as locally
+    assert b.equals(uncertainty(asem, COINR_FACTORS, n, seed=7, chunk_size=256, exact=False).summary)
+
+
 # -------------------------------------------------------------------------------------------
 # CLI
 # -------------------------------------------------------------------------------------------

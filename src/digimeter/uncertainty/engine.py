@@ -67,8 +67,11 @@ class Engine:
         self._plans: dict[tuple, list] = {}
 
     def __getstate__(self):
+        """Pickled once per worker (scattered): keeps the prepared indicator arrays and aggregation plans
+        (small), drops the treated data frames (recomputed on demand)."""
         d = dict(self.__dict__)
-        d["_upstream"], d["_plans"], d["_struct"] = {}, {}, None
+        d["_upstream"] = {k: v for k, v in self._upstream.items() if not (k and k[0] == "treated")}
+        d["_plans"] = dict(self._plans)
         return d
 
     @classmethod

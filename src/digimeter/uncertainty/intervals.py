@@ -1,5 +1,19 @@
 """Uncertainty analysis: rank and score intervals of every unit and node over Monte Carlo samples of
-the factors (:func:`uncertainty`), exact or from mergeable histograms."""
+the factors (:func:`uncertainty`).
+
+Two modes give the same rank intervals:
+
+* *exact* (default while all sample scores take < 400 MB): every sample's scores are kept and the
+  quantiles are numpy's (type 7, linear interpolation);
+* *streaming* (above, or ``exact=False``): each chunk of samples is counted into a mergeable
+  :class:`RankSketch` where it is computed (on the Dask workers) and only the counts are merged.
+  Ranks are integers, so their counts give the same type-7 quantiles, mean rank and share of samples
+  at the nominal rank as the exact mode (to floating-point rounding of the mean). Scores are counted in
+  ``bins`` equal bins per node over the span of the first chunk's scores widened by 20 % on each
+  side; a score quantile is then within one bin width (:attr:`UncertaintyResult.score_tolerance`,
+  1.4 x that span / ``bins``) of the exact one, as long as no score falls outside the bins
+  (:attr:`UncertaintyResult.clipped` counts those per node; they are put in the end bins).
+"""
 
 from __future__ import annotations
 
@@ -13,71 +27,94 @@ import pandas as pd
 
 from .._util.ranks import rank_desc
 from ..errors import SpecError
-from .distributed import chunk_size_for, run_chunks
+from .distributed import UniformSamples, chunk_size_for, reduce_chunks, run_chunks
 from .engine import Engine
 from .factors import Design, load_factors
 
-__all__ = ["UncertaintyResult", "uncertainty"]
+__all__ = ["UncertaintyResult", "RankSketch", "uncertainty"]
+
+#: the quantiles reported (5 %, median, 95 %)
+PROBS = (0.05, 0.5, 0.95)
 
 
-def _sample_uniform(n: int, d: int, seed: int | None, sampler: str) -> np.ndarray:
-    if sampler == "sobol":
-        from scipy.stats import qmc
+class RankSketch:
+    """Mergeable counts per unit and node: ranks (exact, 1 .. n_units) and scores in fixed bins.
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return qmc.Sobol(d=d, scramble=True, seed=seed).random(n)
-    if sampler == "random":
-        return np.random.default_rng(seed).random((n, d))
-    if sampler == "latin":
-        from scipy.stats import qmc
-
-        return qmc.LatinHypercube(d=d, seed=seed).random(n)
-    raise SpecError(f"unknown sampler {sampler!r}", field="sampler", value=sampler,
-                    fix="use sobol (scrambled Sobol' points), latin or random")
-
-
-class _Hist:
-    """Mergeable counts of ranks (exact) and binned scores, per unit and node (the streaming mode)."""
+    ``RankSketch(nominal_ranks, edges)`` is a template (no counts); :meth:`empty` makes an accumulator,
+    :meth:`add` counts a chunk of scores ``(chunk, n_units, n_out)``, :meth:`merge` adds another's
+    counts. ``rank`` is ``(n_units, n_out, n_units + 1)`` (column ``r`` counts rank ``r``; NaN is not
+    counted), ``score`` ``(n_units, n_out, bins)``, ``keep`` counts samples at the nominal rank and
+    ``clipped`` (per node) scores outside ``edges`` (counted in the end bins).
+    """
 
     def __init__(self, nominal_ranks: np.ndarray, edges: np.ndarray):
-        self.nominal = nominal_ranks            # (n_units, n_out)
-        self.edges = edges                      # (n_out, n_bins + 1)
-        self.rank = self.score = self.keep = None      # allocated by _add (the template stays light)
+        self.nominal = np.asarray(nominal_ranks, dtype=float)          # (n_units, n_out)
+        self.edges = np.asarray(edges, dtype=float)                     # (n_out, bins + 1)
+        self.rank = self.score = self.keep = self.clipped = None
 
-    def __call__(self, scores: np.ndarray) -> "_Hist":
-        """A new accumulator holding the counts of ``scores`` (this one is a template, left as is)."""
-        return _Hist(self.nominal, self.edges)._add(scores)
+    def empty(self) -> "RankSketch":
+        s = RankSketch(self.nominal, self.edges)
+        nu, no = self.nominal.shape
+        s.rank = np.zeros((nu, no, nu + 1), np.int64)
+        s.score = np.zeros((nu, no, self.edges.shape[1] - 1), np.int64)
+        s.keep = np.zeros((nu, no), np.int64)
+        s.clipped = np.zeros(no, np.int64)
+        return s
 
-    def _add(self, scores: np.ndarray) -> "_Hist":
-        S, n_units, n_out = scores.shape
-        self.rank = np.zeros((n_units, n_out, n_units + 1), np.int64)
-        self.score = np.zeros((n_units, n_out, self.edges.shape[1] - 1), np.int64)
-        self.keep = np.zeros((n_units, n_out), np.int64)
-        ranks = rank_desc(scores, axis=1)
-        ok = ~np.isnan(ranks)
-        cell = np.broadcast_to(np.arange(n_units * n_out).reshape(n_units, n_out), ranks.shape)
-        r = np.where(ok, ranks, 0).astype(np.int64)
-        self.rank += np.bincount((cell * (n_units + 1) + r)[ok], minlength=self.rank.size).reshape(self.rank.shape)
+    def add(self, scores: np.ndarray) -> "RankSketch":
+        """Count ``scores`` (chunk, n_units, n_out); worked in (chunk, n_out, n_units) order."""
+        nu, no = self.nominal.shape
         nb = self.edges.shape[1] - 1
-        lo, hi = self.edges[:, 0], self.edges[:, -1]
+        v = np.ascontiguousarray(np.asarray(scores, dtype=float).transpose(0, 2, 1))   # (S, n_out, n_units)
+        cell = np.arange(nu * no, dtype=np.intp).reshape(nu, no).T                     # (n_out, n_units)
+        ranks = rank_desc(v, axis=-1)
+        missing = np.isnan(v)
+        any_missing = bool(missing.any())
+        r = (np.where(missing, 0.0, ranks) if any_missing else ranks).astype(np.intp)   # rank 0 = NaN: dropped
+        r += cell * (nu + 1)
+        counts = np.bincount(r.ravel(), minlength=self.rank.size).reshape(self.rank.shape)
+        counts[..., 0] = 0
+        self.rank += counts
+        self.keep += (ranks == self.nominal.T[None]).sum(axis=0).T
+        lo, hi = self.edges[:, :1], self.edges[:, -1:]
+        b = (v - lo[None]) * (nb / (hi - lo))[None]
+        np.floor(b, out=b)
         with np.errstate(invalid="ignore"):
-            b = np.clip(np.floor((scores - lo) / (hi - lo) * nb), 0, nb - 1)
-        oks = ~np.isnan(scores)
-        self.score += np.bincount((cell * nb + np.where(oks, b, 0).astype(np.int64))[oks],
-                                  minlength=self.score.size).reshape(self.score.shape)
-        self.keep += (ranks == self.nominal[None]).sum(axis=0)
+            self.clipped += ((b < 0) | (b >= nb)).sum(axis=(0, 2))
+        np.clip(b, 0, nb - 1, out=b)
+        bi = (np.where(missing, 0.0, b) if any_missing else b).astype(np.intp)
+        bi += cell * nb
+        idx = bi[~missing] if any_missing else bi.ravel()
+        self.score += np.bincount(idx, minlength=self.score.size).reshape(self.score.shape)
         return self
 
-    def merge(self, other: "_Hist") -> "_Hist":
+    def merge(self, other: "RankSketch") -> "RankSketch":
         self.rank += other.rank
         self.score += other.score
         self.keep += other.keep
+        self.clipped += other.clipped
         return self
 
+    def rank_quantiles(self, ps: Sequence[float] = PROBS) -> np.ndarray:
+        """``(len(ps), n_units, n_out)`` type-7 quantiles of the ranks (exact)."""
+        return np.stack(self._quantiles(self.rank, ps))
+
+    def score_quantiles(self, ps: Sequence[float] = PROBS) -> np.ndarray:
+        """``(len(ps), n_units, n_out)`` score quantiles, within one bin width of the exact ones."""
+        nu = self.nominal.shape[0]
+        return np.stack(self._quantiles(self.score, ps, edges=np.tile(self.edges, (nu, 1))))
+
+    def mean_rank(self) -> np.ndarray:
+        cnt = self.rank.sum(-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (self.rank * np.arange(self.rank.shape[-1])).sum(-1) / cnt
+
+    def bin_width(self) -> np.ndarray:
+        """Width of the score bins of each node ``(n_out,)``: the streaming score tolerance."""
+        return (self.edges[:, -1] - self.edges[:, 0]) / (self.edges.shape[1] - 1)
+
     @staticmethod
-    def _quantiles(counts: np.ndarray, ps: Sequence[float], centres: np.ndarray | None = None,
-                   edges: np.ndarray | None = None) -> list[np.ndarray]:
+    def _quantiles(counts: np.ndarray, ps: Sequence[float], edges: np.ndarray | None = None) -> list[np.ndarray]:
         """Type-7 quantiles from counts over ordered bins (exact for integer bins)."""
         flat = counts.reshape(-1, counts.shape[-1])
         n = flat.sum(-1)
@@ -131,6 +168,10 @@ class UncertaintyResult:
     exact: bool = True
     #: distinct treated data sets computed (full ``compute`` calls on the fallback path)
     n_rebuilds_upstream: int = 0
+    #: streaming mode: per node, the width of a score bin (score quantiles are within it of the exact ones)
+    score_tolerance: dict[str, float] | None = None
+    #: streaming mode: per node, sample scores that fell outside the bins (0: the tolerance holds)
+    clipped: dict[str, int] | None = None
 
     @property
     def n(self) -> int:
@@ -148,6 +189,55 @@ class UncertaintyResult:
         code = code or self.nominal.spec.name
         t = self.summary[self.summary.node == code]
         return t.sort_values(["nominal_rank", "unit"]).reset_index(drop=True)
+
+
+def _summary(eng: Engine, units: list, out_nodes: list, nom_ranks, nom_scores, qr, qs, mean_rank,
+             keep) -> pd.DataFrame:
+    """The long summary rows, sorted by node (in ``out_nodes`` order), nominal rank and unit."""
+    level = eng.meta.set_index("code").level
+    uu, nn = np.meshgrid(np.arange(len(units)), np.arange(len(out_nodes)), indexing="ij")
+    summary = pd.DataFrame({
+        "unit": np.asarray(units, dtype=object)[uu.ravel()],
+        "node": np.asarray(out_nodes, dtype=object)[nn.ravel()],
+        "level": level.reindex(out_nodes).to_numpy()[nn.ravel()],
+        "nominal_rank": nom_ranks.ravel(), "median_rank": qr[1].ravel(), "q05_rank": qr[0].ravel(),
+        "q95_rank": qr[2].ravel(), "mean_rank": mean_rank.ravel(), "p_nominal_rank": keep.ravel(),
+        "nominal_score": nom_scores.ravel(), "median_score": qs[1].ravel(), "q05_score": qs[0].ravel(),
+        "q95_score": qs[2].ravel(),
+    })
+    summary = summary[summary.nominal_rank.notna() | summary.median_rank.notna()].reset_index(drop=True)
+    order = {c: k for k, c in enumerate(out_nodes)}
+    return summary.sort_values(["node", "nominal_rank", "unit"],
+                               key=lambda s: s.map(order) if s.name == "node" else s,
+                               kind="stable").reset_index(drop=True)
+
+
+def _exact(eng: Engine, U: np.ndarray, nom_ranks: np.ndarray, cs: int, run: dict) -> tuple:
+    parts = run_chunks(eng, U, chunk_size=cs, **run)
+    scores = np.concatenate(parts, axis=0)
+    ranks = rank_desc(scores, axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q = np.quantile if not np.isnan(scores).any() else np.nanquantile
+        qs = q(scores, PROBS, axis=0)
+        qr = q(ranks, PROBS, axis=0)
+        mean_rank = np.nanmean(ranks, axis=0)
+    keep = (ranks == nom_ranks[None]).mean(axis=0)
+    return scores, qr, qs, mean_rank, keep
+
+
+def _streaming(eng: Engine, samples: UniformSamples, nom_ranks: np.ndarray, cs: int, bins: int,
+               run: dict) -> RankSketch:
+    """Counts of every chunk (on the workers); edges from the first chunk, evaluated here (it also
+    prepares the upstream data the workers receive with the engine)."""
+    pilot = eng.evaluate(samples.block(0, min(samples.n, cs)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = np.nanmin(pilot, axis=(0, 1)), np.nanmax(pilot, axis=(0, 1))
+    span = np.where(hi > lo, hi - lo, 1.0)
+    lo, hi = lo - 0.2 * span, hi + 0.2 * span
+    edges = np.linspace(lo, hi, bins + 1, axis=1)
+    return reduce_chunks(eng, samples, chunk_size=cs, reducer=RankSketch(nom_ranks, edges), **run)
 
 
 def uncertainty(index, factors, n: int = 1000, *, seed: int | None = 0, sampler: str = "sobol",
@@ -172,7 +262,7 @@ def uncertainty(index, factors, n: int = 1000, *, seed: int | None = 0, sampler:
     nodes : "aggregates" | "all" | list
         The nodes to report.
     chunk_size : int, optional
-        Samples per chunk (per Dask task); the default bounds a chunk's scores to ~32 MB.
+        Samples per chunk; the default bounds a chunk's scores to ~16 MB.
     workers, scheduler, client
         Run the chunks on a Dask ``LocalCluster`` with that many worker processes, on the cluster at
         that scheduler address, or on a given ``distributed.Client``.
@@ -180,8 +270,10 @@ def uncertainty(index, factors, n: int = 1000, *, seed: int | None = 0, sampler:
         Show a rich progress bar on stderr.
     exact : bool, optional
         Keep every sample's scores (exact quantiles). Default: only while that takes < 400 MB; above,
-        ranks are counted in histograms (still exact) and scores binned into ``bins`` bins per node
-        (quantiles then exact to a bin width, the span of the first chunk's scores widened by 20 %).
+        the streaming mode (module docstring): rank intervals, mean rank and P(nominal rank) as in the
+        exact mode; score quantiles within one bin width (``score_tolerance``) of the exact ones.
+    bins : int
+        Score bins per node in the streaming mode.
 
     Returns
     -------
@@ -198,61 +290,23 @@ def uncertainty(index, factors, n: int = 1000, *, seed: int | None = 0, sampler:
     if n < 1:
         raise SpecError("n must be at least 1", field="n", value=n)
     eng = Engine.from_index(index, factors, nodes=nodes)
-    design = eng.design
-    U = _sample_uniform(n, design.n_dims, seed, sampler)
+    samples = UniformSamples(n, eng.design.n_dims, seed, sampler)
     units, out_nodes = eng.units, eng.out_nodes
     nom_scores = index.scores.reindex(index=units)[out_nodes].to_numpy(dtype=float)
     nom_ranks = rank_desc(nom_scores, axis=0)
     cs = chunk_size_for(len(units), len(out_nodes), chunk_size)
+    run = dict(workers=workers, scheduler=scheduler, client=client, progress=progress, what="uncertainty")
     if exact is None:
         exact = n * len(units) * len(out_nodes) * 8 < 400e6
+    extra: dict[str, Any] = {}
     if exact:
-        parts = run_chunks(eng, U, chunk_size=cs, workers=workers, scheduler=scheduler, client=client,
-                     progress=progress, what="uncertainty")
-        scores = np.concatenate(parts, axis=0)
-        ranks = rank_desc(scores, axis=1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            q = np.quantile if not np.isnan(scores).any() else np.nanquantile
-            qs = q(scores, [0.05, 0.5, 0.95], axis=0)
-            qr = q(ranks, [0.05, 0.5, 0.95], axis=0)
-            mean_rank = np.nanmean(ranks, axis=0)
-        keep = (ranks == nom_ranks[None]).mean(axis=0)
+        scores, qr, qs, mean_rank, keep = _exact(eng, samples.all(), nom_ranks, cs, run)
     else:
-        pilot = eng.evaluate(U[: min(n, cs)])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            lo, hi = np.nanmin(pilot, axis=(0, 1)), np.nanmax(pilot, axis=(0, 1))
-        span = np.where(hi > lo, hi - lo, 1.0)
-        lo, hi = lo - 0.2 * span, hi + 0.2 * span
-        edges = np.linspace(lo, hi, bins + 1, axis=1)
-        parts = run_chunks(eng, U, chunk_size=cs, reducer=_Hist(nom_ranks, edges), workers=workers,
-                     scheduler=scheduler, client=client, progress=progress, what="uncertainty")
-        h = parts[0]
-        for p in parts[1:]:
-            h.merge(p)
-        scores = None
-        qr = np.stack(_Hist._quantiles(h.rank, [0.05, 0.5, 0.95]))
-        qs = np.stack(_Hist._quantiles(h.score, [0.05, 0.5, 0.95], edges=np.tile(edges, (len(units), 1))))
-        cnt = h.rank.sum(-1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean_rank = (h.rank * np.arange(len(units) + 1)).sum(-1) / cnt
-        keep = h.keep / n
-    level = eng.meta.set_index("code").level
-    uu, nn = np.meshgrid(np.arange(len(units)), np.arange(len(out_nodes)), indexing="ij")
-    summary = pd.DataFrame({
-        "unit": np.asarray(units, dtype=object)[uu.ravel()],
-        "node": np.asarray(out_nodes, dtype=object)[nn.ravel()],
-        "level": level.reindex(out_nodes).to_numpy()[nn.ravel()],
-        "nominal_rank": nom_ranks.ravel(), "median_rank": qr[1].ravel(), "q05_rank": qr[0].ravel(),
-        "q95_rank": qr[2].ravel(), "mean_rank": mean_rank.ravel(), "p_nominal_rank": keep.ravel(),
-        "nominal_score": nom_scores.ravel(), "median_score": qs[1].ravel(), "q05_score": qs[0].ravel(),
-        "q95_score": qs[2].ravel(),
-    })
-    summary = summary[summary.nominal_rank.notna() | summary.median_rank.notna()].reset_index(drop=True)
-    order = {c: k for k, c in enumerate(out_nodes)}
-    summary = summary.sort_values(["node", "nominal_rank", "unit"], key=lambda s: s.map(order) if s.name == "node" else s,
-                                  kind="stable").reset_index(drop=True)
-    return UncertaintyResult(summary=summary, nominal=index, design=design, U=U, nodes=out_nodes,
+        sk = _streaming(eng, samples, nom_ranks, cs, bins, run)
+        scores, qr, qs, mean_rank, keep = None, sk.rank_quantiles(), sk.score_quantiles(), sk.mean_rank(), sk.keep / n
+        extra = {"score_tolerance": dict(zip(out_nodes, sk.bin_width().tolist())),
+                 "clipped": dict(zip(out_nodes, sk.clipped.tolist()))}
+    summary = _summary(eng, units, out_nodes, nom_ranks, nom_scores, qr, qs, mean_rank, keep)
+    return UncertaintyResult(summary=summary, nominal=index, design=eng.design, U=samples.all(), nodes=out_nodes,
                              units=units, seed=seed, scores=scores, exact=bool(exact),
-                             n_rebuilds_upstream=eng.n_compute)
+                             n_rebuilds_upstream=eng.n_compute, **extra)
