@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from ..interactive import EMBED_JS, bundle_js
@@ -12,17 +13,21 @@ from ..interactive import EMBED_JS, bundle_js
 #: script paths the pages load (``script-src 'self'``)
 SCRIPTS = ("/assets/vega-bundle.js", "/assets/charts.js")
 
+router = APIRouter()
 
-def register(app) -> None:
-    files = {"/assets/vega-bundle.js": bundle_js, "/assets/charts.js": lambda: EMBED_JS}
 
-    def make(path, text_of):
-        def asset():
-            text = text_of()
-            etag = hashlib.sha256(text.encode()).hexdigest()[:16]
-            return Response(text, media_type="text/javascript; charset=utf-8",
-                            headers={"cache-control": "public, max-age=86400", "etag": f'"{etag}"'})
-        app.add_api_route(path, asset, methods=["GET"], include_in_schema=False, name=f"asset_{path}")
+def script(text: str) -> Response:
+    """``text`` as a script the browser may keep for a day (with its ETag)."""
+    etag = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return Response(text, media_type="text/javascript; charset=utf-8",
+                    headers={"cache-control": "public, max-age=86400", "etag": f'"{etag}"'})
 
-    for path, text_of in files.items():
-        make(path, text_of)
+
+@router.get("/assets/vega-bundle.js", include_in_schema=False, name="asset_/assets/vega-bundle.js")
+def vega_bundle():
+    return script(bundle_js())
+
+
+@router.get("/assets/charts.js", include_in_schema=False, name="asset_/assets/charts.js")
+def charts_js():
+    return script(EMBED_JS)

@@ -53,4 +53,34 @@ UPLOAD = """{% extends "base.html" %}{% block body %}
 {% if result %}<section id="result"><h2>{{ result_title }}</h2>{% for p in result_text %}<p>{{ p }}</p>{% endfor %}{{ result_table }}</section>{% endif %}
 {% endblock %}"""
 
-TEMPLATES = {"base.html": BASE, "sections.html": SECTIONS, "upload.html": UPLOAD}
+#: the what-if page (:mod:`digimeter.web.whatif`)
+WHATIF = """{% extends "base.html" %}{% block body %}
+<section id="whatif-form"><h2>{{ _('What if') }}</h2>
+<p>{{ _('Change the latest values of {unit} (a number, or a change per year until {deadline} such as +2/yr) and see its score, its rank and the chance of meeting each target change. The rest of the world stays as it is.').format(unit=unit_name, deadline=deadline) }}</p>
+<form method="get" action="/whatif/{{ unit }}" id="whatif">
+<input type="hidden" name="lang" value="{{ lang }}"><input type="hidden" name="spec" value="{{ spec }}">
+<table><thead><tr><th>{{ _('Indicator') }}</th><th>{{ _('Latest') }}</th><th>{{ _('Valid range') }}</th><th>{{ _('New value') }}</th></tr></thead><tbody>
+{% for r in levers %}<tr><td><label for="in-{{ r.node }}">{{ r.name }}</label> <small>({{ r.node }})</small></td><td class="num">{{ r.latest }} <small>{{ r.measure }}{% if r.year %}, {{ r.year }}{% endif %}</small></td><td class="num">{{ r.range }}</td>
+<td><input id="in-{{ r.node }}" name="{{ r.node }}" value="{{ r.value }}" size="8" placeholder="{{ r.latest }}"></td></tr>{% endfor %}
+</tbody></table>
+<h3>{{ _('Pillar weights') }}</h3>
+<p>{% for w in weights %}<label>{{ w.name }} <input id="w-{{ w.code }}" name="w.{{ w.code }}" value="{{ w.value }}" size="4" placeholder="{{ w.spec }}"></label> {% endfor %}</p>
+<p><button type="submit" id="whatif-go">{{ _('Show') }}</button> <a href="/whatif/{{ unit }}?lang={{ lang }}&amp;spec={{ spec }}">{{ _('Reset') }}</a></p>
+</form></section>
+{% if result %}<section id="whatif-result"><h2>{{ _('Result') }}</h2>
+<table id="whatif-index"><thead><tr><th></th><th>{{ _('Today') }}</th><th>{{ _('What if') }}</th></tr></thead><tbody>
+<tr id="row-score"><td>{{ _('Score') }}: {{ spec_title }}</td><td class="num" data-v="{{ result.index.score_before }}">{{ fmt(result.index.score_before) }}</td><td class="num" data-v="{{ result.index.score_after }}">{{ fmt(result.index.score_after) }}</td></tr>
+<tr id="row-rank"><td>{{ _('Rank') }} ({{ _('of {n}').format(n=result.index.n_ranked) }})</td><td class="num" data-v="{{ result.index.rank_before }}">{{ fmtr(result.index.rank_before) }}</td><td class="num" data-v="{{ result.index.rank_after }}">{{ fmtr(result.index.rank_after) }}</td></tr>
+{% for n in pillars %}<tr><td>{{ n.name }}</td><td class="num">{{ fmt(n.score_before) }} ({{ fmtr(n.rank_before) }})</td><td class="num">{{ fmt(n.score_after) }} ({{ fmtr(n.rank_after) }})</td></tr>{% endfor %}
+</tbody></table>
+{% if result.targets %}<h3>{{ _('Targets') }}</h3>
+<table id="whatif-targets"><thead><tr><th>{{ _('Target') }}</th><th>{{ _('Goal') }}</th><th>{{ _('P(met) today') }}</th><th>{{ _('P(met) what if') }}</th></tr></thead><tbody>
+{% for t in result.targets %}<tr id="target-{{ t.target }}"{% if t.changed %} class="me"{% endif %}><td>{{ _(t.name) if t.name else t.target }}</td><td>{{ t.comparator }} {{ '%g' % t.threshold }} ({{ t.deadline }})</td><td class="num" data-v="{{ t.p_before }}">{{ fmtp(t.p_before) }}</td><td class="num" data-v="{{ t.p_after }}">{{ fmtp(t.p_after) }}</td></tr>{% endfor %}
+</tbody></table>{% endif %}
+<p class="note">{{ _('The rest of the world as in the {index} {year} build (data vintage {vintage}).').format(index=spec_title, year=result.year, vintage=result.vintage) }}
+{{ _('A new value moves every draw of the forecast with it: towards a bound, by the same share of its distance to the bound; a change per year adds up year by year until the deadline, and the index uses the value it reaches by then.') }}</p>
+<p><a href="{{ csv_url }}" download>CSV</a> · <a href="{{ json_url }}">JSON</a></p>
+</section>{% endif %}
+{% endblock %}"""
+
+TEMPLATES = {"base.html": BASE, "sections.html": SECTIONS, "upload.html": UPLOAD, "whatif.html": WHATIF}

@@ -177,7 +177,6 @@ def spec_job(tmp: str, name: str, data: bytes, store_path: str | None, unit: str
     """Parse an uploaded spec with the safe loader and build it on the store (opened read-only)."""
     from ..build import build
     from ..store import open_store
-    from .app import build_out, parse_spec_upload
 
     spec = parse_spec_upload(name, data)
     store = open_store(store_path, read_only=store_path is not None) if store_path else open_store(":memory:")
@@ -213,10 +212,34 @@ def data_job(tmp: str, name: str, data: bytes, spec: str, store_path: str, unit:
         ix = build(spec, store)
     finally:
         store.close()
-    return _build_out_text(ix, unit, str(rep))
+    return build_out(ix, unit, import_report=str(rep))
 
 
-def _build_out_text(ix, unit: str, report: str) -> dict[str, Any]:
-    from .app import build_out
+def parse_spec_upload(name: str, data: bytes):
+    """Validate an uploaded spec exactly as the CLI does (:func:`~digimeter._util.yamlsafe.load_yaml` +
+    :func:`parse_spec`)."""
+    from .._util.yamlsafe import load_yaml
+    from ..spec import parse_spec
 
-    return build_out(ix, unit, import_report=report)
+    return parse_spec(load_yaml(data, source=name), source=name)
+
+
+def build_out(ix, unit: str | None, import_report: str | None = None) -> dict[str, Any]:
+    """The rebuilt index as an upload is answered (:class:`~digimeter.web.models.BuildOut`): the top 25
+    and ``unit``, its rank, and a data upload's import report."""
+    from .._util.jsonsafe import records
+
+    t = ix.table()
+    names = ix.params["unit_meta"]["name"] if ix.params.get("unit_meta") is not None else None
+    t = t.reset_index()
+    if names is not None:
+        t.insert(2, "name", t["unit"].map(names))
+    ranked = t[t["rank"].notna()]
+    shown = ranked.head(25)
+    u = unit.upper() if unit else None
+    if u and u in set(ranked["unit"]) and u not in set(shown["unit"]):
+        shown = ranked[ranked["unit"].isin(list(shown["unit"]) + [u])]
+    rank = ranked.loc[ranked["unit"] == u, "rank"] if u else []
+    return {"ok": True, "spec": ix.name, "year": ix.year, "unit": u,
+            "unit_rank": int(rank.iloc[0]) if len(rank) else None, "n_ranked": int(len(ranked)),
+            "table": records(shown), "import_report": import_report}
