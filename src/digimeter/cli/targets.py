@@ -93,15 +93,18 @@ def targets_cmd(scenario: str = typer.Argument(..., help="a shipped scenario (fu
                 index_samples: int = typer.Option(200, "--index-samples", help="index rebuilds for score/rank targets"),
                 seed: int = typer.Option(0, "--seed"),
                 fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json"),
-                out: Optional[Path] = typer.Option(None, "--out", "-o")):
+                out: Optional[Path] = typer.Option(None, "--out", "-o"),
+                cache: bool = typer.Option(True, "--cache/--no-cache",
+                                           help="reuse the evaluation made on the same data (kept under the store)")):
     """Each target of a scenario: P(met as the target defines it: the state in the deadline year, or any
     year up to it for met: reach), whether it is met now, median crossing year, required vs achieved pace."""
     def go():
-        from ..targets import evaluate, json_records, load_scenario
+        from ..targets import evaluate_cached, json_records, load_scenario
 
         sc = load_scenario(scenario)
         with store_ctx() as s, _progress(fmt == "table" or out is not None) as say:
-            df = evaluate(sc, s, seed=seed, n_samples=samples, index_samples=index_samples, progress=say)
+            df = evaluate_cached(sc, s, seed=seed, n_samples=samples, index_samples=index_samples, progress=say,
+                                 cache=cache)
         if fmt == "table":
             if out:
                 raise typer.BadParameter("--out needs --format csv or json")

@@ -62,8 +62,8 @@ from .models import (COMBO_MODELS, DEFAULT_MODELS, MIN_POINTS, MODELS, QUANTILES
                      last_observation, predict_bass, predict_damped, predict_gompertz, predict_linear,
                      predict_logistic, predict_rw_drift, prep_series)
 from .panel import ForecastResult, PanelForecast, forecast_panel, forecast_series, method_label
-from .reach import (achieved_pace, comparison, crossing_year, fastest_pace_from_level, prob_reach, reach_draws,
-                    required_pace)
+from .reach import (achieved_pace, comparison, crossing_year, fastest_pace_from_level, pace_episodes, prob_reach,
+                    reach_draws, required_pace)
 
 __all__ = [
     "MODELS", "DEFAULT_MODELS", "COMBO_MODELS", "QUANTILES",
@@ -74,6 +74,7 @@ __all__ = [
     "CenterChoice", "choose_center", "level_bands", "error_correlation", "cross_correlation", "MIN_COMMON_SHOCK",
     "PanelForecast", "ForecastResult", "forecast_panel", "forecast_series",
     "prob_reach", "reach_draws", "crossing_year", "required_pace", "achieved_pace", "fastest_pace_from_level",
+    "pace_episodes",
 ]
 
 #: names of :mod:`digimeter.forecast.pooled` (formerly ``digimeter.forecast_pooled``), loaded on first use

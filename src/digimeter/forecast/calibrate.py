@@ -215,10 +215,15 @@ def interp_q_rows(qfun, probs, u):
     i0 = np.floor(pos).astype(int)
     i1 = np.minimum(i0 + 1, probs.size - 1)
     f = (pos - i0)[:, :, None]
-    qt = np.swapaxes(qfun, 1, 2)                                         # (U, P, Y)
-    a = np.take_along_axis(qt, i0[:, :, None], axis=1)
-    b = np.take_along_axis(qt, i1[:, :, None], axis=1)
-    return a * (1 - f) + b * f
+    U, Y, P = qfun.shape
+    rows = np.ascontiguousarray(np.swapaxes(qfun, 1, 2)).reshape(U * P, Y)   # (U * P, Y): one year-row per p
+    off = (np.arange(U) * P)[:, None]
+    a = rows[i0 + off]                                                   # (U, S, Y), gathered by row
+    b = rows[i1 + off]
+    a *= 1 - f
+    b *= f
+    a += b
+    return a
 
 
 CENTERS = ("auto", "point", "median")
@@ -349,7 +354,7 @@ def choose_center(bt: Backtest, method_backtest: np.ndarray, *, lo=None, hi=None
 
 def _normal_scores(bt: Backtest, method_backtest: np.ndarray, scale_floor: float) -> np.ndarray:
     """Errors over recent volatility as normal scores by rank within each horizon (NaN kept)."""
-    from scipy import stats
+    from scipy.special import ndtri   # the standard normal quantile (scipy.stats.norm.ppf), without scipy.stats
 
     E = bt.actual - method_backtest
     z = E / np.maximum(np.nan_to_num(bt.scale, nan=scale_floor), scale_floor)[..., None]
@@ -357,8 +362,20 @@ def _normal_scores(bt: Backtest, method_backtest: np.ndarray, scale_floor: float
     for h in range(z.shape[2]):
         fin = np.isfinite(z[..., h])
         if fin.sum() >= 2:
-            q[..., h][fin] = stats.norm.ppf(stats.rankdata(z[..., h][fin]) / (fin.sum() + 1))
+            q[..., h][fin] = ndtri(_average_ranks(z[..., h][fin]) / (fin.sum() + 1))
     return q
+
+
+def _average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of ``x``, ties given their average rank (``scipy.stats.rankdata``'s default)."""
+    sorter = np.argsort(x, kind="quicksort")
+    inv = np.empty(sorter.size, dtype=np.intp)
+    inv[sorter] = np.arange(sorter.size)
+    xs = x[sorter]
+    obs = np.r_[True, xs[1:] != xs[:-1]]
+    dense = obs.cumsum()[inv]
+    count = np.r_[np.nonzero(obs)[0], len(obs)]
+    return 0.5 * (count[dense] + count[dense - 1] + 1)
 
 
 def cross_correlation(panels: Sequence["PanelForecast"], *, min_pairs: int = 100) -> tuple[np.ndarray, dict]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -67,14 +68,16 @@ class PanelForecast:
     ``years`` is the common future axis (from the earliest unit's last observation + 1 to ``to_year``);
     for a unit whose data reach further, years up to its own last observation hold that observation
     (zero width) or NaN where it is missing. ``quantiles`` is (n_units, n_years, 5) for
-    :data:`QUANTILES`, ``samples`` (n_units, n_samples, n_years).
+    :data:`QUANTILES`, ``samples`` (n_units, n_samples, n_years): each unit's quantile function at its
+    ``uniforms`` (n_units, n_samples), made when first asked for (one unit's alone by
+    :meth:`unit_samples`, the same numbers).
     """
 
     units: list
     years: np.ndarray
     point: np.ndarray
     quantiles: np.ndarray
-    samples: np.ndarray
+    uniforms: np.ndarray
     weights: np.ndarray
     models: tuple
     method: str
@@ -93,6 +96,26 @@ class PanelForecast:
     common_shock_info: dict = field(default_factory=dict)
     qfun: np.ndarray | None = None           # (U, Y, len(probs)): each unit's quantile function per year
     probs: np.ndarray | None = None
+
+    @cached_property
+    def samples(self) -> np.ndarray:
+        """Draws of every unit (n_units, n_samples, n_years), NaN for a unit without data."""
+        out = interp_q_rows(self.qfun, self.probs, self.uniforms)
+        out[~np.isfinite(self.anchor_year)] = np.nan
+        return out
+
+    def unit_samples(self, i: int) -> np.ndarray:
+        """Draws of unit ``i`` (n_samples, n_years): ``samples[i]``, made for this unit alone."""
+        if "samples" in self.__dict__:
+            return self.samples[i]
+        out = interp_q_rows(self.qfun[i:i + 1], self.probs, self.uniforms[i:i + 1])[0]
+        if not np.isfinite(self.anchor_year[i]):
+            out[:] = np.nan
+        return out
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.uniforms.shape[1])
 
     def draw(self, i: int, j: int, u) -> np.ndarray:
         """Values of unit ``i`` in year index ``j`` at probabilities ``u`` (its predictive quantile
@@ -125,7 +148,7 @@ class PanelForecast:
             years=self.years[keep].astype(int), point=self.point[i, keep],
             quantiles=pd.DataFrame(self.quantiles[i, keep], index=pd.Index(self.years[keep].astype(int),
                                    name="year"), columns=list(QUANTILES)),
-            samples=self.samples[i][:, keep], backtest=table, anchor_year=float(self.anchor_year[i]),
+            samples=self.unit_samples(i)[:, keep], backtest=table, anchor_year=float(self.anchor_year[i]),
             anchor_value=float(self.anchor_value[i]), lo=self.lo, hi=self.hi, notes=notes,
             calibration=self.calibration)
 
@@ -283,11 +306,10 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
     point = np.where(past, obs, point)
     u, rho, rho_info = _uniforms(bt, mb, cal, U, n_samples=n_samples, seed=seed, shock_seed=shock_seed,
                                  common_shock=common_shock)
-    samples = interp_q_rows(qfun, cal.probs, u)                           # (U, S, Y)
     nodata = ~np.isfinite(ty)
-    for arr in (point, combination, qs, samples):
+    for arr in (point, combination, qs):
         arr[nodata] = np.nan
-    return PanelForecast(units=units, years=fy.astype(int), point=point, quantiles=qs, samples=samples,
+    return PanelForecast(units=units, years=fy.astype(int), point=point, quantiles=qs, uniforms=u,
                          weights=w, models=models, method=method, anchor_year=ty, anchor_value=yv,
                          status=status, backtest=bt, method_backtest=mb, calibration=cal, lo=lo, hi=hi,
                          center=choice, center_median=use_med, combination=combination,

@@ -12,7 +12,7 @@ from .models import fit_rw_drift
 from .panel import ForecastResult, PanelForecast
 
 __all__ = ["comparison", "reach_draws", "prob_reach", "crossing_year", "required_pace", "achieved_pace",
-           "fastest_pace_from_level"]
+           "fastest_pace_from_level", "pace_episodes"]
 
 
 _CMP = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
@@ -131,8 +131,20 @@ def achieved_pace(series, years=5):
     return float(fit_rw_drift(yrs, vals, window=years, no_drift=np.nan)["drift"][0])   # no pace: unknown
 
 
+def pace_episodes(panel: pd.DataFrame, window=5, *, unit="unit", year="year", value="value") -> pd.DataFrame:
+    """Every ``window``-year episode of a long panel: one row per ``(unit, s)`` with observations at
+    ``s`` and ``s + window``: ``unit, start_year, start_value, end_year, end_value, pace`` (change per
+    year), in the panel's order. Made once, it answers :func:`fastest_pace_from_level` for any level."""
+    d = panel[[unit, year, value]].dropna()
+    d = d.rename(columns={unit: "unit", year: "year", value: "value"})
+    end = d.assign(year=d["year"] - window)
+    m = d.merge(end, on=["unit", "year"], suffixes=("_start", "_end"))
+    return m.assign(start_year=m["year"], end_year=m["year"] + window, start_value=m["value_start"],
+                    end_value=m["value_end"], pace=(m["value_end"] - m["value_start"]) / window)
+
+
 def fastest_pace_from_level(panel: pd.DataFrame, level, window=5, *, tol=5.0, unit="unit", year="year",
-                            value="value") -> pd.DataFrame:
+                            value="value", episodes: pd.DataFrame | None = None) -> pd.DataFrame:
     """The fastest per-year gains units achieved over ``window`` years, starting near ``level``.
 
     Every episode ``(unit, s)`` with ``|value_s - level| <= tol`` and an observation at ``s + window``
@@ -143,21 +155,18 @@ def fastest_pace_from_level(panel: pd.DataFrame, level, window=5, *, tol=5.0, un
     panel : long DataFrame with columns ``unit, year, value`` (names configurable)
     level : float  the starting level (e.g. the country's current value)
     window : int  years of the episode; tol : float  how close to ``level`` a start must be
+    episodes : :func:`pace_episodes` of ``panel`` and ``window``, when already made (many levels
+        asked of one panel); ``panel`` is then not read
 
     Returns
     -------
     DataFrame sorted by ``pace`` (fastest first), one row per unit: ``unit, start_year,
     start_value, end_year, end_value, pace``; the first row is the fastest any unit achieved.
     """
-    d = panel[[unit, year, value]].dropna()
-    d = d.rename(columns={unit: "unit", year: "year", value: "value"})
-    start = d[(d["value"] - level).abs() <= tol]
-    end = d.assign(year=d["year"] - window)
-    m = start.merge(end, on=["unit", "year"], suffixes=("_start", "_end"))
+    m = pace_episodes(panel, window, unit=unit, year=year, value=value) if episodes is None else episodes
+    m = m[(m["start_value"] - level).abs() <= tol]
     cols = ["unit", "start_year", "start_value", "end_year", "end_value", "pace"]
     if m.empty:
         return pd.DataFrame(columns=cols)
-    m = m.assign(start_year=m["year"], end_year=m["year"] + window, start_value=m["value_start"],
-                 end_value=m["value_end"], pace=(m["value_end"] - m["value_start"]) / window)
     m = m.sort_values("pace", ascending=False).drop_duplicates("unit")
     return m[cols].reset_index(drop=True)

@@ -66,6 +66,7 @@ from .backtest import (
     json_records,
     method_comparison,
 )
+from .cache import evaluate_cached, evaluation_key, store_fingerprint
 from .evaluation import COLUMNS, LIKELY_SLIP, ON_TRACK, evaluate, group_units, p_met_of, status_code, status_text
 from .forecaster import (
     EVAL_MODELS,
@@ -99,5 +100,6 @@ __all__ = [
     "forecast_unit", "backtest_report", "BacktestReport", "backtest_markdown", "thin_years",
     "HISTORY_YEARS", "EVAL_MODELS", "ON_TRACK", "STALE_YEARS", "LIKELY_SLIP", "p_met_of",
     "RankScoreRef", "INDEX_SAMPLES", "COLUMNS", "compute_batch", "batchable", "status_code", "status_text",
-    "json_records", "method_comparison", "METHODS_COMPARED", "group_units",
+    "json_records", "method_comparison", "METHODS_COMPARED", "group_units", "evaluate_cached", "evaluation_key",
+    "store_fingerprint",
 ]

@@ -33,14 +33,20 @@ def _met(value, threshold, comparator) -> bool:
     return bool(F.comparison(comparator)(value, threshold))
 
 
-def _fastest(long: pd.DataFrame, level: float, sign: int, tol: float, window: int = 5):
-    """Fastest pace in the target's direction from near ``level`` (pace, unit, window)."""
+def _fastest(long: pd.DataFrame, level: float, sign: int, tol: float, window: int = 5, memo: dict | None = None):
+    """Fastest pace in the target's direction from near ``level`` (pace, unit, window). ``memo``: a dict
+    kept across calls on the same ``long`` (each unit of a group), so its episodes are made once."""
     if long.empty or not np.isfinite(level):
         return np.nan, None, window
-    d = long.assign(value=sign * long["value"])
+    memo = {} if memo is None else memo
+    if ("d", sign) not in memo:
+        memo[("d", sign)] = long.assign(value=sign * long["value"])
+    d = memo[("d", sign)]
     found = []  # the episode length with the most units wins (biennial series have no 5-year episodes)
     for w in (window, window - 1, window + 1):
-        best = F.fastest_pace_from_level(d, sign * level, window=w, tol=tol)
+        if (sign, w) not in memo:
+            memo[(sign, w)] = F.pace_episodes(d, window=w)
+        best = F.fastest_pace_from_level(d, sign * level, window=w, tol=tol, episodes=memo[(sign, w)])
         if len(best):
             found.append((len(best), -abs(w - window), w, best))
     if not found:
@@ -224,7 +230,7 @@ def group_units(t: Target, store) -> list:
 
 
 def _row_for(t: Target, unit: str, ifc: IndicatorForecast, long: pd.DataFrame, names: dict, fastest_pool: pd.DataFrame,
-             notes_extra=()) -> dict:
+             notes_extra=(), memo: dict | None = None) -> dict:
     thr = float(t.threshold)
     base = {"target": t.id, "unit": unit, "unit_name": names.get(unit, unit), "measure": t.indicator,
             "comparator": t.comparator, "threshold": thr, "deadline": t.deadline, "met_definition": t.met,
@@ -252,7 +258,7 @@ def _row_for(t: Target, unit: str, ifc: IndicatorForecast, long: pd.DataFrame, n
     sign = _sign(t.comparator)
     lo, hi = ifc.lo, ifc.hi
     tol = 0.05 * (hi - lo) if lo is not None and hi is not None else 0.1 * abs(av) + 1e-9
-    fast, fast_u, fw = _fastest(fastest_pool, av, sign, tol)
+    fast, fast_u, fw = _fastest(fastest_pool, av, sign, tol, memo=memo)
     if fw != 5 and np.isfinite(fast):
         notes.append(f"fastest pace measured over {fw}-year episodes (the series is not annual)")
     status = status_text(p_met, already, req, fast, sign, p_at, t.deadline, av, ay, ach)
@@ -290,7 +296,8 @@ def _eval_indicator(t: Target, store, fc: Forecaster, names: dict) -> list[dict]
     if pool.empty:  # e.g. a regional-only indicator: the regions themselves (on today's layout) are the pool
         pool = ifc.history.reindex(units).stack().rename("value").reset_index()
         pool.columns = ["unit", "year", "value"]
-    rows = [_row_for(t, u, ifc, pool, names, pool) for u in units]
+    memo: dict = {}   # the pool's pace episodes, made once for every unit
+    rows = [_row_for(t, u, ifc, pool, names, pool, memo=memo) for u in units]
     fin = [r for r in rows if np.isfinite(r.get("p_met", np.nan))]
     ps = np.array([r["p_met"] for r in fin])
     n_all = len(units)

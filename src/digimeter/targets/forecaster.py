@@ -97,6 +97,7 @@ class IndicatorForecast:
     #: unit -> {year: how} for values that are estimates (regions' history read onto today's layout,
     #: or a parent's value for a region that has none); see :meth:`Forecaster.group`
     estimated: dict = field(default_factory=dict)
+    _results: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def estimated_years(self, unit) -> list[int]:
         """Years of ``unit``'s history that are estimates (empty when every value is as published)."""
@@ -118,9 +119,12 @@ class IndicatorForecast:
                             field="unit", value=unit, fix="see `digimeter data show INDICATOR -u UNIT`")
 
     def result(self, unit) -> F.ForecastResult:
-        pf, i = self._where(unit)
-        with np.errstate(divide="ignore", invalid="ignore"):  # flat series: scale 0 in the MASE column
-            return pf.result(i)
+        """The unit's :class:`~digimeter.forecast.ForecastResult` (made once per unit, then reused)."""
+        if unit not in self._results:
+            pf, i = self._where(unit)
+            with np.errstate(divide="ignore", invalid="ignore"):  # flat series: scale 0 in the MASE column
+                self._results[unit] = pf.result(i)
+        return self._results[unit]
 
     def status(self, unit) -> str:
         pf, i = self._where(unit)
@@ -145,13 +149,13 @@ class IndicatorForecast:
                 if pd.isna(v):  # no value that year: the latest one before it
                     s = self.history.loc[u].loc[:year].dropna()
                     v = s.iloc[-1] if len(s) else np.nan
-                out.append(np.full(pf.samples.shape[1], float(v)))
+                out.append(np.full(pf.n_samples, float(v)))
             else:
                 j = int(np.searchsorted(pf.years, year))
                 if j >= len(pf.years) or pf.years[j] != year:
                     raise DataError(f"{self.indicator}: no forecast for {year}", field="year", value=year,
                                     fix=f"forecast to {year} or later")
-                out.append(pf.samples[i, :, j])
+                out.append(pf.unit_samples(i)[:, j])
         S = max((len(x) for x in out if x is not None), default=0)
         n = S if n is None else min(n, S)
         arr = np.full((len(units), n), np.nan)
