@@ -22,13 +22,17 @@ def rank_desc(scores: Any, axis: int = -2) -> np.ndarray:
     if scores.shape[axis] == 0:
         return scores.copy()
     v = np.ascontiguousarray(-np.moveaxis(scores, axis, -1))
+    m = v.shape[-1]
     order = np.argsort(v, axis=-1)                                  # NaN last
-    s = np.take_along_axis(v, order, axis=-1)
-    idx = np.broadcast_to(np.arange(v.shape[-1]), v.shape)
+    # one flat index for the gather and the scatter (take/put_along_axis build it once each)
+    flat = order.reshape(-1, m)
+    flat += (np.arange(flat.shape[0]) * m)[:, None]
+    s = v.reshape(-1)[flat].reshape(v.shape)
     new = np.ones(v.shape, dtype=bool)
     new[..., 1:] = s[..., 1:] != s[..., :-1]
-    first = np.maximum.accumulate(np.where(new, idx, 0), axis=-1)   # start of each run of ties
+    first = np.where(new, np.arange(1.0, m + 1.0), 0.0)
+    np.maximum.accumulate(first, axis=-1, out=first)                # 1 + start of each run of ties
     out = np.empty(v.shape)
-    np.put_along_axis(out, order, first + 1.0, axis=-1)
+    out.reshape(-1)[flat] = first.reshape(-1, m)
     out[np.isnan(v)] = np.nan
     return np.moveaxis(out, -1, axis)

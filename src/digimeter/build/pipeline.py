@@ -211,7 +211,7 @@ def _normalise(spec: IndexSpec, x_tr: pd.DataFrame, dirs: np.ndarray, fixed: lis
     """Normalise every indicator by the plan's groups (:func:`digimeter.spec.plan.normalise_groups`, with
     per-indicator overrides in ``normalise.indiv``); ``fixed`` = fitted params."""
     groups = normalise_groups(spec, list(x_tr.columns))
-    out, fits = norm.apply_groups(list(groups), x_tr.to_numpy(dtype=float), dirs, units=list(x_tr.index),
+    out, fits = norm.apply_groups(list(groups), x_tr.to_numpy(dtype=float), dirs, units=x_tr.index.tolist(),
                                   fixed=fixed)
     return pd.DataFrame(out, index=x_tr.index, columns=list(x_tr.columns)), fits
 

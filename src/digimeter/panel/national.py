@@ -30,11 +30,11 @@ class Panel:
 
     @property
     def units(self) -> list[str]:
-        return list(self.values.index)
+        return self.values.index.tolist()
 
     @property
     def indicators(self) -> list[str]:
-        return list(self.values.columns)
+        return self.values.columns.tolist()
 
     def lagged(self) -> pd.DataFrame:
         """Cells whose value is older than the panel's year: unit, indicator, year used."""

@@ -301,6 +301,11 @@ def impute(x, method: str = "mean", **opts):
     return out, mask
 
 
+def _pick(labels: list, at: np.ndarray) -> list:
+    """``[labels[i] for i in at]`` (``at`` read as Python ints at once, not one numpy row at a time)."""
+    return [labels[i] for i in at.tolist()]
+
+
 def imputation_report(imputed, mask, *, method: str, units: Sequence | None = None,
                       indicators: Sequence | None = None) -> pd.DataFrame:
     """List every imputed cell: ``unit, indicator, value, method`` (plus ``lead`` index for extra axes).
@@ -309,15 +314,15 @@ def imputation_report(imputed, mask, *, method: str, units: Sequence | None = No
     indicator names come from the DataFrame labels or the ``units``/``indicators`` arguments.
     """
     if isinstance(imputed, pd.DataFrame):
-        units = list(imputed.index) if units is None else units
-        indicators = list(imputed.columns) if indicators is None else indicators
+        units = imputed.index.tolist() if units is None else units
+        indicators = imputed.columns.tolist() if indicators is None else indicators
     vals = np.asarray(imputed, dtype=float)
     m = np.asarray(mask, dtype=bool)
     nu, ni = vals.shape[-2:]
     units = list(range(nu)) if units is None else list(units)
     indicators = list(range(ni)) if indicators is None else list(indicators)
     pos = np.argwhere(m)
-    rows = {"unit": [units[p[-2]] for p in pos], "indicator": [indicators[p[-1]] for p in pos],
+    rows = {"unit": _pick(units, pos[:, -2]), "indicator": _pick(indicators, pos[:, -1]),
             "value": vals[m], "method": [method] * len(pos)}
     out = pd.DataFrame(rows)
     if vals.ndim > 2:

@@ -91,7 +91,7 @@ def screen_units(x, *, min_availability: float = 0.66, max_zero_share: float | N
         raise SpecError("screening needs (..., n_units, n_indicators) data", field="x",
                         value=arr.shape)
     nu = arr.shape[-2]
-    labels = list(x.index) if frame and units is None else (
+    labels = x.index.tolist() if frame and units is None else (
         list(range(nu)) if units is None else list(units))
     if len(labels) != nu:
         raise SpecError("units must label every unit", field="units", value=len(labels))

@@ -44,14 +44,44 @@ SPEC_OPTIONS = ("winmax", "skew_thresh", "kurt_thresh", "f1", "f2", "f2_params",
 
 def _moment_sums(x, axis: int, k: int):
     """``(n, sum of d**2, sum of d**k)`` of the deviations d from the mean along ``axis``, NaN ignored
-    (keepdims)."""
+    (keepdims); ``k`` is 3 or 4 (powers by multiplication: libm's ``pow`` cost most of a build)."""
     x = np.asarray(x, dtype=float)
     ok = ~np.isnan(x)
     n = ok.sum(axis=axis, keepdims=True).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(ok, x, 0.0).sum(axis=axis, keepdims=True) / n
         d = np.where(ok, x - mean, 0.0)
-    return n, (d ** 2).sum(axis=axis, keepdims=True), (d ** k).sum(axis=axis, keepdims=True)
+    d2 = d * d
+    return n, d2.sum(axis=axis, keepdims=True), (d2 * d if k == 3 else d2 * d2).sum(axis=axis, keepdims=True)
+
+
+def _moments_1d(v: np.ndarray) -> tuple[np.float64, np.float64, np.float64, np.float64]:
+    """``(n, sum d**2, sum d**3, sum d**4)`` of a 1-D vector, NaN ignored, in one pass over the data
+    (the same sums as :func:`_moment_sums`, without the copies when nothing is missing)."""
+    ok = ~np.isnan(v)
+    if ok.all():
+        n = np.float64(v.size)
+        d = v - v.sum() / n
+    else:
+        n = np.float64(ok.sum())
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d = np.where(ok, v - np.where(ok, v, 0.0).sum() / n, 0.0)
+    d2 = d * d
+    return n, d2.sum(), (d2 * d).sum(), (d2 * d2).sum()     # numpy scalars: x / 0 is inf or nan
+
+
+def _skew_of(n, m2, m3):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = np.sqrt(n) * m3 / m2 ** 1.5
+        y = y * np.sqrt(n * (n - 1)) / (n - 2)
+    return np.where((n < 3) | (m2 == 0), np.nan, y)
+
+
+def _kurt_of(n, m2, m4):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = n * m4 / m2 ** 2
+        y = ((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3))
+    return np.where((n < 4) | (m2 == 0), np.nan, y)
 
 
 def skew(x: np.ndarray, axis: int = -2) -> np.ndarray:
@@ -66,11 +96,7 @@ def skew(x: np.ndarray, axis: int = -2) -> np.ndarray:
     *The Statistician* 47(1), 183-189. https://doi.org/10.1111/1467-9884.00122
     """
     n, m2, m3 = _moment_sums(x, axis, 3)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        y = np.sqrt(n) * m3 / m2 ** 1.5
-        y = y * np.sqrt(n * (n - 1)) / (n - 2)
-    y = np.where((n < 3) | (m2 == 0), np.nan, y)
-    return np.squeeze(y, axis=axis)
+    return np.squeeze(_skew_of(n, m2, m3), axis=axis)
 
 
 def kurt(x: np.ndarray, axis: int = -2) -> np.ndarray:
@@ -84,11 +110,7 @@ def kurt(x: np.ndarray, axis: int = -2) -> np.ndarray:
     Joanes, D. N. & Gill, C. A. (1998). https://doi.org/10.1111/1467-9884.00122
     """
     n, m2, m4 = _moment_sums(x, axis, 4)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = n * m4 / m2 ** 2
-        y = ((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3))
-    y = np.where((n < 4) | (m2 == 0), np.nan, y)
-    return np.squeeze(y, axis=axis)
+    return np.squeeze(_kurt_of(n, m2, m4), axis=axis)
 
 
 def check_skew_kurt(x: np.ndarray, *, skew_thresh: float = 2.0, kurt_thresh: float = 3.5,
@@ -111,8 +133,8 @@ def check_skew_kurt(x: np.ndarray, *, skew_thresh: float = 2.0, kurt_thresh: flo
 # ----------------------------------------------------------------------------------------------
 
 def _pass1(v: np.ndarray, skew_thresh: float, kurt_thresh: float) -> tuple[bool | None, float, float]:
-    sk = float(skew(v[:, None], axis=0)[0])
-    kt = float(kurt(v[:, None], axis=0)[0])
+    n, m2, m3, m4 = _moments_1d(v)
+    sk, kt = float(_skew_of(n, m2, m3)), float(_kurt_of(n, m2, m4))
     if np.isnan(sk) or np.isnan(kt):
         return None, sk, kt
     return bool(abs(sk) < skew_thresh or kt < kurt_thresh), sk, kt
@@ -154,7 +176,7 @@ def winsorise(v: np.ndarray, *, winmax: int | None = 5, skew_thresh: float = 2.0
     if force_win and winmax is None:
         raise SpecError("force_win needs a finite winmax", field="winmax", value=None,
                         fix="set winmax to the number of points to Winsorise")
-    passing, _, _ = _pass1(x, skew_thresh, kurt_thresh)
+    passing, skew_now, _ = _pass1(x, skew_thresh, kurt_thresh)
     imax = np.zeros(0, dtype=int)
     imin = np.zeros(0, dtype=int)
     nwin = 0
@@ -166,7 +188,7 @@ def winsorise(v: np.ndarray, *, winmax: int | None = 5, skew_thresh: float = 2.0
         return True if winmax is None else nwin < winmax
 
     while ((not passing) or force_win) and below():
-        sk = float(skew(x[:, None], axis=0)[0])
+        sk = skew_now
         obs = ~np.isnan(x)
         if not np.isnan(sk) and sk >= 0:
             top = np.nanmax(x)
@@ -183,7 +205,7 @@ def winsorise(v: np.ndarray, *, winmax: int | None = 5, skew_thresh: float = 2.0
                 break
             x[imin] = rest.min()
         nwin = len(imax) + len(imin)
-        passing, _, _ = _pass1(x, skew_thresh, kurt_thresh)
+        passing, skew_now, _ = _pass1(x, skew_thresh, kurt_thresh)
         if passing is None:
             break
     treated = np.full(x.shape, "", dtype=object)
@@ -315,8 +337,10 @@ def _treat_vector(v: np.ndarray, s: Mapping[str, Any]) -> dict[str, Any]:
                    + s["f2"])
         if not s["combine_treat"]:
             points = np.full(v.shape, "", dtype=object)
-        points = np.where(np.isnan(v), points,
-                          np.array([p + "+" + s["f2"] if p else s["f2"] for p in points], dtype=object))
+        marked = np.full(v.shape, s["f2"], dtype=object)
+        first = points != ""                    # the Winsorised points (few): "winhi+log_CT"
+        marked[first] = [p + "+" + s["f2"] for p in points[first]]
+        points = np.where(np.isnan(v), points, marked)
         x1 = x2
     return {"x": x1, "rec": rec, "points": points}
 
