@@ -87,9 +87,9 @@ def _group_stat(x: np.ndarray, groups: Sequence, stat: Callable, name: str):
         raise SpecError(f"{name}: groups must give one label per unit", field="groups",
                         value=len(g), fix=f"give {x.shape[-2]} labels")
     fill = np.full(x.shape, np.nan)
-    labels = g[g.notna()].unique()
-    for lab in labels:
-        sel = (g == lab).to_numpy()
+    codes, labels = pd.factorize(g)           # one hash pass (not one comparison of every unit per group)
+    for k in range(len(labels)):
+        sel = codes == k
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             s = stat(x[..., sel, :], axis=-2, keepdims=True)

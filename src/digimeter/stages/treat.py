@@ -305,7 +305,7 @@ def _treat_vector(v: np.ndarray, s: Mapping[str, Any]) -> dict[str, Any]:
                            "kurt2": np.nan, "treatment": "none"}
     p0, sk0, k0 = _pass1(v, st, kt_)
     rec.update(pass0=p0 if p0 is not None else np.nan, skew0=sk0, kurt0=k0)
-    points = np.full(v.shape, "", dtype=object)
+    points = None                               # per-point flags; None: none flagged (as "" everywhere)
     if p0 is None:
         rec["treatment"] = "skipped (too few or constant values)"
         return {"x": v.copy(), "rec": rec, "points": points}
@@ -318,7 +318,7 @@ def _treat_vector(v: np.ndarray, s: Mapping[str, Any]) -> dict[str, Any]:
         w = winsorise(v, winmax=s["winmax"], skew_thresh=st, kurt_thresh=kt_,
                       force_win=s["force_win"])
         x1 = w["x"]
-        points = w["treated"]
+        points = w["treated"] if w["nwin"] else None
         p1, sk1, k1 = _pass1(x1, st, kt_)
         passing = bool(p1)
         rec.update(nwin=w["nwin"], n_winhi=w["n_winhi"], n_winlo=w["n_winlo"],
@@ -335,12 +335,12 @@ def _treat_vector(v: np.ndarray, s: Mapping[str, Any]) -> dict[str, Any]:
         rec.update(f2=s["f2"], pass2=p2 if p2 is not None else np.nan, skew2=sk2, kurt2=k2,
                    treatment=(rec["treatment"] + "+" if s["combine_treat"] and rec["nwin"] else "")
                    + s["f2"])
-        if not s["combine_treat"]:
-            points = np.full(v.shape, "", dtype=object)
         marked = np.full(v.shape, s["f2"], dtype=object)
-        first = points != ""                    # the Winsorised points (few): "winhi+log_CT"
-        marked[first] = [p + "+" + s["f2"] for p in points[first]]
-        points = np.where(np.isnan(v), points, marked)
+        if s["combine_treat"] and points is not None:
+            first = points != ""                # the Winsorised points (few): "winhi+log_CT"
+            marked[first] = [p + "+" + s["f2"] for p in points[first]]
+        marked[np.isnan(v)] = ""
+        points = marked
         x1 = x2
     return {"x": x1, "rec": rec, "points": points}
 
@@ -445,7 +445,8 @@ def treat(x, *, winmax: int | None = 5, skew_thresh: float = 2.0, kurt_thresh: f
             else:
                 r = _treat_vector(v, s)
                 out[lead + (slice(None), j)] = r["x"]
-                points[lead + (slice(None), j)] = r["points"]
+                if r["points"] is not None:
+                    points[lead + (slice(None), j)] = r["points"]
                 rec = r["rec"]
             row = {"indicator": c, **rec}
             if lead:
