@@ -7,8 +7,9 @@ matches, else calls :func:`~digimeter.targets.evaluate` and writes the file. The
   and a hash of every other table (units, indicators, origins, groups, names, geography files ...), so
   an import, a correction or a new boundary file all make a new key;
 - the scenario (its canonical JSON, SHA-256) and every index spec its score/rank targets name;
-- the package version and a fingerprint of the installed package's files (size, mtime), so a change
-  of code in a development checkout is never answered from an older computation;
+- the package version and a fingerprint of the installed package's files (size, mtime; all but the
+  faces: CLI, web, report, charts, translations), so a change of code in a development checkout is
+  never answered from an older computation;
 - the seed and the sample sizes.
 
 A cache file is only ever read under its own key (written atomically: a reader never sees half a
@@ -54,8 +55,14 @@ def store_fingerprint(store) -> str:
     return "|".join(parts)
 
 
+#: parts of the package that cannot change an evaluation (the faces, words and pictures)
+_FACES = {"cli", "web", "report", "locale", "js", "__pycache__", "charts.py", "i18n.py", "interactive.py", "pdf.py",
+          "whatif.py"}
+
+
 def _code_fingerprint() -> str:
-    """Size and mtime of every file of the installed package (code, shipped specs, scenarios, data)."""
+    """Size and mtime of every file of the installed package that an evaluation can depend on (code,
+    shipped specs, scenarios, crosswalks, data; not the faces: :data:`_FACES`)."""
     global _code_fp
     if _code_fp is None:
         import digimeter
@@ -63,9 +70,9 @@ def _code_fingerprint() -> str:
         root = Path(digimeter.__file__).resolve().parent
         h = hashlib.sha256(str(root).encode())
         for dirpath, dirnames, files in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            dirnames[:] = sorted(d for d in dirnames if d not in _FACES)
             for f in sorted(files):
-                if f.endswith((".pyc", ".pyo")):
+                if f.endswith((".pyc", ".pyo")) or f in _FACES:
                     continue
                 st = os.stat(os.path.join(dirpath, f))
                 h.update(f"{os.path.relpath(os.path.join(dirpath, f), root)}:{st.st_size}:{st.st_mtime_ns}\n"
