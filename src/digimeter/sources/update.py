@@ -175,13 +175,10 @@ def _validate(obs: pd.DataFrame) -> pd.DataFrame:
     return obs
 
 
-def apply_batches(store: Store, batches: list[Batch], *, threshold: float = DEFAULT_THRESHOLD,
-                  dry_run: bool = False, kind: str = "update", hook: Callable[[str], None] | None = None
-                  ) -> UpdateReport:
-    """Write batches atomically as one vintage (see the module docstring for the rules)."""
-    rep = UpdateReport(dry_run=dry_run)
+def _combine(batches: list[Batch], rep: UpdateReport) -> pd.DataFrame:
+    """The batches' rows as one validated frame; the origin of each row a categorical over the batches'
+    origins (codes, not n string copies)."""
     parts = []
-    # the origin of each row as a categorical over the batches' origins (codes, not n string copies)
     origin_ids = list(dict.fromkeys(b.origin_id for b in batches))
     for b in batches:
         o = b.observations
@@ -197,130 +194,161 @@ def apply_batches(store: Store, batches: list[Batch], *, threshold: float = DEFA
     else:
         obs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
             columns=["unit", "indicator", "year", "value", "note", "origin_id"])
-    del parts
-    obs = _validate(obs)
+    return _validate(obs)
+
+
+def _add_new(store: Store, batches: list[Batch], table: str, attr: str, cols: list[str],
+             upsert) -> tuple[set[str], list[str]]:
+    """Units or indicators new to the store (existing metadata is never overwritten)."""
+    have = set(store.query(f"SELECT code FROM {table}").code)
+    frames = [getattr(b, attr) for b in batches if getattr(b, attr) is not None and len(getattr(b, attr))]
+    if not frames:
+        return have, []
+    new = pd.concat(frames).drop_duplicates("code")
+    new = new[~new.code.isin(have)]
+    if len(new):
+        upsert(new.reindex(columns=cols))
+    return have | set(new.code), sorted(new.code)
+
+
+def _known_rows(store: Store, batches: list[Batch], obs: pd.DataFrame, rep: UpdateReport) -> pd.DataFrame:
+    """Add new units, indicators and origins; leave out (and say so) rows the store cannot describe."""
+    have_units, added = _add_new(store, batches, "units", "units", UNIT_COLS, store.upsert_units)
+    if added:
+        rep.new_units = added
+    have_ind, added = _add_new(store, batches, "indicators", "indicators", IND_COLS, store.upsert_indicators)
+    if added:
+        rep.new_indicators = added
+    lost_u = obs[~obs.unit.isin(have_units)]
+    if len(lost_u):
+        rep.notes.append(f"{len(lost_u)} values for units not in the store left out "
+                         f"({', '.join(sorted(set(lost_u.unit))[:8])})")
+    lost_i = obs[~obs.indicator.isin(have_ind)]
+    if len(lost_i):
+        rep.notes.append(f"{len(lost_i)} values for indicators without metadata left out "
+                         f"({', '.join(sorted(set(lost_i.indicator))[:8])})")
+    keep = obs.unit.isin(have_units).to_numpy() & obs.indicator.isin(have_ind).to_numpy()
+    if not keep.all():
+        obs = obs[keep]
+    if batches:
+        store.upsert_origins(pd.DataFrame([b.origin for b in batches]).drop_duplicates("origin_id")
+                             .reindex(columns=ORIGIN_COLS))
+    return obs
+
+
+def _suspicious(store: Store, obs: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Revisions held for review: big jumps against the current value and values outside the valid range."""
+    import pyarrow as pa
+
     con = store.con
-    store.con.execute("BEGIN TRANSACTION")
+    con.register("_upd", pa.Table.from_pandas(obs[["unit", "indicator", "year", "value", "origin_id"]],
+                                              preserve_index=False))
     try:
-        if hook:
-            hook("begin")
-        # units and indicators new to the store (existing metadata is never overwritten)
-        def add_new(table: str, attr: str, cols: list[str], upsert) -> tuple[set[str], list[str]]:
-            have = set(store.query(f"SELECT code FROM {table}").code)
-            frames = [getattr(b, attr) for b in batches if getattr(b, attr) is not None and len(getattr(b, attr))]
-            if not frames:
-                return have, []
-            new = pd.concat(frames).drop_duplicates("code")
-            new = new[~new.code.isin(have)]
-            if len(new):
-                upsert(new.reindex(columns=cols))
-            return have | set(new.code), sorted(new.code)
-
-        have_units, added = add_new("units", "units", UNIT_COLS, store.upsert_units)
-        if added:
-            rep.new_units = added
-        have_ind, added = add_new("indicators", "indicators", IND_COLS, store.upsert_indicators)
-        if added:
-            rep.new_indicators = added
-        lost_u = obs[~obs.unit.isin(have_units)]
-        if len(lost_u):
-            rep.notes.append(f"{len(lost_u)} values for units not in the store left out "
-                             f"({', '.join(sorted(set(lost_u.unit))[:8])})")
-        lost_i = obs[~obs.indicator.isin(have_ind)]
-        if len(lost_i):
-            rep.notes.append(f"{len(lost_i)} values for indicators without metadata left out "
-                             f"({', '.join(sorted(set(lost_i.indicator))[:8])})")
-        keep = obs.unit.isin(have_units).to_numpy() & obs.indicator.isin(have_ind).to_numpy()
-        if not keep.all():
-            obs = obs[keep]
-        if batches:
-            store.upsert_origins(pd.DataFrame([b.origin for b in batches]).drop_duplicates("origin_id")
-                                  .reindex(columns=ORIGIN_COLS))
-
-        # suspicious revisions: big jumps and out-of-range values are held for review
-        import pyarrow as pa
-
-        con.register("_upd", pa.Table.from_pandas(obs[["unit", "indicator", "year", "value", "origin_id"]],
-                                                  preserve_index=False))
+        return store.query("""
+            WITH cur AS (SELECT unit, indicator, year, arg_max(value, vintage) AS value
+                         FROM observations WHERE indicator IN (SELECT DISTINCT indicator FROM _upd)
+                         GROUP BY ALL)
+            SELECT u.unit, u.indicator, u.year, cur.value AS old_value, u.value AS new_value, u.origin_id,
+                   CASE WHEN (i.min_value IS NOT NULL AND u.value < i.min_value)
+                             OR (i.max_value IS NOT NULL AND u.value > i.max_value)
+                        THEN 'outside the valid range [' || coalesce(i.min_value::VARCHAR, '') || ', '
+                             || coalesce(i.max_value::VARCHAR, '') || ']'
+                        ELSE 'jump of ' || round(100 * abs(u.value - cur.value) / abs(cur.value), 1)::VARCHAR
+                             || ' % (threshold ' || round(100 * ?, 1)::VARCHAR || ' %)' END AS reason
+            FROM _upd u JOIN (SELECT code, min_value, max_value FROM indicators) i ON i.code = u.indicator
+            LEFT JOIN cur USING (unit, indicator, year)
+            WHERE (i.min_value IS NOT NULL AND u.value < i.min_value)
+               OR (i.max_value IS NOT NULL AND u.value > i.max_value)
+               OR (cur.value IS NOT NULL AND cur.value IS DISTINCT FROM u.value AND
+                   CASE WHEN cur.value = 0 THEN u.value <> 0
+                        ELSE abs(u.value - cur.value) / abs(cur.value) > ? END)""", [threshold, threshold])
+    finally:
         try:
-            sus = store.query("""
-                WITH cur AS (SELECT unit, indicator, year, arg_max(value, vintage) AS value
-                             FROM observations WHERE indicator IN (SELECT DISTINCT indicator FROM _upd)
-                             GROUP BY ALL)
-                SELECT u.unit, u.indicator, u.year, cur.value AS old_value, u.value AS new_value, u.origin_id,
-                       CASE WHEN (i.min_value IS NOT NULL AND u.value < i.min_value)
-                                 OR (i.max_value IS NOT NULL AND u.value > i.max_value)
-                            THEN 'outside the valid range [' || coalesce(i.min_value::VARCHAR, '') || ', '
-                                 || coalesce(i.max_value::VARCHAR, '') || ']'
-                            ELSE 'jump of ' || round(100 * abs(u.value - cur.value) / abs(cur.value), 1)::VARCHAR
-                                 || ' % (threshold ' || round(100 * ?, 1)::VARCHAR || ' %)' END AS reason
-                FROM _upd u JOIN (SELECT code, min_value, max_value FROM indicators) i ON i.code = u.indicator
-                LEFT JOIN cur USING (unit, indicator, year)
-                WHERE (i.min_value IS NOT NULL AND u.value < i.min_value)
-                   OR (i.max_value IS NOT NULL AND u.value > i.max_value)
-                   OR (cur.value IS NOT NULL AND cur.value IS DISTINCT FROM u.value AND
-                       CASE WHEN cur.value = 0 THEN u.value <> 0
-                            ELSE abs(u.value - cur.value) / abs(cur.value) > ? END)""", [threshold, threshold])
-        finally:
-            try:
-                con.unregister("_upd")
-            except Exception:  # the transaction is aborted; the rollback below cleans up
-                pass
-        if len(sus):
-            key = ["unit", "indicator", "year"]
-            # do not queue the same held value twice
-            pend = store.query("SELECT unit, indicator, year, new_value FROM revisions WHERE status = 'pending'")
-            fresh = sus.merge(pend, on=key + ["new_value"], how="left", indicator="_m")
-            fresh = fresh[fresh["_m"] == "left_only"].drop(columns="_m")
-            if len(fresh):
-                start = int(con.execute("SELECT coalesce(max(revision_id), 0) FROM revisions").fetchall()[0][0]) + 1
-                fresh = fresh.assign(revision_id=range(start, start + len(fresh)),
-                                     created=datetime.now(timezone.utc).replace(tzinfo=None), status="pending",
-                                     decided=None, vintage=None, note=None)
-                fresh["decided"] = pd.to_datetime(fresh["decided"])
-                fresh["vintage"] = fresh["vintage"].astype("Int64")
-                fresh["note"] = fresh["note"].astype(object)
-                store.upsert("revisions", fresh, ["revision_id", "created", "unit", "indicator", "year", "old_value",
-                                                   "new_value", "origin_id", "reason", "status", "decided",
-                                                   "vintage", "note"], "revision_id")
-            rep.flagged = len(sus)
-            held = obs.set_index(key).index.isin(sus.set_index(key).index)
-            obs = obs[~held]
-        if hook:
-            hook("flagged")
+            con.unregister("_upd")
+        except Exception:  # the transaction is aborted; the caller's rollback cleans up
+            pass
 
-        # dropped series: complete requests that no longer return a series a publisher gave before
-        dropped = []
-        for b in batches:
-            if not b.covers:
-                continue
-            got = set(zip(b.observations.unit, b.observations.indicator))
-            cur = store.query(f"""
-                SELECT o.unit, o.indicator FROM (
-                    SELECT unit, indicator, arg_max(origin_id, vintage) AS origin_id FROM observations
-                    WHERE indicator IN ({','.join('?' * len(b.covers))}) GROUP BY ALL) o
-                JOIN origins g USING (origin_id)
-                WHERE g.publisher = $p OR g.publisher ILIKE $p || ',%' OR g.publisher ILIKE '%(' || $p || ')%'
-                """.replace("$p", "?"), [*b.covers, *[b.origin.get("publisher")] * 3])
-            for u, i in zip(cur.unit, cur.indicator):
-                if (u, i) not in got:
-                    dropped.append((u, i, b.origin_id))
+
+def _hold_suspicious(store: Store, obs: pd.DataFrame, threshold: float, rep: UpdateReport) -> pd.DataFrame:
+    """Queue suspicious revisions for review (each held value once) and leave them out of ``obs``."""
+    sus = _suspicious(store, obs, threshold)
+    if not len(sus):
+        return obs
+    key = ["unit", "indicator", "year"]
+    pend = store.query("SELECT unit, indicator, year, new_value FROM revisions WHERE status = 'pending'")
+    fresh = sus.merge(pend, on=key + ["new_value"], how="left", indicator="_m")
+    fresh = fresh[fresh["_m"] == "left_only"].drop(columns="_m")
+    if len(fresh):
+        start = int(store.con.execute("SELECT coalesce(max(revision_id), 0) FROM revisions").fetchall()[0][0]) + 1
+        fresh = fresh.assign(revision_id=range(start, start + len(fresh)),
+                             created=datetime.now(timezone.utc).replace(tzinfo=None), status="pending",
+                             decided=None, vintage=None, note=None)
+        fresh["decided"] = pd.to_datetime(fresh["decided"])
+        fresh["vintage"] = fresh["vintage"].astype("Int64")
+        fresh["note"] = fresh["note"].astype(object)
+        store.upsert("revisions", fresh, ["revision_id", "created", "unit", "indicator", "year", "old_value",
+                                          "new_value", "origin_id", "reason", "status", "decided",
+                                          "vintage", "note"], "revision_id")
+    rep.flagged = len(sus)
+    held = obs.set_index(key).index.isin(sus.set_index(key).index)
+    return obs[~held]
+
+
+def _dropped_series(store: Store, batches: list[Batch]) -> list[tuple[str, str, str]]:
+    """Complete requests that no longer return a series the same publisher gave before."""
+    dropped = []
+    for b in batches:
+        if not b.covers:
+            continue
+        got = set(zip(b.observations.unit, b.observations.indicator))
+        cur = store.query(f"""
+            SELECT o.unit, o.indicator FROM (
+                SELECT unit, indicator, arg_max(origin_id, vintage) AS origin_id FROM observations
+                WHERE indicator IN ({','.join('?' * len(b.covers))}) GROUP BY ALL) o
+            JOIN origins g USING (origin_id)
+            WHERE g.publisher = $p OR g.publisher ILIKE $p || ',%' OR g.publisher ILIKE '%(' || $p || ')%'
+            """.replace("$p", "?"), [*b.covers, *[b.origin.get("publisher")] * 3])
+        for u, i in zip(cur.unit, cur.indicator):
+            if (u, i) not in got:
+                dropped.append((u, i, b.origin_id))
+    return dropped
+
+
+def _write(store: Store, batches: list[Batch], obs: pd.DataFrame, dropped: list, kind: str,
+           rep: UpdateReport) -> None:
+    """The new and changed values as one vintage, and the dropped series as events of it."""
+    sources = sorted({b.source for b in batches})
+    ch: ChangeReport = store.add_observations(obs, kind=kind, unique_keys=True, origin_id=None,
+                                              note=f"{kind}: " + ", ".join(sources), source=", ".join(sources))
+    rep.new, rep.changed, rep.unchanged, rep.vintage = ch.new, ch.changed, ch.unchanged, ch.vintage
+    if dropped:
+        if rep.vintage is None:
+            rep.vintage = store.next_vintage()
+            store.con.execute("INSERT INTO vintages VALUES (?, ?, ?, ?, ?)",
+                              [rep.vintage, datetime.now(timezone.utc).replace(tzinfo=None), kind, None,
+                               f"{kind}: dropped series only"])
+        store.con.executemany("INSERT INTO series_events VALUES (?, ?, ?, 'dropped', ?)",
+                              [[rep.vintage, u, i, o] for u, i, o in dropped])
+
+
+def apply_batches(store: Store, batches: list[Batch], *, threshold: float = DEFAULT_THRESHOLD,
+                  dry_run: bool = False, kind: str = "update", hook: Callable[[str], None] | None = None
+                  ) -> UpdateReport:
+    """Write batches atomically as one vintage (see the module docstring for the rules)."""
+    say = hook or (lambda stage: None)
+    rep = UpdateReport(dry_run=dry_run)
+    obs = _combine(batches, rep)
+    con = store.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        say("begin")
+        obs = _known_rows(store, batches, obs, rep)
+        obs = _hold_suspicious(store, obs, threshold, rep)
+        say("flagged")
+        dropped = _dropped_series(store, batches)
         rep.dropped = len(dropped)
-
-        ch: ChangeReport = store.add_observations(obs, kind=kind, unique_keys=True, origin_id=None,
-                                                   note=f"{kind}: " + ", ".join(sorted({b.source for b in batches})),
-                                                   source=", ".join(sorted({b.source for b in batches})))
-        rep.new, rep.changed, rep.unchanged, rep.vintage = ch.new, ch.changed, ch.unchanged, ch.vintage
-        if dropped:
-            if rep.vintage is None:
-                rep.vintage = store.next_vintage()
-                con.execute("INSERT INTO vintages VALUES (?, ?, ?, ?, ?)",
-                            [rep.vintage, datetime.now(timezone.utc).replace(tzinfo=None), kind, None,
-                             f"{kind}: dropped series only"])
-            con.executemany("INSERT INTO series_events VALUES (?, ?, ?, 'dropped', ?)",
-                            [[rep.vintage, u, i, o] for u, i, o in dropped])
-        if hook:
-            hook("written")
+        _write(store, batches, obs, dropped, kind, rep)
+        say("written")
         if dry_run:
             con.execute("ROLLBACK")
             rep.vintage = None
@@ -329,6 +357,5 @@ def apply_batches(store: Store, batches: list[Batch], *, threshold: float = DEFA
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
-    if hook:
-        hook("committed")
+    say("committed")
     return rep
