@@ -450,17 +450,34 @@ def whatif(unit: str, changes: Mapping[str, Any] | list[str] | None = None, *, w
         valid range (the error names the field ``changes.<key>``).
     SpecError : a weight on an unknown node or negative (field ``weights.<node>``).
     """
-    from .build import compute
-    from .panel import Panel
-    from .targets import p_met_of
-
     b = base or prepare(unit, spec=spec, scenario=scenario, store=store, seed=seed, n_samples=n_samples)
     ix0 = b.index
     sp = ix0.spec
     chs = parse_changes(changes, sp)
     ixw = b.weighted(weights)
     u = b.unit
-    panel = ix0.panel
+    rows, values = _resolve_changes(b, chs)
+    ix1 = _changed_index(ixw, ix0.panel, values, u) if values else ixw
+    nodes = _node_table(sp, ix0, ix1, u, chs)
+    targets = _target_table(b, chs, sp)
+    notes = [f"the rest of the world as in the {sp.name} {sp.year} build (data vintage {b.vintage})"]
+    if any(c.kind == "per_year" for c in chs):
+        notes.append(f"per-year changes: the index uses the value the lever reaches by {b.deadline} "
+                     "(latest + change x years); each year's forecast draws move as the latest value would")
+    if b.scenario is None:
+        notes.append("no scenario with targets for this unit: no P(target)")
+    return WhatIfResult(unit=u, unit_name=b.unit_name, spec=sp.name, year=int(sp.year), deadline=b.deadline,
+                        scenario=b.scenario, vintage=b.vintage, weights=dict(weights or {}),
+                        changes=pd.DataFrame(rows, columns=["node", "indicator", "name", "measure", "source", "kind",
+                                                            "value", "latest", "latest_year", "used", "valid_min",
+                                                            "valid_max"]),
+                        nodes=nodes, targets=targets, n_ranked=int(ix1.ranks[sp.name].notna().sum()), notes=notes)
+
+
+def _resolve_changes(b: "WhatIfBase", chs: list) -> tuple[list[dict], dict[str, float]]:
+    """Each change as the value the index uses, checked against the indicator's valid range; one
+    :class:`DataError` naming every field out of range."""
+    u, sp, panel = b.unit, b.index.spec, b.index.panel
     problems, rows, values = [], [], {}
     for c in chs:
         m = b.meta[c.indicator]
@@ -497,21 +514,30 @@ def whatif(unit: str, changes: Mapping[str, Any] | list[str] | None = None, *, w
     if problems:
         raise DataError(problems[0].message if len(problems) == 1 else
                         f"what-if change(s) out of range ({len(problems)} problem(s))", problems=problems)
-    # the index with the unit's values changed, the rest of the world as it is
-    if values:
-        vals = panel.values.copy()
-        yrs = panel.years.copy()
-        ori = panel.origins.copy()
-        for ind, v in values.items():
-            vals.loc[u, ind] = v
-            ori.loc[u, ind] = "what-if"
-        p2 = Panel(values=vals, years=yrs, origins=ori, year=panel.year, window=panel.window,
-                   vintage=panel.vintage, notes=list(panel.notes))
-        prm = ixw.params
-        ix1 = compute(ixw.spec, p2, unit_meta=prm.get("unit_meta"), directions=prm.get("directions"),
-                      history=prm.get("history"), fixed=prm.get("fixed"))
-    else:
-        ix1 = ixw
+    return rows, values
+
+
+def _changed_index(ixw, panel, values: dict[str, float], u: str):
+    """The index with the unit's values changed in ``panel``, the rest of the world as it is."""
+    from .build import compute
+    from .panel import Panel
+
+    vals = panel.values.copy()
+    yrs = panel.years.copy()
+    ori = panel.origins.copy()
+    for ind, v in values.items():
+        vals.loc[u, ind] = v
+        ori.loc[u, ind] = "what-if"
+    p2 = Panel(values=vals, years=yrs, origins=ori, year=panel.year, window=panel.window,
+               vintage=panel.vintage, notes=list(panel.notes))
+    prm = ixw.params
+    ix1 = compute(ixw.spec, p2, unit_meta=prm.get("unit_meta"), directions=prm.get("directions"),
+                  history=prm.get("history"), fixed=prm.get("fixed"))
+    return ix1
+
+
+def _node_table(sp, ix0, ix1, u: str, chs: list) -> pd.DataFrame:
+    """Score and rank of every node before and after."""
     meta = sp.meta()
     n_rows = []
     for r in meta.itertuples(index=False):
@@ -522,7 +548,13 @@ def whatif(unit: str, changes: Mapping[str, Any] | list[str] | None = None, *, w
                        "rank_after": float(ix1.ranks[r.code].get(u, np.nan))})
     nodes = pd.DataFrame(n_rows)
     nodes["changed"] = nodes.node.isin([c.node for c in chs])
-    # P(target): the target's forecast shifted by the change
+    return nodes
+
+
+def _target_table(b: "WhatIfBase", chs: list, sp) -> pd.DataFrame:
+    """P(target) before and after: the target's forecast shifted by the change."""
+    from .targets import p_met_of
+
     by_ind = {c.indicator: c for c in chs}
     t_rows = []
     for t, r, row in b.targets:
@@ -551,15 +583,4 @@ def whatif(unit: str, changes: Mapping[str, Any] | list[str] | None = None, *, w
     targets = pd.DataFrame(t_rows, columns=["target", "name", "indicator", "node", "comparator", "threshold",
                                             "deadline", "met", "latest", "latest_year", "p_before", "p_after",
                                             "median_before", "median_after", "changed", "status_before", "source"])
-    notes = [f"the rest of the world as in the {sp.name} {sp.year} build (data vintage {b.vintage})"]
-    if any(c.kind == "per_year" for c in chs):
-        notes.append(f"per-year changes: the index uses the value the lever reaches by {b.deadline} "
-                     "(latest + change x years); each year's forecast draws move as the latest value would")
-    if b.scenario is None:
-        notes.append("no scenario with targets for this unit: no P(target)")
-    return WhatIfResult(unit=u, unit_name=b.unit_name, spec=sp.name, year=int(sp.year), deadline=b.deadline,
-                        scenario=b.scenario, vintage=b.vintage, weights=dict(weights or {}),
-                        changes=pd.DataFrame(rows, columns=["node", "indicator", "name", "measure", "source", "kind",
-                                                            "value", "latest", "latest_year", "used", "valid_min",
-                                                            "valid_max"]),
-                        nodes=nodes, targets=targets, n_ranked=int(ix1.ranks[sp.name].notna().sum()), notes=notes)
+    return targets
