@@ -201,7 +201,7 @@ def test_every_status_code_of_targets_has_a_word():
 
     from digimeter import targets as T
 
-    codes = set(re.findall(r'"([a-z_]+)"', inspect.getsource(T._status_code)))
+    codes = set(re.findall(r'"([a-z_]+)"', inspect.getsource(T.status_code)))
     codes |= {"no_data", "no_forecast_stale"}
     words = R.status_words(R.gettext_for("kk"))
     known = {c for c in codes if c in words}

@@ -240,10 +240,10 @@ def test_report_renders_in_chromium(made, tmp_path):
 
 def test_country_names_in_the_report_language(store):
     """Russian and Kazakh country names come from CLDR (via Babel), by ISO 3166 alpha-2 code."""
-    assert R._Ctx("KAZ", "digital-nation", None, "ru", store).unit_name == "Казахстан"
-    kk = R._Ctx("KAZ", "digital-nation", None, "kk", store)
+    assert R.ReportContext("KAZ", "digital-nation", None, "ru", store).unit_name == "Казахстан"
+    kk = R.ReportContext("KAZ", "digital-nation", None, "kk", store)
     assert kk.unit_name == "Қазақстан" and kk.name_of("DNK") == "Дания"
-    assert R._Ctx("KAZ", "digital-nation", None, "en", store).name_of("DNK") == "Denmark"
+    assert R.ReportContext("KAZ", "digital-nation", None, "en", store).name_of("DNK") == "Denmark"
 
 
 def test_region_names_rankings_and_verdict_in_the_report_language(template_store_path, tmp_path):
@@ -256,8 +256,8 @@ def test_region_names_rankings_and_verdict_in_the_report_language(template_store
     try:
         assert s.unit_names("ru")["KZ-23"] == "Атырауская область"
         assert s.unit_names("kk")["KZ-23"] == "Атырау облысы"
-        assert R._Ctx("KAZ", "digital-nation", None, "ru", s).name_of("KZ-23") == "Атырауская область"
-        assert R._Ctx("KAZ", "digital-nation", None, "en", s).name_of("KZ-23") == "Atyrau region"
+        assert R.ReportContext("KAZ", "digital-nation", None, "ru", s).name_of("KZ-23") == "Атырауская область"
+        assert R.ReportContext("KAZ", "digital-nation", None, "en", s).name_of("KZ-23") == "Atyrau region"
         rep = R.make_report("KAZ", lang="ru", store=s, sections=["rankings", "regions"])
     finally:
         s.close()

@@ -443,14 +443,14 @@ def test_hold_and_reach_on_constructed_draws():
     now = _constructed([[96, 94, 93, 92], [96, 95, 94, 93], [97, 96, 96, 96], [96, 95, 94, 90]], anchor_value=96)
     hold, at, reach = T.p_met_of(now, 95, 2028, ">=", "hold")
     assert (hold, reach) == (0.25, 1.0)
-    code, k = T._status_code(hold, True, 0.0, np.nan, 1, at, 2028, 96.0, 2024)
+    code, k = T.status_code(hold, True, 0.0, np.nan, 1, at, 2028, 96.0, 2024)
     assert code == "met_now_likely_to_slip" and k == {"value": 96.0, "year": 2024, "p": 0.25, "deadline": 2028}
-    assert T._status(hold, True, 0.0, np.nan, 1, at, 2028, 96.0, 2024) == \
+    assert T.status_text(hold, True, 0.0, np.nan, 1, at, 2028, 96.0, 2024) == \
         "met now (96 in 2024), likely to slip by 2028: P = 0.25"
-    assert T._status_code(0.6, True, 0.0, np.nan, 1, 0.6, 2028, 96.0, 2024)[0] == "met_now_may_slip"
-    code, k = T._status_code(reach, True, 0.0, np.nan, 1, at, 2028, 96.0, 2024)
+    assert T.status_code(0.6, True, 0.0, np.nan, 1, 0.6, 2028, 96.0, 2024)[0] == "met_now_may_slip"
+    code, k = T.status_code(reach, True, 0.0, np.nan, 1, at, 2028, 96.0, 2024)
     assert code == "already_met" and k["p_still"] == 0.25          # a milestone: met, with the caveat
-    assert T._status_code(0.9, True, 0.0, np.nan, 1, 0.9, 2028, 96.0, 2024)[0] == "already_met"
+    assert T.status_code(0.9, True, 0.0, np.nan, 1, 0.9, 2028, 96.0, 2024)[0] == "already_met"
     # the comparator is respected: "<=" with a falling series
     down = _constructed([[12, 11, 10, 9], [12, 12, 13, 14]], anchor_value=13)
     assert T.p_met_of(down, 10, 2028, "<=", "hold")[0] == 0.5

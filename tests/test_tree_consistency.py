@@ -111,8 +111,8 @@ def test_every_path_gives_the_build_scores(dn, changes):
     # benchmark: the gap / what-it-takes path scores one unit from its normalised values
     normalised = ix.stages["normalised"]
     for u in ["KAZ", *units[:: max(1, len(units) // 6)]]:
-        got = bm._evaluate(ix, normalised.loc[u].to_numpy(dtype=float), u)
-        _same([got[c] for c in aggs], ix.scores.loc[u, aggs].to_numpy(), f"benchmark._evaluate({u})")
+        got = bm.evaluate_unit(ix, normalised.loc[u].to_numpy(dtype=float), u)
+        _same([got[c] for c in aggs], ix.scores.loc[u, aggs].to_numpy(), f"benchmark.evaluate_unit({u})")
     g = bm.gap(ix, "KAZ", "leader", store=store)
     leader = ix.scores[spec.name].idxmax()
     assert g.attrs["total"] == pytest.approx(ix.scores.at[leader, spec.name] - ix.scores.at["KAZ", spec.name],
@@ -126,13 +126,13 @@ def test_every_path_gives_the_build_scores(dn, changes):
 
     # what-it-takes maps raw values to normalised ones with the index's fitted parameters
     if all(gr.method not in ("rank", "percentile") for gr in plan.normalise):
-        apply, _ = bm._normaliser(ix)
+        apply, _ = bm.normaliser(ix)
         treated = ix.stages["treated"].reindex(columns=normalised.columns)
         _same(apply(treated.loc[units].to_numpy(dtype=float)), normalised.loc[units].to_numpy(),
               "what-it-takes normalisation")
 
     # targets: the index propagation recomputes the panel over a leading sample axis
-    if tg._batchable(spec):
+    if tg.batchable(spec):
         den = ix.stages["denominated"]
         X = np.stack([den.to_numpy(dtype=float)] * 2)
         sc, rk = tg.compute_batch(spec, X, ix.params["directions"], spec.name, units=list(den.index))

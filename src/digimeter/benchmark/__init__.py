@@ -38,10 +38,10 @@ from .published import (BASIS_NOTES, RANKINGS, REASONS, THEMES, Published, Ranki
 from .peer_groups import PEER_KINDS, frontier, peer_list, peers, strengths
 from .gaps import gap, waterfall
 from .improvement import Plan, pace, what_it_takes
-from .unit_tree import evaluate_unit as _evaluate          # noqa: F401  (tests of the one tree evaluator)
-from .improvement import normaliser as _normaliser        # noqa: F401
+from .unit_tree import evaluate_unit
+from .improvement import normaliser
 
-__all__ = ["RANKINGS", "Rankings", "rankings", "differences", "pillar_extremes", "rank_history", "main_reason",
+__all__ = ["evaluate_unit", "normaliser", "RANKINGS", "Rankings", "rankings", "differences", "pillar_extremes", "rank_history", "main_reason",
            "ranking_methods", "THEMES", "peers", "frontier", "gap", "waterfall", "shapley", "what_it_takes",
            "Plan", "pace", "strengths", "percentile_of_rank", "Published", "BASIS_NOTES", "REASONS", "PEER_KINDS",
            "peer_list"]

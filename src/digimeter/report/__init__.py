@@ -28,10 +28,6 @@ from .make import make_report
 from .model import (BASE_SPECS, DEFAULT_SAMPLES, FORECAST_INDICATORS, REGION_INDICATORS, SECTION_IDS, Report,
                     ReportContext, Section, optional)
 
-# the names report.py had for these (tests build a context directly)
-_Ctx = ReportContext
-_optional = optional
-_status_words = status_words
 
 __all__ = ["BASE_SPECS", "CSS", "DEFAULT_SAMPLES", "DOMAIN", "EXTERNAL", "FORECAST_INDICATORS", "LANGS", "PAGE",
            "REGION_INDICATORS", "Report", "ReportContext", "SECTION_IDS", "Section", "chart_svg",

@@ -89,11 +89,6 @@ from .scenario import (
     shipped_scenarios,
 )
 
-# the names these had when targets was one module
-_status_code = status_code
-_status = status_text
-_batchable = batchable
-
 __all__ = [
     "Scenario", "Target", "RankScore", "UnitGroup", "load_scenario", "parse_scenario", "shipped_scenarios",
     "Forecaster", "IndicatorForecast", "evaluate", "index_feasibility", "IndexFeasibility",
