@@ -210,7 +210,7 @@ def _predict(q, pairs: _Pairs, upto, hs, kind, st: PooledSettings, extrapolate: 
             if not sel.any():
                 continue
             qq, Xc = qs[sel][:, cols], Xh[:, cols]
-            idx = cKDTree(Xc).query(qq, k=kk)[1].reshape(qq.shape[0], kk)   # the kk nearest pairs
+            idx = cKDTree(Xc).query(qq, k=kk, workers=-1)[1].reshape(qq.shape[0], kk)   # the kk nearest pairs
             nb = Dh[idx]
             if st.ridge:   # local linear adjustment of the neighbours' changes to the query's features
                 Xn = Xc[idx]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .. import forecast as F
-from ..errors import NotFoundError, SpecError
+from ..errors import DataError, DigimeterError, NotFoundError, SpecError
 from .forecaster import STALE_YEARS, Forecaster, IndicatorForecast
 from .index import INDEX_SAMPLES, IndexFeasibility, index_feasibility
 from .scenario import RankScoreRef, Target, load_scenario
@@ -201,6 +201,7 @@ def evaluate(scenario, store, *, seed: int = 0, n_samples: int = 2000, index_sam
                         field="forecaster", fix=f"make it with to_year >= {horizon}")
     fc = forecaster or Forecaster(store, horizon, seed=seed, n_samples=n_samples, progress=progress)
     names = _unit_names(store)
+    fc.prefetch(_country_indicators(sc))
     rows = []
     index_cache: dict = {}
     for t in sc.targets:
@@ -212,6 +213,23 @@ def evaluate(scenario, store, *, seed: int = 0, n_samples: int = 2000, index_sam
             rows.append(_eval_index(t, store, fc, names, index_cache, index_samples, seed))
     df = pd.DataFrame(rows)
     return df.reindex(columns=COLUMNS)
+
+
+def _country_indicators(sc) -> list:
+    """The indicators whose every-country forecast the scenario's targets use: their own (a country's
+    target, or the calibration a group of regions borrows) and those of the specs of score/rank targets."""
+    from ..spec import load_spec
+
+    out = []
+    for t in sc.targets:
+        if t.kind == "indicator":
+            out.append(t.indicator)
+        else:
+            try:
+                out += [n.indicator for n in load_spec(t.spec).indicator_nodes()]
+            except DigimeterError:
+                pass   # reported where the target is evaluated
+    return list(dict.fromkeys(out))
 
 
 def _latest_year_hint(store) -> int:

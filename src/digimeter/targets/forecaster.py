@@ -245,6 +245,34 @@ class Forecaster:
             self._cache[key] = self._forecast(meta["code"], obs, lo, hi, notes, seed_key="country")
         return self._cache[key]
 
+    def prefetch(self, indicators, *, workers: int = 2) -> None:
+        """Every country's forecast of each of ``indicators`` made ahead, ``workers`` indicators at a
+        time (threads: the store is read here, one indicator after the other; the forecasts, which
+        release the GIL in their array work, run side by side). Each indicator keeps its own seed, so
+        the forecasts are the ones :meth:`country` makes; an indicator that cannot be forecast, or that
+        fewer than 30 countries report (a regional one), is left to :meth:`country`."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        inputs = {}
+        for ind in dict.fromkeys(indicators):
+            try:
+                meta, lo, hi, obs, notes = self._panel(ind, self.countries())
+            except (DataError, NotFoundError):
+                continue
+            if obs["unit"].nunique() >= 30 and ("country", meta["code"]) not in self._cache:
+                inputs[meta["code"]] = (obs, lo, hi, notes)
+        if len(inputs) < 2 or workers < 2:
+            return
+        self._say(f"forecasting {len(inputs)} indicators for every country")
+        with ThreadPoolExecutor(min(workers, len(inputs))) as ex:
+            futures = {code: ex.submit(self._forecast, code, obs, lo, hi, notes, seed_key="country")
+                       for code, (obs, lo, hi, notes) in inputs.items()}
+        for code, fut in futures.items():
+            try:
+                self._cache[("country", code)] = fut.result()
+            except DataError:
+                pass
+
     def group(self, indicator: str, units: list, label: str) -> IndicatorForecast:
         """Forecasts for a group of units (regions), calibrated on the countries' errors when they
         report the indicator, else on the group's own pooled errors."""
