@@ -15,8 +15,8 @@ from ..errors import SpecError
 from ..panel import make_panel, select_units
 from ..spec import IndexSpec, load_spec, node_directions
 from ..store import Store, open_store
-from .index import Index
-from .pipeline import compute
+from .index import Index, install_builder
+from .pipeline import compute, finish
 from .regional import regional_index
 
 __all__ = ["build", "build_panel", "panel_scores", "store_codes"]
@@ -215,3 +215,48 @@ def _check_indicators(spec: IndexSpec, store: Store) -> None:
                                     fix=p.fix if p else None))
     if problems:
         raise SpecError(f"spec '{spec.name}': unknown indicator(s)", problems=problems)
+
+
+def rebuild(ix: Index) -> Index:
+    """Rebuild an index from its panel, spec and kept parameters: equal to it, bit for bit."""
+    return compute(ix.spec, ix.panel, unit_meta=ix.params.get("unit_meta"),
+                   directions=ix.params.get("directions"), history=ix.params.get("history"),
+                   fixed=ix.params.get("fixed"))
+
+
+def variant(ix: Index, changes: dict[str, Any] | None = None, *, store: Store | None = None, **kw: Any) -> Index:
+    """``ix`` rebuilt with settings changed by address (see :meth:`Index.variant`)."""
+    spec = ix.spec.with_changes(changes, **kw)
+    needs_history = spec.impute.get("method") == "panel" and ix.params.get("history") is None
+    same_data = (spec.year == ix.spec.year and spec.year_window == ix.spec.year_window
+                 and spec.units == ix.spec.units and not needs_history
+                 and set(store_codes(spec)) <= set(ix.panel.values.columns))
+    if same_data and same_until_normalised(spec, ix.spec):
+        params = {k: v for k, v in ix.params.items()
+                  if k not in ("weights", "effective_weights", "weights_pca", "weights_optimised")}
+        return finish(spec, spec.meta(), ix.panel, dict(ix.stages), params, ix.excluded)
+    if same_data:
+        fixed = ix.params.get("fixed") if spec.normalise == ix.spec.normalise else None
+        return compute(spec, ix.panel, unit_meta=ix.params.get("unit_meta"),
+                       directions=ix.params.get("directions"), history=ix.params.get("history"), fixed=fixed)
+    return build(spec, store)
+
+
+def same_until_normalised(a: IndexSpec, b: IndexSpec) -> bool:
+    """True if two specs differ at most in weights and aggregation (so the normalised data are the same)."""
+    def strip(spec):
+        d = spec.to_dict()
+        for k in ("weights", "aggregate", "published", "title", "description", "source"):
+            d.pop(k, None)
+
+        def clean(nodes):
+            for n in nodes:
+                n.pop("weight", None)
+                n.pop("aggregate", None)
+                clean(n.get("children", []))
+        clean(d["tree"])
+        return d
+    return strip(a) == strip(b) and set(a.nodes()) == set(b.nodes())
+
+
+install_builder(rebuild=rebuild, variant=variant)

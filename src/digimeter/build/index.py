@@ -9,6 +9,7 @@ reads the store); ``rebuild`` and ``variant`` call back into it on use.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -18,6 +19,17 @@ from ..spec import IndexSpec
 from ..store import Store
 
 __all__ = ["Audit", "Index", "audit_index"]
+
+
+#: How an index rebuilds itself. The builder sits above the index (digimeter.build.core imports this
+#: module), so it installs its functions here with :func:`install_builder` instead of this module
+#: importing it: the dependency goes one way.
+_BUILDER: dict[str, Callable[..., "Index"]] = {}
+
+
+def install_builder(*, rebuild: Callable[..., "Index"], variant: Callable[..., "Index"]) -> None:
+    """Called once by :mod:`digimeter.build.core`: ``rebuild(ix)`` and ``variant(ix, changes, store=, **kw)``."""
+    _BUILDER.update(rebuild=rebuild, variant=variant)
 
 
 @dataclass
@@ -97,11 +109,7 @@ class Index:
 
     def rebuild(self) -> "Index":
         """Rebuild from the same panel, spec and kept parameters: equal to this index, bit for bit."""
-        from .pipeline import compute
-
-        return compute(self.spec, self.panel, unit_meta=self.params.get("unit_meta"),
-                       directions=self.params.get("directions"), history=self.params.get("history"),
-                       fixed=self.params.get("fixed"))
+        return _BUILDER["rebuild"](self)
 
     def variant(self, changes: dict[str, Any] | None = None, *, store: Store | None = None,
                 **kw: Any) -> "Index":
@@ -111,24 +119,7 @@ class Index:
         (passed, or the default one). Parameters fixed from a reference year (:func:`build_panel`) are kept
         as long as the ``normalise`` stage is unchanged.
         """
-        from .core import build, store_codes
-        from .pipeline import compute, finish
-
-        spec = self.spec.with_changes(changes, **kw)
-        needs_history = spec.impute.get("method") == "panel" and self.params.get("history") is None
-        same_data = (spec.year == self.spec.year and spec.year_window == self.spec.year_window
-                     and spec.units == self.spec.units and not needs_history
-                     and set(store_codes(spec)) <= set(self.panel.values.columns))
-        if same_data and _same_until_normalised(spec, self.spec):
-            params = {k: v for k, v in self.params.items()
-                      if k not in ("weights", "effective_weights", "weights_pca", "weights_optimised")}
-            return finish(spec, spec.meta(), self.panel, dict(self.stages), params, self.excluded)
-        if same_data:
-            fixed = self.params.get("fixed") if spec.normalise == self.spec.normalise else None
-            return compute(spec, self.panel, unit_meta=self.params.get("unit_meta"),
-                           directions=self.params.get("directions"), history=self.params.get("history"),
-                           fixed=fixed)
-        return build(spec, store)
+        return _BUILDER["variant"](self, changes, store=store, **kw)
 
     def audit(self, *, removal_levels: tuple[int, ...] | None = None, top: int = 5,
               high: float = 0.9, low: float = -0.4, method: str = "pearson") -> "Audit":
@@ -137,23 +128,6 @@ class Index:
         See :func:`audit_index`.
         """
         return audit_index(self, removal_levels=removal_levels, top=top, high=high, low=low, method=method)
-
-
-def _same_until_normalised(a: IndexSpec, b: IndexSpec) -> bool:
-    """True if two specs differ at most in weights and aggregation (so the normalised data are the same)."""
-    def strip(spec):
-        d = spec.to_dict()
-        for k in ("weights", "aggregate", "published", "title", "description", "source"):
-            d.pop(k, None)
-
-        def clean(nodes):
-            for n in nodes:
-                n.pop("weight", None)
-                n.pop("aggregate", None)
-                clean(n.get("children", []))
-        clean(d["tree"])
-        return d
-    return strip(a) == strip(b) and set(a.nodes()) == set(b.nodes())
 
 
 # ------------------------------------------------------------------------------------------------
