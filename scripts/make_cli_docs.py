@@ -90,12 +90,17 @@ def render() -> str:
     sys.path.insert(0, str(ROOT / "src"))
     import typer.main
 
+    import inspect
+
+    import digimeter.cli
     from digimeter.cli import app
 
     root = typer.main.get_command(app)
+    conventions = inspect.getdoc(digimeter.cli).split("\n\n", 1)[1]
     out = ["# Command-line reference\n",
            "Generated from the CLI by `scripts/make_cli_docs.py`; do not edit by hand (a test regenerates it "
-           "and fails when it differs). `digimeter COMMAND --help` prints the same help.\n"]
+           "and fails when it differs). `digimeter COMMAND --help` prints the same help.\n",
+           "## Conventions\n", conventions.replace("``", "`") + "\n"]
     _walk(root, ["digimeter"], out)
     return "\n".join(out).rstrip() + "\n"
 
