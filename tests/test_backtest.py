@@ -7,7 +7,7 @@ values of the bundled ITU series.
 from pathlib import Path
 
 import pytest
-from numtext import missing_lines
+from numtext import missing_lines, numbers_agree
 
 from digimeter.targets import METHODS_COMPARED, backtest_markdown, backtest_report, method_comparison
 
@@ -99,7 +99,11 @@ def test_level_calibration_is_off_because_it_undercovers(template_store_path, tm
     with Store(tmp_path / "s.duckdb") as s:
         rep = backtest_report(s, "internet_users_pct", method="mean", level_calibration=True)
     m = chosen(rep)
-    assert m.coverage80.round(2).tolist() == [0.75, 0.71, 0.71]
+    # a coverage is a share of ~1,500 forecasts: one interval more or less (another machine's curve fits)
+    # moves it by 0.001, so compare within one unit of the printed digit, never the rounding
+    got = m.coverage80.tolist()
+    assert all(numbers_agree(f"{g:.3f}", w) for g, w in zip(got, ("0.75", "0.71", "0.71"))), got
+    assert max(got) < 0.80   # undercovers at every origin: the reason it is off
     assert "0.75 / 0.71 / 0.71" in " ".join(DOC.read_text(encoding="utf-8").split())
 
 
