@@ -79,7 +79,8 @@ def why(cmd: list[str], env: dict, top: int = 6) -> list[str]:
     their callers."""
     with tempfile.TemporaryDirectory() as d:
         prof = Path(d) / "p.out"
-        r = child([sys.executable, "-m", "cProfile", "-o", str(prof), *cmd[1:]], env)
+        r = child([sys.executable, "-m", "cProfile", "-o", str(prof), *cmd[1:]],
+                  {**env, "DIGIMETER_THREADS": "1"})   # cProfile sees the main thread only
         if r["rc"] or not prof.exists():
             return []
         st = pstats.Stats(str(prof)).stats

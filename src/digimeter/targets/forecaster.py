@@ -4,6 +4,7 @@ See :mod:`digimeter.targets` for the method."""
 
 from __future__ import annotations
 
+import os
 import zlib
 from dataclasses import dataclass, field
 from typing import Callable
@@ -245,14 +246,19 @@ class Forecaster:
             self._cache[key] = self._forecast(meta["code"], obs, lo, hi, notes, seed_key="country")
         return self._cache[key]
 
-    def prefetch(self, indicators, *, workers: int = 2) -> None:
+    def prefetch(self, indicators, *, workers: int | None = None) -> None:
         """Every country's forecast of each of ``indicators`` made ahead, ``workers`` indicators at a
-        time (threads: the store is read here, one indicator after the other; the forecasts, which
+        time (default ``$DIGIMETER_THREADS`` or 2; 1: none ahead, each made when asked for, e.g. to
+        profile them) (threads: the store is read here, one indicator after the other; the forecasts, which
         release the GIL in their array work, run side by side). Each indicator keeps its own seed, so
         the forecasts are the ones :meth:`country` makes; an indicator that cannot be forecast, or that
         fewer than 30 countries report (a regional one), is left to :meth:`country`."""
         from concurrent.futures import ThreadPoolExecutor
 
+        if workers is None:
+            workers = int(os.environ.get("DIGIMETER_THREADS") or 2)
+        if workers < 2:
+            return
         inputs = {}
         for ind in dict.fromkeys(indicators):
             try:
@@ -261,7 +267,7 @@ class Forecaster:
                 continue
             if obs["unit"].nunique() >= 30 and ("country", meta["code"]) not in self._cache:
                 inputs[meta["code"]] = (obs, lo, hi, notes)
-        if len(inputs) < 2 or workers < 2:
+        if len(inputs) < 2:
             return
         self._say(f"forecasting {len(inputs)} indicators for every country")
         with ThreadPoolExecutor(min(workers, len(inputs))) as ex:
