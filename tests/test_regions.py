@@ -380,16 +380,16 @@ def test_bundled_geojson(layout, n):
     assert size < 1_000_000
 
 
-def test_choropleth(obs):
+def test_map_features(obs):
     g = R.load_geojson("kz20")
     v = obs[(obs.indicator == "internet_users_pct") & (obs.year == 2023) & (obs.unit != "KZ")]
-    fc = R.choropleth(g, v[["unit", "value"]], extra={"KZ-71": {"rank": 1}})
+    fc = R.map_features(g, v[["unit", "value"]], extra={"KZ-71": {"rank": 1}})
     p = {f["properties"]["unit"]: f["properties"] for f in fc["features"]}
     assert p["KZ-71"]["value"] == 97.4 and p["KZ-71"]["rank"] == 1
     assert p["KZ-23"]["value"] == 89.7
     assert fc["value_max"] == 97.6 and fc["value_min"] == 89.0
     assert "value" not in g["features"][0]["properties"]  # input untouched
-    fc2 = R.choropleth(g, {"KZ-43": 91.7})
+    fc2 = R.map_features(g, {"KZ-43": 91.7})
     assert sum(f["properties"]["value"] is None for f in fc2["features"]) == 19
 
 
@@ -528,7 +528,7 @@ def test_regions_names_keep_their_address_and_live_in_their_layer():
     for name in R.__all__:
         assert getattr(R, name) is not None, name
     assert R.gini is S.gini and R.divide is S.divide and R.rollup is S.rollup
-    assert R.to_layout is G.to_layout and R.geography is G.geography and R.choropleth is G.choropleth
+    assert R.to_layout is G.to_layout and R.geography is G.geography and R.map_features is G.map_features
     assert R.regional_panel is P.regional_panel and R.regional_index is B.regional_index
     assert R.gini.__module__ == "digimeter.stats.inequality"
     assert R.to_layout.__module__ == "digimeter.geography.crosswalk"

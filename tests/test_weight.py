@@ -160,3 +160,12 @@ def test_optimise_balance_and_infomax(asem):
     assert info.correlations.sum() >= nominal.sum() - 1e-9
     with pytest.raises(SpecError):
         optimise_weights(children, score_fn, method="balance")
+
+
+def test_one_name_per_weight_method_with_aliases():
+    """The kernel's METHODS are the spec's weights.method names; 'optimise' is an alias of 'optimised'."""
+    from digimeter.spec import WEIGHT_METHODS, load_spec
+    from digimeter.stages import weight as W
+
+    assert set(W.METHODS) == set(WEIGHT_METHODS)
+    assert load_spec("egdi").with_changes({"weights.method": "optimise"}).weight_method == "optimised"

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import DataError, NotFoundError
 
-__all__ = ["GEOMETRIES", "load_geojson", "has_bundled_boundaries", "choropleth", "simplify_geometry",
+__all__ = ["GEOMETRIES", "load_geojson", "has_bundled_boundaries", "map_features", "simplify_geometry",
            "count_points", "simplify_collection"]
 
 #: The geometries a region may have.
@@ -40,7 +40,7 @@ def has_bundled_boundaries(layout: str) -> bool:
     return resources.files("digimeter").joinpath("data", "geo", f"{layout}.geojson").is_file()
 
 
-def choropleth(geojson: Mapping, values, *, key: str = "unit", name: str = "value",
+def map_features(geojson: Mapping, values, *, key: str = "unit", name: str = "value",
                extra: Mapping[str, Mapping[str, Any]] | None = None) -> dict:
     """A GeoJSON FeatureCollection with each feature's value in its properties (for a choropleth).
 

@@ -13,7 +13,7 @@ keeps working:
 - :mod:`digimeter.stats.inequality`: the pure measures (Gini, Theil, CV, gap, people below,
   convergence, roll-up, :func:`divide`);
 - :mod:`digimeter.geography`: layouts, the crosswalk and :func:`to_layout`, the registry of imported
-  files and :func:`geography`, boundaries and :func:`choropleth`, :func:`regional_observations`;
+  files and :func:`geography`, boundaries and :func:`map_features`, :func:`regional_observations`;
 - :mod:`digimeter.panel.regional`: :func:`regional_panel`;
 - :mod:`digimeter.build.regional`: :func:`regional_index` (a regional spec built by
   :func:`digimeter.build.compute` from that panel, so no region is left out).
@@ -22,7 +22,7 @@ keeps working:
 from __future__ import annotations
 
 from ..build.regional import RegionalIndex, regional_index
-from ..geography import (GEO_TABLE, GEO_TABLE_SQL, GROUP_PROPERTIES, Geography, bundled_crosswalk_names, choropleth,
+from ..geography import (GEO_TABLE, GEO_TABLE_SQL, GROUP_PROPERTIES, Geography, bundled_crosswalk_names, map_features,
                          extensive_indicators, geo_home, geo_registry, geography, infer_layout, load_crosswalk,
                          load_geojson, load_layouts, regional_observations, to_layout)
 from ..panel.regional import RegionalPanel, regional_panel
@@ -37,7 +37,7 @@ from .trend import DivideTrend, divide_trend
 __all__ = [
     "gini", "theil", "theil_decomposition", "TheilDecomposition", "cv", "best_worst_gap",
     "population_below", "sigma_convergence", "beta_convergence", "BetaConvergence", "rollup",
-    "infer_layout", "to_layout", "choropleth", "divide", "load_crosswalk", "load_layouts",
+    "infer_layout", "to_layout", "map_features", "divide", "load_crosswalk", "load_layouts",
     "load_geojson",
     "Geography", "geography", "geo_home", "extensive_indicators", "regional_observations",
     "RegionalPanel", "regional_panel", "RegionalIndex", "regional_index", "regional_spec_for",

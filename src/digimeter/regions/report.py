@@ -19,7 +19,7 @@ import pandas as pd
 from .._util.jsonsafe import jsonable
 from ..build import RegionalIndex, regional_index
 from ..errors import DataError, NotFoundError
-from ..geography import Geography, choropleth, geography
+from ..geography import Geography, geography, map_features
 from ..panel import regional_panel
 from ..stats import (TheilDecomposition, best_worst_gap, cv, gini, population_below, rollup, theil,
                      theil_decomposition)
@@ -326,7 +326,7 @@ def map_data(store, country: str, indicator_or_spec, year: int | None = None, *,
                  "year": None if pd.isna(r["year"]) else int(r["year"]),
                  "population": None if pd.isna(r["population"]) else float(r["population"]),
                  "name": r["name"]} for u, r in t.iterrows()}
-    fc = choropleth(geo.geojson(rep.layout), t["value"], extra=extra)
+    fc = map_features(geo.geojson(rep.layout), t["value"], extra=extra)
     for f in fc["features"]:
         p = f["properties"]
         if p.get("unit") not in extra:

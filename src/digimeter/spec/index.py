@@ -21,12 +21,15 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import NotFoundError, Problem, SpecError
+from ..stages import weight as _weight
 
 STAGES = ("denominate", "screen", "impute", "treat", "normalise", "weights", "aggregate")
 
 #: keys of ``weights`` that are settings of the weighting method rather than node codes
 WEIGHT_SETTINGS = ("method", "level", "target", "objective", "cortype", "maxiter", "tol")
+#: weights.method: the names the weight kernel owns (digimeter.stages.weight.METHODS; aliases there too)
 WEIGHT_METHODS = ("custom", "equal", "pca", "optimised")
+assert set(WEIGHT_METHODS) == set(_weight.METHODS)
 
 
 class Node(BaseModel):
@@ -127,6 +130,8 @@ class IndexSpec(BaseModel):
             if w < 0:
                 raise ValueError(f"weight of '{k}' is negative ({w}); weights must be >= 0")
         wm = self.weights.get("method", "custom") if "method" not in seen else "custom"
+        if isinstance(wm, str) and wm in _weight.ALIASES and "method" not in seen:
+            self.weights["method"] = wm = _weight.ALIASES[wm]
         if wm not in WEIGHT_METHODS:
             raise ValueError(f"weights.method {wm!r} is not one of {', '.join(WEIGHT_METHODS)}")
         leaves = {n.code for n in self.indicator_nodes()}
