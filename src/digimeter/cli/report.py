@@ -16,7 +16,7 @@ def report_cmd(unit: str = typer.Option("KAZ", "--unit", "-u", help="the country
                                                       help="a target scenario, e.g. fully-digital-kz"),
                lang: str = typer.Option("en", "--lang", "-l", help="en, ru or kk"),
                out: Path = typer.Option(Path("out"), "--out", "-o", help="folder to write into"),
-               png: bool = typer.Option(True, "--png/--no-png", help="also write PNG figures"),
+               png: bool = typer.Option(False, "--png/--no-png", help="also write PNG figures (SVG always)"),
                regional: Optional[str] = typer.Option(
                    None, "--regional-indicator", "-r",
                    help="what the regions section shows: a regional indicator or regional spec (default: "

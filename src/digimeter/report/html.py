@@ -9,7 +9,9 @@ import hashlib
 import html
 import json
 import math
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -225,11 +227,14 @@ def write_report(report: Report, out: str | Path, *, figures: bool = True, png: 
     written: dict[str, Any] = {"figures": [], "tables": []}
     svgs: dict[str, str] = {}
     _ = gettext_for(report.lang)
-    for s in report.sections:
-        for k, ch in s.charts.items():
+    charts = [(s, k, ch) for s in report.sections for k, ch in s.charts.items()]
+    # vl-convert renders outside the GIL: the charts are drawn on every core at once, written in order
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        drawn = pool.map(lambda c: chart_svg(c[2]), charts)
+        for (s, k, ch), svg in zip(charts, drawn):
             step(_("Chart: {name}").format(name=f"{s.id}/{k}"))
             key = f"{s.id}_{k}"
-            svgs[key] = chart_svg(ch)
+            svgs[key] = svg
             if figures:
                 figdir.mkdir(exist_ok=True)
                 p = figdir / f"{_safe_name(key)}.svg"
