@@ -78,7 +78,7 @@ def headline_section(ctx: ReportContext) -> Section:
         slip = sum(w in ("met_now_may_slip", "met_now_likely_to_slip") for w in words)
         rest = head[[w not in ("already_met", "on_track") for w in words]]
         names = {x.id: (x.name or x.id) for x in sc.targets}
-        text = _("Of the {n} targets of “{title}”, {met} are already met and {track} on track.").format(
+        text = _("Targets of “{title}”: {n}; already met (and likely to hold): {met}; on track: {track}.").format(
             n=len(head), title=_(sc.title or sc.name), met=met, track=track)
         if slip:   # met today, but not likely to hold in the deadline year: not counted as met
             text += " " + _("Met now but may not hold by the deadline: {n}.").format(n=slip)
