@@ -493,6 +493,16 @@ def test_region_report_internet_2023(rstore):
     assert r90.measures["threshold_source"] == "given" and set(r90.below_units) == {"KZ-10", "KZ-23", "KZ-62"}
 
 
+def test_default_subject_is_the_regional_spec_shown_with_its_best_covered_input(rstore):
+    """By default the regional spec (a score of one year); its divide year by year is that of the
+    best-covered regional indicator among its inputs: internet use for Kazakhstan (not GRP, better
+    covered but no input of kz-regions). An indicator is its own divide's."""
+    assert R.default_regional_subject(rstore, "KAZ") == "kz-regions"
+    assert R.regional_indicators(rstore, "KAZ")[0]["code"] != "internet_users_pct"
+    assert R.divide_indicator(rstore, "KAZ") == R.divide_indicator(rstore, "KAZ", "kz-regions") == "internet_users_pct"
+    assert R.divide_indicator(rstore, "KAZ", "mobile_phone_users_pct") == "mobile_phone_users_pct"
+
+
 def test_divide_trend_convergence(rstore):
     tr = R.divide_trend(rstore, "KAZ", "internet_users_pct")
     assert tr.layout == "kz20" and tr.series_break == 2015

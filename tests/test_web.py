@@ -50,6 +50,26 @@ def test_pages_and_json_twins(client, page):
             assert "$schema" in ch["spec"]
 
 
+def test_regions_default_is_the_regional_spec_with_the_divide_of_its_best_covered_input(client):
+    """Page and API show the shipped regional spec by default (the first choice), with the year-by-year
+    divide of internet use titled as such; ?regional= still wins."""
+    j = client.get("/api/regions/KAZ").json()
+    assert j["regional"] == "kz-regions"
+    assert j["regional_choices"][0] == {"code": "kz-regions", "name": "Digital Regions of Kazakhstan",
+                                        "regions": None, "latest_year": None}
+    sec = j["sections"][0]
+    assert sec["key_numbers"]["regions.indicator"] == "kz-regions"
+    assert sec["key_numbers"]["regions.divide_indicator"] == "internet_users_pct" and "divide" in sec["charts"]
+    assert any("covers one year only" in p and "individuals using the internet" in p for p in sec["paragraphs"])
+    html = client.get("/regions/KAZ").text
+    assert '<option value="kz-regions" selected>' in html
+    assert "Alongside the score: the regional divide in Individuals using the Internet" in html
+    j = client.get("/api/regions/KAZ", params={"regional": "internet_users_pct"}).json()
+    sec = j["sections"][0]
+    assert j["regional"] == "internet_users_pct" and "regions.divide_indicator" not in sec["key_numbers"]
+    assert "divide" in sec["charts"] and sec["key_numbers"]["regions.gini"] == 0.0142
+
+
 def test_country_twin_has_the_headline(client):
     j = client.get("/api/country/KAZ").json()
     head = j["sections"][0]

@@ -20,8 +20,8 @@ def report_cmd(unit: str = typer.Option("KAZ", "--unit", "-u", help="the country
                regional: Optional[str] = typer.Option(
                    None, "--regional-indicator", "-r",
                    help="what the regions section shows: a regional indicator or regional spec (default: "
-                        "internet use where the store has it by region, else the shipped regional spec, "
-                        "else the best-covered regional indicator)"),
+                        "the shipped regional spec, shown with the year-by-year divide of its best-covered "
+                        "indicator, else the best-covered regional indicator)"),
                pdf: bool = typer.Option(False, "--pdf", help="also print report.pdf with headless Chromium")):
     """Write the report: report.html (opens offline), figures (SVG/PNG) and tables (CSV/XLSX); with
     --pdf also report.pdf."""

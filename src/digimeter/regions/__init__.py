@@ -4,7 +4,8 @@ The questions of the CLI, the report and the dashboard about a country's regions
 the analysis): :func:`region_report` (every region's value and rank plus the divide measures and the
 roll-up check), :func:`divide_trend` (measures over time, sigma- and beta-convergence, and the verdict
 sentence), :func:`map_data` (a FeatureCollection for a map) and what to show by default
-(:func:`default_regional_subject`, :func:`regional_indicators`). They take the store as an argument and
+(:func:`default_regional_subject`, :func:`regional_indicators`, and :func:`divide_indicator`, whose divide
+is shown year by year with a regional score). They take the store as an argument and
 never print; nothing here knows a country (codes, layouts, groups and boundaries come from data files).
 
 They stand on lower layers, whose names are re-exported here so ``from digimeter.regions import X``
@@ -30,8 +31,8 @@ from ..stats.inequality import (BetaConvergence, TheilDecomposition, best_worst_
                                 gini, population_below, rollup, sigma_convergence, theil, theil_decomposition)
 from .report import (WEIGHTS_LABELS, RegionReport, declared_target, default_threshold, indicator_direction,
                      map_data, region_report, resolve_weights, threshold_for)
-from .subjects import (default_regional_subject, national_figures, regional_indicators, regional_spec_for,
-                       resolve_subject)
+from .subjects import (default_regional_subject, divide_indicator, national_figures, regional_indicators,
+                       regional_spec_for, resolve_subject)
 from .trend import DivideTrend, divide_trend
 
 __all__ = [
@@ -44,5 +45,5 @@ __all__ = [
     "national_figures", "RegionReport", "region_report", "DivideTrend", "divide_trend", "map_data",
     "default_threshold", "GEO_TABLE", "GEO_TABLE_SQL", "GROUP_PROPERTIES", "geo_registry",
     "bundled_crosswalk_names", "resolve_weights", "declared_target", "WEIGHTS_LABELS", "regional_indicators",
-    "default_regional_subject", "resolve_subject", "threshold_for", "indicator_direction",
+    "default_regional_subject", "divide_indicator", "resolve_subject", "threshold_for", "indicator_direction",
 ]

@@ -12,8 +12,8 @@ from ..errors import NotFoundError
 from ..geography import extensive_indicators
 from ..spec import IndexSpec, load_spec, shipped_specs
 
-__all__ = ["regional_spec_for", "regional_indicators", "default_regional_subject", "national_figures",
-           "resolve_subject"]
+__all__ = ["regional_spec_for", "regional_indicators", "default_regional_subject", "divide_indicator",
+           "national_figures", "resolve_subject"]
 
 
 def regional_spec_for(country: str) -> str | None:
@@ -62,13 +62,36 @@ def regional_indicators(store, country: str) -> list[dict[str, Any]]:
 
 def default_regional_subject(store, country: str) -> str | None:
     """What to show for a country's regions by default: the shipped regional spec where one exists
-    (and its data are there), else the best-covered regional indicator (:func:`regional_indicators`)."""
+    (and the store has regional data for one of its indicators at least), else the best-covered
+    regional indicator (:func:`regional_indicators`). ``None``: no regional data for the country."""
     code = store.unit(country)["code"]
+    inds = [r["code"] for r in regional_indicators(store, code)]
     spec = regional_spec_for(code)
-    if spec is not None:
+    if spec is not None and set(inds) & {n.indicator for n in load_spec(spec).indicator_nodes()}:
         return spec
-    inds = regional_indicators(store, code)
-    return inds[0]["code"] if inds else None
+    return inds[0] if inds else None
+
+
+def divide_indicator(store, country: str, subject: Any = None) -> str | None:
+    """The indicator whose divide is shown year by year with ``subject`` (an indicator code, a
+    regional spec's name or an :class:`IndexSpec`; default :func:`default_regional_subject`).
+
+    An indicator is its own. A regional spec is a score of one year, with no divide of its own over
+    time: it is shown with the best-covered regional indicator (:func:`regional_indicators`) among
+    the spec's inputs, else the country's best-covered regional indicator (internet use for
+    Kazakhstan's ``kz-regions``). ``None``: no regional indicator for the country in the store.
+    """
+    code = store.unit(country)["code"]
+    if subject is None:
+        subject = default_regional_subject(store, code)
+        if subject is None:
+            return None
+    kind, what = resolve_subject(store, subject)
+    if kind == "indicator":
+        return what["code"]
+    inds = [r["code"] for r in regional_indicators(store, code)]
+    inputs = {n.indicator for n in what.indicator_nodes()}
+    return next((c for c in inds if c in inputs), inds[0] if inds else None)
 
 
 def national_figures(store, country: str, indicator: str) -> dict[int, float]:

@@ -25,12 +25,12 @@ from . import model
 from .html import CSS, EXTERNAL, PAGE, chart_svg, external_references, render_html, section_body, table_html, \
     write_report
 from .make import make_report
-from .model import (BASE_SPECS, DEFAULT_SAMPLES, FORECAST_INDICATORS, REGION_INDICATORS, SECTION_IDS, Report,
+from .model import (BASE_SPECS, DEFAULT_SAMPLES, FORECAST_INDICATORS, SECTION_IDS, Report,
                     ReportContext, Section, optional)
 
 
 __all__ = ["BASE_SPECS", "CSS", "DEFAULT_SAMPLES", "DOMAIN", "EXTERNAL", "FORECAST_INDICATORS", "LANGS", "PAGE",
-           "REGION_INDICATORS", "Report", "ReportContext", "SECTION_IDS", "Section", "chart_svg",
+           "Report", "ReportContext", "SECTION_IDS", "Section", "chart_svg",
            "external_references", "fmt_num", "gettext_for", "locale_dir", "make_report", "model", "optional",
            "ordinal", "render_html", "section_body", "status_code_or_word", "status_details", "status_text",
            "status_word", "status_words", "table_html", "translations", "write_report"]

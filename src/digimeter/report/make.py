@@ -40,9 +40,10 @@ def make_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: st
         and ``fans`` (3), the number of fan charts of the unit's indicator targets.
     regional : str, optional
         What the regions section shows: a regional indicator (``internet_users_pct``) or a regional
-        spec (``kz-regions``). Default: the first of :data:`REGION_INDICATORS` the store has for the
-        country's regions, else the shipped regional spec, else the best-covered regional indicator
-        (:func:`digimeter.regions.regional_indicators`).
+        spec (``kz-regions``). Default (:func:`digimeter.regions.default_regional_subject`): the
+        shipped regional spec where one exists, else the best-covered regional indicator
+        (:func:`digimeter.regions.regional_indicators`). With a spec (a score of one year) the section
+        also shows the divide year by year of :func:`digimeter.regions.divide_indicator`.
     """
     from ..store import open_store
 

@@ -19,8 +19,6 @@ from ..i18n import gettext_for
 BASE_SPECS = ("egdi", "digital-nation")
 #: Indicators whose trajectories the targets section shows when the targets module is not there.
 FORECAST_INDICATORS = ("internet_users_pct", "households_internet_pct", "fixed_broadband_per100")
-#: Regional indicators, in order of preference, for the regions section.
-REGION_INDICATORS = ("internet_users_pct", "mobile_phone_users_pct", "digital_literacy_pct")
 SECTION_IDS = ("headline", "rankings", "profile", "gaps", "regions", "targets", "robustness", "methods")
 #: Sample sizes of the Monte Carlo analyses and the number of fan charts (``make_report(samples=...)``).
 DEFAULT_SAMPLES = {"uncertainty": 512, "sensitivity": 256, "targets": 1000, "index": 100, "fans": 3}

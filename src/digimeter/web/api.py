@@ -53,7 +53,7 @@ def api_compare(unit: str, spec: str = SPEC, lang: str = LANG, scenario: Optiona
             name="api_regions")
 def api_regions(unit: str, spec: str = SPEC, lang: str = LANG, scenario: Optional[str] = SCENARIO,
                 regional: Optional[str] = Query(None, description="the regional indicator or regional spec to show "
-                                                                  "(default: see regional_choices)"),
+                                                                  "(default: the first of regional_choices)"),
                 service: Service = Depends(get_service)) -> PageOut:
     return page_json(service, "regions", unit, spec, lang, scenario, regional or None)
 

@@ -39,8 +39,8 @@ class PageOut(BaseModel):
     scenario: Optional[str] = None
     regional: Optional[str] = Field(None, description="regions page: the regional indicator or spec shown")
     regional_choices: Optional[list[dict[str, Any]]] = Field(
-        None, description="regions page: what else can be shown (regional indicators, best covered first, "
-                          "and the regional spec)")
+        None, description="regions page: what can be shown, the default first (the shipped regional "
+                          "spec where one exists, then the regional indicators, best covered first)")
     sections: list[SectionOut]
 
 

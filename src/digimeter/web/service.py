@@ -127,8 +127,9 @@ class Service:
             return rep
 
     def regional_choices(self, unit: str) -> list[dict[str, Any]]:
-        """What the regions page can show for ``unit``: its regional spec (if shipped) and the regional
-        indicators of the store, best covered first (:func:`digimeter.regions.regional_indicators`)."""
+        """What the regions page can show for ``unit``, the default first: its regional spec (if shipped;
+        :func:`digimeter.regions.default_regional_subject`), then the regional indicators of the store,
+        best covered first (:func:`digimeter.regions.regional_indicators`)."""
         from .. import regions as R
         from ..store import open_store
 
@@ -146,7 +147,11 @@ class Service:
                 store.close()
         spec = R.regional_spec_for(code)
         if spec is not None:
-            out.append({"code": spec, "name": spec, "regions": None, "latest_year": None})
+            from ..spec import load_spec
+
+            s = load_spec(spec)   # shown where the store has regional data of its inputs (as the default)
+            if {c["code"] for c in out} & {n.indicator for n in s.indicator_nodes()}:
+                out.insert(0, {"code": spec, "name": s.title or spec, "regions": None, "latest_year": None})
         return out
 
     def section_html(self, rep: Report, sid: str) -> str:
