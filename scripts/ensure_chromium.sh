@@ -10,7 +10,7 @@ need_poppler=1
 command -v pdftoppm >/dev/null 2>&1 && need_poppler=0
 [ "$need_chromium" = 0 ] && [ "$need_poppler" = 0 ] && exit 0
 pkgs=""
-[ "$need_chromium" = 1 ] && pkgs="chromium"
+[ "$need_chromium" = 1 ] && pkgs=" chromium"
 [ "$need_poppler" = 1 ] && pkgs="$pkgs poppler-utils"
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian's$pkgs for the browser and PDF tests (apt-get) ..."
