@@ -5,7 +5,8 @@ Each command runs in its own process (wall time, CPU time and peak RSS of that p
 * first use: the store made from the bundled snapshot (``benchmarks/first_use.py``'s run; goal < 2 s);
 * ``digimeter targets fully-digital-kz``: computed (``--no-cache``: the first run after the data
   change) and answered again on the same data (the evaluation kept under the store; goal < 1.5 s);
-* ``digimeter report --unit KAZ`` on the warm store (goal < 4 s);
+* ``digimeter report --unit KAZ`` on the warm store (goal < 4 s): computed (``--no-cache``: the first run
+  after the data change) and answered again on the same data (the report kept under the store);
 * the uncertainty figures of ``benchmarks/sensitivity.py`` on COINr's ASEM example (N = 1000 uncertainty
   analysis, Sobol' N = 1000 x 4 factors, the build over 51,000 units; ``--million`` adds the
   1,000,000-sample run on a local Dask cluster), against COINr's recorded times (imported from that
@@ -175,11 +176,14 @@ def main() -> None:
         child([*tcmd], env)             # makes the cache entry
         cached = runs(tcmd, a.runs, env)
 
-        # 3. the report on the warm store
-        rep = None
+        # 3. the report on the warm store: computed (as after a data change), then the same report again
+        rep = rep_computed = None
+        rcmd = [*CLI, "report", "--unit", "KAZ", "--out"]
         if not a.no_report:
             with tempfile.TemporaryDirectory() as out:
-                rep = runs([*CLI, "report", "--unit", "KAZ", "--out", out], 1 if a.runs < 3 else 2, env)
+                rep_computed = runs([*rcmd, out, "--no-cache"], 1 if a.runs < 3 else 2, env)
+                child([*rcmd, out], env)     # makes the cache entry
+                rep = runs([*rcmd, out], 1 if a.runs < 3 else 2, env)
 
         # 4. sensitivity.py's figures, in a child
         sc = child([sys.executable, __file__, "--sensitivity-child", "--workers", str(a.workers)]
@@ -211,10 +215,16 @@ def main() -> None:
         else:
             rows.append(f"| benchmarks/sensitivity.py figures | failed: {(sc['err'] or '').strip()[-70:]} | | | | | | |")
         if rep is not None:
-            line, ok = fmt_row("`digimeter report --unit KAZ`, warm store", rep, GOALS["report"], BEFORE["report"])
+            line, ok = fmt_row("`digimeter report --unit KAZ`, warm store, same data again (kept report)", rep,
+                               GOALS["report"], BEFORE["report"])
             rows.append(line)
             if not ok:
-                missed.append(("report", [*CLI, "report", "--unit", "KAZ", "--out", tempfile.mkdtemp()]))
+                missed.append(("report (kept)", [*rcmd, tempfile.mkdtemp()]))
+            line, ok = fmt_row("`digimeter report --unit KAZ`, warm store, computed (first run after a data change)",
+                               rep_computed, GOALS["report"], BEFORE["report"])
+            rows.append(line)
+            if not ok:
+                missed.append(("report (computed)", [*rcmd, tempfile.mkdtemp(), "--no-cache"]))
         line, ok = fmt_row("`digimeter targets fully-digital-kz`, same data again (kept evaluation)", cached,
                            GOALS["targets"], BEFORE["targets"])
         rows.append(line)

@@ -22,7 +22,11 @@ def report_cmd(unit: str = typer.Option("KAZ", "--unit", "-u", help="the country
                    help="what the regions section shows: a regional indicator or regional spec (default: "
                         "the shipped regional spec, shown with the year-by-year divide of its best-covered "
                         "indicator, else the best-covered regional indicator)"),
-               pdf: bool = typer.Option(False, "--pdf", help="also print report.pdf with headless Chromium")):
+               pdf: bool = typer.Option(False, "--pdf", help="also print report.pdf with headless Chromium"),
+               cache: bool = typer.Option(True, "--cache/--no-cache",
+                                          help="answer from the report kept under the store when the data, code "
+                                               "and options are the same (DIGIMETER_NO_CACHE=1 also turns it "
+                                               "off)")):
     """Write the report: report.html (opens offline), figures (SVG/PNG) and tables (CSV/XLSX); with
     --pdf also report.pdf."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -30,7 +34,7 @@ def report_cmd(unit: str = typer.Option("KAZ", "--unit", "-u", help="the country
     from .app import console, err, run
 
     def go():
-        from ..report import SECTION_IDS, make_report, write_report
+        from ..report import SECTION_IDS, cached_report, write_report
 
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                       TimeElapsedColumn(), console=err, transient=True) as bar:
@@ -39,8 +43,9 @@ def report_cmd(unit: str = typer.Option("KAZ", "--unit", "-u", help="the country
             def step(label: str) -> None:
                 bar.update(task, description=label, advance=1)
 
-            rep = make_report(unit, spec, scenario=scenario, lang=lang, progress=step, regional=regional)
-            written = write_report(rep, out, png=png, progress=step)
+            rep, svgs = cached_report(unit, spec, scenario=scenario, lang=lang, progress=step, regional=regional,
+                                      cache=cache, svgs=True)
+            written = write_report(rep, out, png=png, progress=step, svgs=svgs)
             bar.update(task, completed=bar.tasks[0].total)
         head = rep.section("headline")
         for p in head.paragraphs:

@@ -22,15 +22,17 @@ from __future__ import annotations
 from ..i18n import (DOMAIN, LANGS, fmt_num, gettext_for, locale_dir, ordinal, status_code_or_word, status_details,
                     status_text, status_word, status_words, translations)
 from . import model
-from .html import CSS, EXTERNAL, PAGE, chart_svg, external_references, render_html, section_body, table_html, \
-    write_report
+from .cache import cached_report, report_key
+from .html import CSS, EXTERNAL, PAGE, chart_svg, external_references, render_html, render_svgs, section_body, \
+    table_html, write_report
 from .make import make_report
 from .model import (BASE_SPECS, DEFAULT_SAMPLES, FORECAST_INDICATORS, SECTION_IDS, Report,
                     ReportContext, Section, optional)
 
 
 __all__ = ["BASE_SPECS", "CSS", "DEFAULT_SAMPLES", "DOMAIN", "EXTERNAL", "FORECAST_INDICATORS", "LANGS", "PAGE",
-           "Report", "ReportContext", "SECTION_IDS", "Section", "chart_svg",
+           "Report", "ReportContext", "SECTION_IDS", "Section", "cached_report", "chart_svg",
            "external_references", "fmt_num", "gettext_for", "locale_dir", "make_report", "model", "optional",
-           "ordinal", "render_html", "section_body", "status_code_or_word", "status_details", "status_text",
+           "ordinal", "render_html", "render_svgs", "report_key", "section_body", "status_code_or_word",
+           "status_details", "status_text",
            "status_word", "status_words", "table_html", "translations", "write_report"]

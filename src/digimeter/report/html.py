@@ -212,11 +212,27 @@ def _safe_name(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", s).strip("_")
 
 
+def render_svgs(report: Report, svgs: dict[str, str] | None = None) -> dict[str, str]:
+    """Every chart of ``report`` as SVG, keyed ``"{section}_{chart}"``, drawn in parallel (vl-convert renders
+    outside the GIL); the charts already in ``svgs`` are not drawn again."""
+    have = dict(svgs or {})
+    todo = [(f"{s.id}_{k}", ch) for s in report.sections for k, ch in s.charts.items() if f"{s.id}_{k}" not in have]
+    if todo:
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            for (key, _c), svg in zip(todo, pool.map(lambda c: chart_svg(c[1]), todo)):
+                have[key] = svg
+    return have
+
+
 def write_report(report: Report, out: str | Path, *, figures: bool = True, png: bool = True,
-                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                 progress: Callable[[str], None] | None = None,
+                 svgs: dict[str, str] | None = None) -> dict[str, Any]:
     """Write ``report.html`` (self-contained), ``figures/*.svg|png`` and ``tables/*.csv`` + ``tables.xlsx``.
 
-    Returns the paths written: ``{"html": Path, "figures": [...], "tables": [...], "xlsx": Path}``.
+    ``svgs``: charts already drawn (``"{section}_{chart}"`` -> SVG, e.g. kept with a cached report by
+    :func:`digimeter.report.cached_report`); they are used as they are, the others are drawn.
+
+    Returns the paths written: ``{"html": Path, "figures": [...], "tables": [...], "xlsx": Path, "svgs": {...}}``.
     """
     import vl_convert as vlc
 
@@ -225,12 +241,13 @@ def write_report(report: Report, out: str | Path, *, figures: bool = True, png: 
     out.mkdir(parents=True, exist_ok=True)
     figdir, tabdir = out / "figures", out / "tables"
     written: dict[str, Any] = {"figures": [], "tables": []}
-    svgs: dict[str, str] = {}
     _ = gettext_for(report.lang)
     charts = [(s, k, ch) for s in report.sections for k, ch in s.charts.items()]
-    # vl-convert renders outside the GIL: the charts are drawn on every core at once, written in order
+    given = dict(svgs or {})
+    svgs = {}
+    # vl-convert renders outside the GIL: the charts not given are drawn on every core at once, written in order
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        drawn = pool.map(lambda c: chart_svg(c[2]), charts)
+        drawn = pool.map(lambda c: given.get(f"{c[0].id}_{c[1]}") or chart_svg(c[2]), charts)
         for (s, k, ch), svg in zip(charts, drawn):
             step(_("Chart: {name}").format(name=f"{s.id}/{k}"))
             key = f"{s.id}_{k}"
@@ -271,6 +288,7 @@ def write_report(report: Report, out: str | Path, *, figures: bool = True, png: 
     (out / "skeleton.txt").write_text(report.skeleton(), encoding="utf-8")
     written["html"] = html_path
     written["sha256"] = hashlib.sha256(page.encode()).hexdigest()
+    written["svgs"] = svgs
     return written
 
 

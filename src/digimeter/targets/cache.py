@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import pickle
-import re
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import pandas as pd
+
+from ..store.cache import (MISSING, cache_enabled, cache_folder, cache_path, code_fingerprint, read_cached,
+                           store_fingerprint, write_cached)
 
 __all__ = ["store_fingerprint", "evaluation_key", "cache_dir", "evaluate_cached"]
 
@@ -36,49 +35,15 @@ __all__ = ["store_fingerprint", "evaluation_key", "cache_dir", "evaluate_cached"
 _FORMAT = 1
 #: evaluations kept per scenario (e.g. the CLI's and the report's sample sizes)
 _KEEP = 4
-_code_fp: str | None = None
-
-
-def store_fingerprint(store) -> str:
-    """The store's data state: latest vintage and row count of the observations (append-only), and a
-    hash of every other table's rows. Any write to the store changes it."""
-    tabs = store.con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-                             "ORDER BY table_name").fetchall()
-    parts = []
-    for (tb,) in tabs:
-        q = '"' + tb.replace('"', '""') + '"'
-        if tb == "observations":
-            r = store.con.execute(f"SELECT count(*), max(vintage) FROM {q}").fetchone()
-        else:
-            r = store.con.execute(f"SELECT count(*), sum(hash(t)) FROM {q} t").fetchone()
-        parts.append(f"{tb}:{r[0]}:{r[1]}")
-    return "|".join(parts)
-
-
 #: parts of the package that cannot change an evaluation (the faces, words and pictures)
 _FACES = {"cli", "web", "report", "locale", "js", "__pycache__", "charts.py", "i18n.py", "interactive.py", "pdf.py",
           "whatif.py"}
 
 
 def _code_fingerprint() -> str:
-    """Size and mtime of every file of the installed package that an evaluation can depend on (code,
+    """:func:`digimeter.store.cache.code_fingerprint` of every file an evaluation can depend on (code,
     shipped specs, scenarios, crosswalks, data; not the faces: :data:`_FACES`)."""
-    global _code_fp
-    if _code_fp is None:
-        import digimeter
-
-        root = Path(digimeter.__file__).resolve().parent
-        h = hashlib.sha256(str(root).encode())
-        for dirpath, dirnames, files in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if d not in _FACES)
-            for f in sorted(files):
-                if f.endswith((".pyc", ".pyo")) or f in _FACES:
-                    continue
-                st = os.stat(os.path.join(dirpath, f))
-                h.update(f"{os.path.relpath(os.path.join(dirpath, f), root)}:{st.st_size}:{st.st_mtime_ns}\n"
-                         .encode())
-        _code_fp = h.hexdigest()
-    return _code_fp
+    return code_fingerprint(_FACES)
 
 
 def _scenario_digest(sc) -> str:
@@ -106,10 +71,7 @@ def evaluation_key(sc, store, *, seed: int, n_samples: int, index_samples: int) 
 
 def cache_dir(store) -> Path | None:
     """``<store home>/cache/targets`` (None for an in-memory store)."""
-    p = str(getattr(store, "path", ":memory:"))
-    if p == ":memory:":
-        return None
-    return Path(p).resolve().parent / "cache" / "targets"
+    return cache_folder(store, "targets")
 
 
 def evaluate_cached(scenario, store, *, seed: int = 0, n_samples: int = 2000, index_samples: int | None = None,
@@ -123,38 +85,16 @@ def evaluate_cached(scenario, store, *, seed: int = 0, n_samples: int = 2000, in
 
     sc = load_scenario(scenario)
     index_samples = INDEX_SAMPLES if index_samples is None else int(index_samples)
-    folder = cache_dir(store) if cache and os.environ.get("DIGIMETER_NO_CACHE", "") in ("", "0") else None
+    folder = cache_dir(store) if cache_enabled(cache) else None
     path = None
     if folder is not None:
         key = evaluation_key(sc, store, seed=seed, n_samples=n_samples, index_samples=index_samples)
-        path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', sc.name)}-{key[:32]}.pkl"
-        try:
-            with open(path, "rb") as f:
-                got = pickle.load(f)
-            if isinstance(got, dict) and got.get("key") == key:
-                return got["result"]
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError):
-            pass   # missing or unreadable: compute
+        path = cache_path(folder, sc.name, key)
+        got = read_cached(path, key)
+        if got is not MISSING:
+            return got
     df = evaluate(sc, store, seed=seed, n_samples=n_samples, index_samples=index_samples, progress=progress)
     if path is not None:
-        _write(path, {"key": key, "result": df})
+        write_cached(path, key, df, keep=_KEEP)
     return df
 
-
-def _write(path: Path, value) -> None:
-    """Write atomically (a temporary file renamed), keeping this scenario's :data:`_KEEP` newest files; a
-    cache that cannot be written (read-only home) is skipped."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-        stem = path.name.rsplit("-", 1)[0]
-        mine = [p for p in path.parent.glob(f"{stem}-*.pkl") if len(p.name) == len(path.name)]
-        mine.sort(key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in mine[_KEEP:]:
-            if old != path:
-                old.unlink(missing_ok=True)
-    except OSError:
-        pass

@@ -1,4 +1,5 @@
-"""The dashboard's service: report sections computed by the library and kept (one computation at a time).
+"""The dashboard's service: report sections computed by the library and kept (one computation at a time;
+on disk too, under the store's home, shared with ``digimeter report``: :func:`digimeter.report.cached_report`).
 
 Pages read a private copy of the store, refreshed from the last committed state whenever no import
 holds the store: an import in another process never makes a page fail.
@@ -12,7 +13,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from ..report import Report, make_report, section_body
+from ..report import Report, cached_report, section_body
 from .models import PageOut
 
 
@@ -118,12 +119,17 @@ class Service:
             self.refresh()
             store = open_store(self.read_path, read_only=True) if self.read_path else open_store(None)
             try:
-                rep = make_report(unit, spec, scenario=scenario, lang=lang, store=store, sections=ids,
-                                  samples=self.samples, regional=regional)
+                # one evaluation per (unit, scenario, data vintage) shared with the CLI's reports: kept under
+                # the real store's home (the copy read is private), keyed by the data read
+                rep, drawn = cached_report(unit, spec, scenario=scenario, lang=lang, store=store, sections=ids,
+                                           samples=self.samples, regional=regional,
+                                           cache=self.store_path is not None,
+                                           folder=self.store_path.parent / "cache" / "report"
+                                           if self.store_path is not None else None)
             finally:
                 store.close()
             rep.meta["regional_requested"] = regional
-            self.put(rep)
+            self.put(rep, drawn)
             return rep
 
     def regional_choices(self, unit: str) -> list[dict[str, Any]]:
