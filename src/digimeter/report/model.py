@@ -185,6 +185,14 @@ def unavailable(sid: str, title: str, ctx: ReportContext, module: str, what: str
     return Section(sid, title, available=False, paragraphs=[msg], missing=[what])
 
 
+def unranked(sec: Section, ctx: ReportContext, ix) -> Section:
+    """``sec`` marked unavailable because the unit has no rank on ``ix`` (a section's early return)."""
+    sec.available = False
+    sec.paragraphs.append(ctx._("{unit} is not ranked on {index}.").format(unit=ctx.unit_name,
+                                                                             index=ctx.index_title(ix)))
+    return sec
+
+
 def rank_of(ix, unit: str) -> tuple[int | None, int]:
     t = ix.table()
     n = int(t["rank"].notna().sum())

@@ -8,7 +8,7 @@ import pandas as pd
 from ...errors import DigimeterError
 from ...i18n import fmt_num
 from .. import model
-from ..model import ReportContext, Section, rank_of, unavailable
+from ..model import ReportContext, Section, rank_of, unavailable, unranked
 
 
 def gaps_section(ctx: ReportContext) -> Section:
@@ -27,9 +27,7 @@ def _benchmark_section(ctx: ReportContext, bench, title: str) -> Section:
     main = ctx.indices[ctx.spec]
     r, n = rank_of(main, ctx.unit)
     if r is None:
-        sec.available = False
-        sec.paragraphs.append(_("{unit} is not ranked on {index}.").format(unit=ctx.unit_name, index=ctx.index_title(main)))
-        return sec
+        return unranked(sec, ctx, main)
     from ... import charts
 
     g = bench.gap(main, ctx.unit, "leader", store=ctx.store)

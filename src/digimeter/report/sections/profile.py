@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ...i18n import fmt_num
-from ..model import ReportContext, Section, peers_of, pillars_of
+from ..model import ReportContext, Section, peers_of, pillars_of, unranked
 
 
 def profile_section(ctx: ReportContext) -> Section:
@@ -18,9 +18,7 @@ def profile_section(ctx: ReportContext) -> Section:
     t = main.table()
     ranked = t[t["rank"].notna()]
     if ctx.unit not in ranked.index:
-        sec.available = False
-        sec.paragraphs.append(_("{unit} is not ranked on {index}.").format(unit=ctx.unit_name, index=ctx.index_title(main)))
-        return sec
+        return unranked(sec, ctx, main)
     peers = peers_of(ctx, main)
     leader = ranked.index[0]
     series = {ctx.unit_name: main.scores.loc[ctx.unit, pil],

@@ -10,7 +10,7 @@ import pandas as pd
 from ...errors import DigimeterError
 from ...i18n import fmt_num
 from .. import model
-from ..model import ReportContext, Section, peers_of, pillars_of, rank_of, unavailable
+from ..model import ReportContext, Section, peers_of, pillars_of, rank_of, unavailable, unranked
 
 
 def _factors_for(ctx: ReportContext, umod, ix) -> tuple[Any, str]:
@@ -37,9 +37,7 @@ def robustness_section(ctx: ReportContext) -> Section:
     main = ctx.indices[ctx.spec]
     r, n = rank_of(main, ctx.unit)
     if r is None:
-        sec.available = False
-        sec.paragraphs.append(_("{unit} is not ranked on {index}.").format(unit=ctx.unit_name, index=ctx.index_title(main)))
-        return sec
+        return unranked(sec, ctx, main)
     factors, described = _factors_for(ctx, umod, main)
     n_samples = ctx.samples["uncertainty"]
     try:
