@@ -350,6 +350,6 @@ def optimise_weights(children, score_fn: Callable[[np.ndarray], np.ndarray], *,
 
 
 #: the weight methods by the names a spec uses (``weights.method``: see digimeter.spec.WEIGHT_METHODS)
-METHODS = {"equal": equal, "custom": custom, "pca": pca_weights, "optimised": optimise_weights}
+METHODS = {"custom": custom, "equal": equal, "pca": pca_weights, "optimised": optimise_weights}
 #: other spellings accepted for the same method
 ALIASES = {"optimise": "optimised", "optimize": "optimised", "optimized": "optimised"}
