@@ -168,3 +168,14 @@ def test_time_budget_memory_cap_and_no_temp_paths(template_store_path, tmp_path)
     body = r.text
     assert r.status_code == 400 and "d.csv" in body and "unknown indicator" in body.lower()
     assert "/tmp" not in body and "digimeter-upload" not in body and str(tmp_path) not in body
+
+
+def test_the_memory_cap_is_on_memory_used_not_on_address_space():
+    """A job within the cap runs whatever address space its libraries reserve (thread stacks and allocator
+    arenas grow with the machine's cores); a job that touches more than the cap is stopped with a 413."""
+    from digimeter.web import worker
+
+    assert worker.run_job(str.ljust, 40, memory=1024 ** 3).startswith("(upload)")   # its temp path is scrubbed
+    with pytest.raises(worker.UploadError) as e:
+        worker.run_job(str.ljust, 1536 * 1024 ** 2, memory=1024 ** 3)         # a 1.5 GB string
+    assert e.value.status == 413 and "more than 1024 MB of memory" in str(e.value)

@@ -1,10 +1,15 @@
 """Uploads are parsed and built in a child process, never on the server's event loop.
 
 Each upload runs in its own child process, forked from a single-threaded fork server that has already
-imported digimeter (so a job starts in milliseconds, not seconds). The child gets an address-space
-cap (``resource.setrlimit(RLIMIT_AS)``, :data:`UPLOAD_MEMORY`) and the parent kills it when the time
-budget (:data:`UPLOAD_SECONDS`) runs out; either way the upload is answered with a 4xx naming the
-limit, and the server keeps answering other requests meanwhile. At most :data:`MAX_JOBS` children
+imported digimeter (so a job starts in milliseconds, not seconds). The parent watches the child's
+resident memory every few milliseconds and kills it when it passes :data:`UPLOAD_MEMORY`, or when the
+time budget (:data:`UPLOAD_SECONDS`) runs out; the child also reports its peak resident memory with its
+result, so a job that spiked past the cap between two looks is refused too. Either way the upload is
+answered with a 413 naming the limit, and the server keeps answering other requests meanwhile.
+
+The cap is on memory really used (resident pages), not on address space: libraries reserve address
+space by the gigabyte (thread stacks and allocator arenas grow with the number of cores), so an
+address-space cap refuses small uploads on one machine and lets large ones through on another. At most :data:`MAX_JOBS` children
 run at once; later uploads wait their turn.
 
 The child sends back a JSON-able result or the one JSON error shape; paths of the private temporary
@@ -22,10 +27,12 @@ from ..errors import DigimeterError, Problem
 
 #: seconds an upload may take (parse, validate, import into a private store copy, build)
 UPLOAD_SECONDS = 60.0
-#: address space an upload's child process may use, in bytes
+#: resident memory an upload's child process may use, in bytes (its imported libraries included)
 UPLOAD_MEMORY = 3 * 1024 ** 3
 #: uploads processed at once (others wait)
 MAX_JOBS = 2
+#: seconds between two looks at a running child's memory
+_WATCH_SECONDS = 0.01
 
 _ctx_lock = threading.Lock()
 _ctx: Any = None
@@ -87,16 +94,31 @@ def _scrub(obj: Any, secrets: list[tuple[str, str]]) -> Any:
     return obj
 
 
-def _child(conn, fn: Callable, args: tuple, memory: int | None) -> None:
+def _peak_rss() -> int:
+    """This process's peak resident memory in bytes (``ru_maxrss`` is in KiB on Linux, bytes on macOS)."""
+    try:
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return int(peak if sys.platform == "darwin" else peak * 1024)
+    except (ImportError, OSError):   # pragma: no cover - no getrusage on this platform
+        return 0
+
+
+def _rss(pid: int) -> int:
+    """The resident memory of process ``pid`` in bytes, or 0 when it has gone."""
+    import psutil
+
+    try:
+        return int(psutil.Process(pid).memory_info().rss)
+    except psutil.Error:
+        return 0
+
+
+def _child(conn, fn: Callable, args: tuple) -> None:
     import tempfile
 
-    if memory:
-        try:
-            import resource
-
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        except (ImportError, ValueError, OSError):   # pragma: no cover - no rlimits on this platform
-            pass
     tmp = tempfile.mkdtemp(prefix="digimeter-upload-")
     secrets = [(os.path.realpath(tmp) + os.sep, ""), (tmp + os.sep, ""), (os.path.realpath(tmp), "(upload)"),
                (tmp, "(upload)"), (tempfile.gettempdir(), "(tmp)")]
@@ -106,15 +128,14 @@ def _child(conn, fn: Callable, args: tuple, memory: int | None) -> None:
         except DigimeterError as e:
             out = ("error", e.to_dict())
         except MemoryError:
-            out = ("error", {"ok": False, "error": f"the upload needs more than {memory // 1024 ** 2} MB of memory "
-                             "to process", "errors": [], "status": 413})
+            out = ("memory", None)
         except RecursionError:
             out = ("error", {"ok": False, "error": "the upload is nested too deeply to process", "errors": [],
                              "status": 413})
         except Exception as e:   # noqa: BLE001 - never leak a traceback or a path
             out = ("error", {"ok": False, "error": f"internal error ({type(e).__name__})", "errors": [],
                              "status": 500})
-        conn.send(_scrub(out, secrets))
+        conn.send((*_scrub(out, secrets), _peak_rss()))
     finally:
         import shutil
 
@@ -122,23 +143,37 @@ def _child(conn, fn: Callable, args: tuple, memory: int | None) -> None:
         conn.close()
 
 
+def _wait(p, parent, timeout: float, memory: int | None) -> tuple[str, Any]:
+    """Wait for the child's answer, looking at its memory between waits: ``(kind, body)``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if memory and _rss(p.pid) > memory:
+            return "memory", None
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return "timeout", None
+        if parent.poll(min(_WATCH_SECONDS, left)):
+            try:
+                kind, body, peak = parent.recv()
+            except (EOFError, OSError):
+                return "died", None
+            return ("memory", None) if memory and peak > memory else (kind, body)
+
+
 def run_job(fn: Callable, *args, timeout: float = UPLOAD_SECONDS, memory: int | None = UPLOAD_MEMORY) -> Any:
-    """``fn(tmpdir, *args)`` in a child process with a time budget and a memory cap (blocking: call it
-    from a worker thread). Returns its result, or raises :class:`UploadError` with its error."""
+    """``fn(tmpdir, *args)`` in a child process with a time budget and a cap on its resident memory
+    (blocking: call it from a worker thread). Returns its result, or raises :class:`UploadError` with
+    its error (status 413 for a limit reached)."""
     ctx = _context()
     with _slots:
         parent, child = ctx.Pipe(duplex=False)
-        p = ctx.Process(target=_child, args=(child, fn, args, memory), daemon=True)
+        p = ctx.Process(target=_child, args=(child, fn, args), daemon=True)
         p.start()
         child.close()
         try:
-            if parent.poll(timeout):
-                try:
-                    kind, body = parent.recv()
-                except (EOFError, OSError):
-                    kind, body = "died", None
-            else:
-                kind, body = "timeout", None
+            kind, body = _wait(p, parent, timeout, memory)
         finally:
             if p.is_alive():
                 p.kill()
@@ -151,10 +186,17 @@ def run_job(fn: Callable, *args, timeout: float = UPLOAD_SECONDS, memory: int | 
                         fix="upload a smaller file, or import it on the command line (digimeter data import)")
         e.status = 413
         raise e
-    if kind == "died":
+    if kind == "memory":
         e = UploadError(f"the upload needed more than {(memory or 0) // 1024 ** 2} MB of memory and was stopped",
-                        field="file", fix="upload a smaller file, or import it on the command line")
+                        field="file", fix="upload a smaller file, or import it on the command line "
+                                          "(digimeter data import)")
         e.status = 413
+        raise e
+    if kind == "died":
+        e = UploadError("processing the upload stopped before it answered", field="file",
+                        fix="try again; if it happens again, import the file on the command line "
+                            "(digimeter data import), which shows the error")
+        e.status = 500
         raise e
     e = UploadError(body.get("error") or "upload refused",
                     problems=[Problem(**{k: v for k, v in p.items() if k in Problem.__dataclass_fields__})
