@@ -9,8 +9,8 @@ answered with a 413 naming the limit, and the server keeps answering other reque
 
 The cap is on memory really used (resident pages), not on address space: libraries reserve address
 space by the gigabyte (thread stacks and allocator arenas grow with the number of cores), so an
-address-space cap refuses small uploads on one machine and lets large ones through on another. At most :data:`MAX_JOBS` children
-run at once; later uploads wait their turn.
+address-space cap refuses small uploads on one machine and lets large ones through on another.
+At most :data:`MAX_JOBS` children run at once; later uploads wait their turn.
 
 The child sends back a JSON-able result or the one JSON error shape; paths of the private temporary
 folder are replaced by the uploaded file's name before anything leaves the child.
