@@ -33,6 +33,7 @@ snapshot: venv
 # Regenerate docs/cli.md from the CLI (a test fails when it is out of date).
 docs: venv
 	$(BIN)/python scripts/make_cli_docs.py
+	$(BIN)/python scripts/make_backtest_doc.py
 
 clean:
 	rm -rf $(VENV) .digimeter-home $(OUT)

@@ -46,10 +46,10 @@ def test_broadband_results_are_what_the_document_says(reports):
     assert (fixed.mae < fixed.mae_baseline).all()
     mobile = chosen(reports["mobile_broadband_per100"])
     assert (mobile.mae < mobile.mae_baseline).all()
-    # where mobile broadband falls short (intervals undercover at 2012), the document says so
-    assert mobile.loc[2012, "coverage95"] < 0.92
+    # where mobile broadband falls short (its 80 % intervals undercover), the document says so
+    assert (mobile.coverage80 < 0.78).sum() >= 2
     text = " ".join(DOC.read_text(encoding="utf-8").split())
-    assert "mobile broadband's intervals undercover at 2012" in text
+    assert "mobile broadband's intervals undercover (80 %: 0.72 / 0.77 / 0.72" in text
 
 
 def test_coverage_by_level_band_is_reported(reports):
@@ -102,9 +102,9 @@ def test_level_calibration_is_off_because_it_undercovers(template_store_path, tm
     # a coverage is a share of ~1,500 forecasts: one interval more or less (another machine's curve fits)
     # moves it by 0.001, so compare within one unit of the printed digit, never the rounding
     got = m.coverage80.tolist()
-    assert all(numbers_agree(f"{g:.3f}", w) for g, w in zip(got, ("0.75", "0.71", "0.71"))), got
+    assert all(numbers_agree(f"{g:.3f}", w) for g, w in zip(got, ("0.77", "0.72", "0.71"))), got
     assert max(got) < 0.80   # undercovers at every origin: the reason it is off
-    assert "0.75 / 0.71 / 0.71" in " ".join(DOC.read_text(encoding="utf-8").split())
+    assert "0.77 / 0.72 / 0.71" in " ".join(DOC.read_text(encoding="utf-8").split())
 
 
 # ------------------------------------------------------------------ issue 14: the pooled forecaster

@@ -1,4 +1,4 @@
-"""What if: KAZ's 4G coverage raised to 99 % meets the 4G target (P >= 0.8) and lifts its digital-nation score,
+"""What if: KAZ's 4G coverage raised to 99 % meets the 4G target (P >= 0.9) and lifts its digital-nation score,
 through the library, the CLI and the JSON API; bad input gets the one error shape naming the field."""
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ def test_4g_to_99_meets_the_target_and_lifts_the_score(store, base):
     assert r.rank_before == float(today.rank["KAZ"])
     assert r.score_after > r.score_before
     assert r.rank_after <= r.rank_before
-    # 0.84 with the pooled default: intervals pooled over levels are wide for a series at 99 % (docs/backtest.md)
-    assert r.p("coverage_4g", "before") < 0.5 <= 0.8 <= r.p("coverage_4g")
+    # the issue's figure; 0.84 when the error scale was the volatility alone (docs/backtest.md, 4G coverage)
+    assert r.p("coverage_4g", "before") < 0.5 and r.p("coverage_4g") >= 0.9
     # the 4G indicator's own score is the new value (goalposts 0-100), the rest of the world is unchanged
     nodes = r.nodes.set_index("node")
     assert nodes.loc["coverage_4g", "score_after"] == pytest.approx(99.0)
@@ -135,7 +135,7 @@ def test_cli_twin(home, base):
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)
     p = {t["target"]: t for t in d["targets"]}
-    assert p["coverage_4g"]["p_after"] >= 0.8 > p["coverage_4g"]["p_before"]
+    assert p["coverage_4g"]["p_after"] >= 0.9 > p["coverage_4g"]["p_before"]
     assert d["index"]["score_after"] > d["index"]["score_before"]
     assert {c["node"] for c in d["changes"]} == {"coverage_4g", "fixed_broadband"}
     table = CliRunner().invoke(app, ["whatif", "KAZ", "--set", "coverage_4g=99"])
@@ -161,7 +161,7 @@ def test_api_twin_and_page(client, base):
     assert r.status_code == 200, r.text
     d = r.json()
     p = {t["target"]: t for t in d["targets"]}
-    assert p["coverage_4g"]["p_after"] >= 0.8 > p["coverage_4g"]["p_before"]
+    assert p["coverage_4g"]["p_after"] >= 0.9 > p["coverage_4g"]["p_before"]
     assert d["index"]["score_after"] > d["index"]["score_before"]
     assert d["index"]["rank_after"] <= d["index"]["rank_before"]
     # the page's permalink answers the same, and shows it

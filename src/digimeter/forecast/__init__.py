@@ -56,7 +56,8 @@ from __future__ import annotations
 from .backtest import (DEFAULT_METHOD, METHODS, POOLED_METHODS, Backtest, backtest, combine, method_forecasts,
                        method_weights, pooled_choice, pooled_method_forecasts, recent_scale)
 from .calibrate import (CENTERS, MIN_COMMON_SHOCK, Calibration, CenterChoice, calibrate, choose_center,
-                        cross_correlation, error_correlation, interp_q, interp_q_rows, level_bands)
+                        cross_correlation, error_correlation, error_scale, forecast_scale, interp_q, interp_q_rows,
+                        level_bands)
 from .models import (COMBO_MODELS, DEFAULT_MODELS, MIN_POINTS, MODELS, QUANTILES, check_models, clip_range,
                      fit_bass, fit_damped, fit_gompertz, fit_linear, fit_logistic, fit_rw_drift,
                      last_observation, predict_bass, predict_damped, predict_gompertz, predict_linear,
@@ -70,7 +71,7 @@ __all__ = [
     "fit_logistic", "predict_logistic", "fit_gompertz", "predict_gompertz", "fit_bass", "predict_bass",
     "fit_linear", "predict_linear", "fit_damped", "predict_damped", "fit_rw_drift", "predict_rw_drift",
     "Backtest", "backtest", "method_forecasts", "METHODS", "DEFAULT_METHOD", "POOLED_METHODS",
-    "pooled_choice", "pooled_method_forecasts", "Calibration", "calibrate", "recent_scale", "CENTERS",
+    "pooled_choice", "pooled_method_forecasts", "Calibration", "calibrate", "error_scale", "forecast_scale", "recent_scale", "CENTERS",
     "CenterChoice", "choose_center", "level_bands", "error_correlation", "cross_correlation", "MIN_COMMON_SHOCK",
     "PanelForecast", "ForecastResult", "forecast_panel", "forecast_series",
     "prob_reach", "reach_draws", "crossing_year", "required_pace", "achieved_pace", "fastest_pace_from_level",

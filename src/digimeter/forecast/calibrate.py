@@ -17,7 +17,7 @@ from digimeter.errors import DataError
 from .backtest import Backtest
 from .models import clip_range
 
-__all__ = ["Calibration", "calibrate", "level_bands", "interp_q", "interp_q_rows", "CENTERS", "CenterChoice",
+__all__ = ["Calibration", "calibrate", "forecast_scale", "error_scale", "level_bands", "interp_q", "interp_q_rows", "CENTERS", "CenterChoice",
            "choose_center", "error_correlation", "cross_correlation", "MIN_COMMON_SHOCK"]
 
 _PGRID = np.linspace(0.0025, 0.9975, 200)  # probability grid of calibrated error quantiles
@@ -84,6 +84,27 @@ class Calibration:
         return z * (stretch * s)[..., None]
 
 
+def forecast_scale(scale, point, level, h):
+    """The scale of a forecast's error: the larger of the series' recent volatility (``scale``,
+    :func:`recent_scale`) and the forecast's own pace ``|point - level| / h``.
+
+    A forecast that moves a series fast (a take-off predicted from 10 % to 80 % in four years) errs in
+    proportion to that move, not to the series' calm past; dividing its error by its pace keeps such
+    errors from widening the intervals of calm series that are forecast to move little (a series at
+    92 % forecast to 98 %). Arguments broadcast; NaN scales or paces are ignored (``fmax``).
+    """
+    h = np.maximum(np.asarray(h, float), 1.0)
+    with np.errstate(invalid="ignore"):
+        pace = np.abs(np.asarray(point, float) - np.asarray(level, float)) / h
+    return np.fmax(np.asarray(scale, float), pace)
+
+
+def error_scale(bt: Backtest, forecasts) -> np.ndarray:
+    """:func:`forecast_scale` of every backtest forecast ``forecasts`` (n_units, n_origins, n_h): the
+    scale :func:`calibrate` divides its errors by, shape (n_units, n_origins, n_h)."""
+    return forecast_scale(bt.scale[..., None], forecasts, bt.level[..., None], bt.horizons[None, None, :])
+
+
 def level_bands(level, lo=None, hi=None) -> np.ndarray:
     """Inner edges of the level bands used to condition calibration and the choice of the central
     forecast: 20, 50, 80 for a percentage (``lo=0, hi=100``), else the quartiles of ``level``."""
@@ -102,8 +123,9 @@ def calibrate(errors, scale, *, horizons=None, min_n=50, n_bins=5, min_bin=30, m
     ----------
     errors : array (n_units, n_origins, n_h)  ``actual - forecast`` of the method's own backtest
     scale : array (n_units, n_origins)  each series' recent volatility at the origin
-        (:func:`recent_scale`); floored at ``max(min_scale, its 10th percentile)`` so flat series do
-        not produce 0/0.
+        (:func:`recent_scale`), or (n_units, n_origins, n_h) one scale per forecast
+        (:func:`error_scale`, as the forecasters use); floored at ``max(min_scale, its 10th
+        percentile)`` so flat series do not produce 0/0.
     min_n : int  fewest errors for a horizon's own quantiles; a horizon with fewer reuses the longest
         horizon ``h0`` that has enough, scaled by ``h / h0``; with no such horizon every error is
         pooled as ``error / (scale * h)`` and multiplied back by ``h``.
@@ -126,14 +148,19 @@ def calibrate(errors, scale, *, horizons=None, min_n=50, n_bins=5, min_bin=30, m
     s = np.asarray(scale, float)
     H = e.shape[-1] if horizons is None else int(horizons)
     e = e[..., :H]
-    has = np.isfinite(e).any(-1) & np.isfinite(s)
-    sv = s[has]
+    if s.ndim == e.ndim:   # one scale per forecast (see forecast_scale)
+        s = s[..., :H]
+        sv = s[np.isfinite(e) & np.isfinite(s)]
+    else:
+        sv = s[np.isfinite(e).any(-1) & np.isfinite(s)]
     if sv.size == 0:
         raise DataError("too few backtest errors to calibrate prediction intervals",
                         fix="pass longer series (at least min_obs + 1 years) or a pooled calibration=")
     floor = float(max(min_scale, np.percentile(sv, 10)))
     sf = np.maximum(np.where(np.isfinite(s), s, floor), floor)
-    z = e / sf[..., None]
+    if sf.ndim < e.ndim:
+        sf = np.broadcast_to(sf[..., None], e.shape)
+    z = e / sf
     n = np.isfinite(z).reshape(-1, H).sum(0)
     q = np.full((H, probs.size), np.nan)
     for h in range(H):
@@ -166,30 +193,31 @@ def calibrate(errors, scale, *, horizons=None, min_n=50, n_bins=5, min_bin=30, m
         n_bin = np.zeros((edges.size + 1, H), int)
         for bi in range(edges.size + 1):
             for h in range(H):
-                zh = z[..., h][(b == bi) & np.isfinite(z[..., h])]
+                zh = z[..., h][(b[..., h] == bi) & np.isfinite(z[..., h])]
                 n_bin[bi, h] = zh.size
                 if zh.size >= min_bin:
                     q_bin[bi, h] = np.quantile(zh, probs)
     # level bands (alone, and crossed with the volatility bins)
     l_edges, q_level, q_cell = np.array([]), None, None
     if level is not None and not pooled:
-        lvl = np.broadcast_to(np.asarray(level, float), s.shape)
+        lvl = np.broadcast_to(np.asarray(level, float), e.shape[:-1])
         l_edges = np.asarray(level_bands(lvl) if level_edges is None else level_edges, float)
         if l_edges.size:
             known = np.isfinite(lvl)
             lb = np.where(known, np.searchsorted(l_edges, np.where(known, lvl, 0.0), side="right"), -1)
+            lb = np.broadcast_to(lb[..., None], e.shape)
             vb = np.searchsorted(edges, sf) if edges.size else np.zeros(sf.shape, int)
             L, V = l_edges.size + 1, q_bin.shape[0]
             q_level = np.full((L, H, probs.size), np.nan)
             q_cell = np.full((L, V, H, probs.size), np.nan)
             for li in range(L):
                 for h in range(H):
-                    ok = (lb == li) & np.isfinite(z[..., h])
+                    ok = (lb[..., h] == li) & np.isfinite(z[..., h])
                     zh = z[..., h][ok]
                     if zh.size >= min_bin:
                         q_level[li, h] = np.quantile(zh, probs)
                     for bi in range(V):
-                        zc = z[..., h][ok & (vb == bi)]
+                        zc = z[..., h][ok & (vb[..., h] == bi)]
                         if zc.size >= min_bin:
                             q_cell[li, bi, h] = np.quantile(zc, probs)
     note = (f"errors of all horizons pooled as error/(scale*h): {int(n.sum())} errors" if pooled else
@@ -327,12 +355,12 @@ def choose_center(bt: Backtest, method_backtest: np.ndarray, *, lo=None, hi=None
     train = np.where(ty <= cut, E, np.nan)
     test = fin & (ty > cut)
     try:
-        cal0 = calibrate(train, bt.scale, level=bt.level if level_calibration else None, level_edges=edges)
+        sc = error_scale(bt, method_backtest)
+        cal0 = calibrate(train, sc, level=bt.level if level_calibration else None, level_edges=edges)
     except DataError as e:
         why = {"reason": f"too few errors before {cut + 1} to calibrate ({e.message})"}
         return CenterChoice(edges, ["point"] * nb, [why] * nb, cut)
     h = np.broadcast_to(bt.horizons[None, None, :], E.shape)
-    sc = np.broadcast_to(bt.scale[..., None], E.shape)
     band = np.searchsorted(edges, np.nan_to_num(bt.level, nan=-np.inf), side="right")
     band = np.broadcast_to(band[..., None], E.shape)
     centers, evidence = [], []

@@ -15,7 +15,7 @@ from digimeter.errors import DataError
 from .backtest import (METHODS, POOLED_METHODS, Backtest, backtest, combine, method_forecasts, method_weights,
                        pooled_method_forecasts, recent_scale)
 from .calibrate import (CENTERS, Calibration, CenterChoice, calibrate, choose_center, error_correlation, interp_q,
-                        interp_q_rows, level_bands)
+                        error_scale, forecast_scale, interp_q_rows, level_bands)
 from .models import COMBO_MODELS, MODELS, QUANTILES, check_models, clip_range, last_observation, prep_series
 
 __all__ = ["ForecastResult", "PanelForecast", "method_label", "forecast_panel", "forecast_series"]
@@ -243,7 +243,9 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
        over all the units passed (unless ``calibration`` is given, e.g. one made from a wider panel
        with data only up to an origin);
     3. the models are refitted on all data, combined with weights from all past errors, and the
-       predictive quantiles are ``point + scale * Q_h(p)`` clipped to ``[lo, hi]``;
+       predictive quantiles are ``point + scale * Q_h(p)`` clipped to ``[lo, hi]``, where ``scale`` is
+       the larger of the series' recent volatility and the forecast's own pace
+       (:func:`forecast_scale`; the calibration divides its errors by the same, :func:`error_scale`);
     4. the central forecast (``point``) is the combination or, with ``center="median"``, the median
        of that predictive distribution; ``"auto"`` (default) picks the one with the lower error on a
        holdout of the method's own past errors (:func:`choose_center`). The quantiles and samples are
@@ -251,8 +253,8 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
 
     ``level_calibration=True`` also bins the calibration errors by level band at the origin
     (:func:`calibrate` with ``level=``). It is off by default: on the ITU internet-use backtest it
-    narrowed the intervals of high-level series too much (80 % coverage 0.75 / 0.71 / 0.71 at the
-    2012 / 2015 / 2018 origins against 0.82 / 0.80 / 0.79 without it; docs/backtest.md), because the
+    narrowed the intervals of high-level series too much (80 % coverage 0.77 / 0.72 / 0.71 at the
+    2012 / 2015 / 2018 origins against 0.83 / 0.79 / 0.79 without it; docs/backtest.md), because the
     few series that were near saturation early were calmer than those that reached it later.
 
     Units' draws share a common shock (a one-factor Gaussian copula with correlation ``common_shock``;
@@ -350,7 +352,7 @@ def _method_and_calibration(bt: Backtest, t, v, *, method, center, lo, hi, combo
     if calibration is not None:
         cal = calibration
     else:
-        cal = calibrate(bt.actual - mb, bt.scale, level=bt.level if level_calibration else None,
+        cal = calibrate(bt.actual - mb, error_scale(bt, mb), level=bt.level if level_calibration else None,
                         level_edges=level_bands(bt.level, lo, hi))
     if center == "auto" and method in POOLED_METHODS:   # its errors are centred: a median shift only
         choice = CenterChoice(np.array([]), ["point"], [{"reason": "the pooled model's errors are centred"}])
@@ -387,11 +389,12 @@ def _final_point(t, v, ty, fy, to_year, bt: Backtest, *, models, method, combo, 
 
 
 def _quantile_functions(t, v, ty, yv, fy, point, cal: Calibration, *, window, lo, hi):
-    """Each unit's predictive quantile function per year, ``point + scale * Q_h(p)`` clipped to
-    ``[lo, hi]`` (the observation itself up to the unit's own last year): ``(qfun, past, obs)``."""
+    """Each unit's predictive quantile function per year, ``point + scale * Q_h(p)`` (``scale``:
+    :func:`forecast_scale`) clipped to ``[lo, hi]`` (the observation itself up to the unit's own last
+    year): ``(qfun, past, obs)``."""
     h = fy[None, :] - ty[:, None]
-    sc = recent_scale(t, v, window=window)
-    eq = cal.error_quantiles(np.maximum(h, 1), sc[:, None], yv[:, None])  # (U, Y, P)
+    sc = forecast_scale(recent_scale(t, v, window=window)[:, None], point, yv[:, None], h)
+    eq = cal.error_quantiles(np.maximum(h, 1), sc, yv[:, None])  # (U, Y, P)
     qfun = clip_range(point[..., None] + eq, lo, hi)
     # years up to a unit's own last observation: the observation itself
     past = h <= 0

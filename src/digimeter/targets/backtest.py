@@ -78,7 +78,8 @@ def _backtest_origin(T: int, years: np.ndarray, vt: np.ndarray, ok: np.ndarray, 
     rwc_mae = float(np.mean(np.abs(a - rwc[m])))
 
     def qs(point, cal):
-        eq = cal.error_quantiles(np.maximum(h, 1), sc[:, None], level[:, None] if level_calibration else None)
+        s_ = F.forecast_scale(sc[:, None], point, level[:, None], h)
+        eq = cal.error_quantiles(np.maximum(h, 1), s_, level[:, None] if level_calibration else None)
         return F.clip_range(point[..., None] + F.interp_q(eq, cal.probs, _PROBS), lo, hi)
 
     def row(name, point, cal, around=None):
@@ -98,7 +99,7 @@ def _backtest_origin(T: int, years: np.ndarray, vt: np.ndarray, ok: np.ndarray, 
         if not np.isfinite(point[m]).all():  # too short for this model: score where it forecasts
             point = np.where(np.isfinite(point), point, rwc)
         try:
-            cal_i = F.calibrate(bt.actual - bt.forecasts[i], bt.scale,
+            cal_i = F.calibrate(bt.actual - bt.forecasts[i], F.error_scale(bt, bt.forecasts[i]),
                                 level=bt.level if level_calibration else None,
                                 level_edges=F.level_bands(bt.level, lo, hi))
         except DataError:
