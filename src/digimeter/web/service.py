@@ -7,8 +7,10 @@ holds the store: an import in another process never makes a page fail.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import threading
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -36,8 +38,10 @@ class Service:
                 open_store(path).close()    # creates the store from the bundled snapshot on first use
             self.store_path = path
             # pages read a private copy of the last committed state: an import elsewhere never blocks them
-            self._tmp = tempfile.TemporaryDirectory(prefix="digimeter-serve-")
-            self.read_path = Path(self._tmp.name) / "store.duckdb"
+            tmp = tempfile.mkdtemp(prefix="digimeter-serve-")
+            # removed when the service goes (or at exit), without TemporaryDirectory's ResourceWarning
+            self._cleanup = weakref.finalize(self, shutil.rmtree, tmp, ignore_errors=True)
+            self.read_path = Path(tmp) / "store.duckdb"
             self.refresh(wait=None)
         self.lock = threading.RLock()
         self.cache: OrderedDict[tuple, Report] = OrderedDict()
