@@ -19,7 +19,8 @@ The model
   value after the origin enters a forecast; tested).
 - **Forecast.** For each horizon, the ``k`` nearest training pairs (Euclidean distance on the
   features standardised over one row per unit and year, the pace weighted ``w_pace`` and the last
-  annual change ``w_last``; found with a k-d tree); their changes are adjusted to the query's
+  annual change ``w_last``; the set a k-d tree over the horizon's pairs returns, found faster by
+  brute force shared by all horizons, the tree deciding ties); their changes are adjusted to the query's
   features by a ridge-penalised local linear regression on the neighbours (``ridge``; the regression
   adjustment of Beaumont et al. 2002), and the forecast is ``z_T`` plus their mean (logit scale) or
   median (own scale, where take-off spikes make changes heavy-tailed), mapped back and clipped to
@@ -51,6 +52,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 from scipy.spatial import cKDTree
 
 from digimeter.errors import DataError
@@ -141,12 +143,14 @@ class _Pairs:
     D: np.ndarray    # (P,) change over h on the model's scale
     h: np.ndarray    # (P,) horizon
     end: np.ndarray  # (P,) target year (pseudo-origin + h)
+    row: np.ndarray  # (P,) the pseudo-origin (unit x year) the features are at: pairs of one row share X
     _groups: dict | None = None
 
 
-def _pairs(t, z, feats, max_h):
-    X, D, H, E = [], [], [], []
-    Y = z.shape[1]
+def _pairs(t, z, feats, max_h, row0=0):
+    X, D, H, E, R = [], [], [], [], []
+    U, Y = z.shape
+    rows = row0 + np.arange(U * Y).reshape(U, Y)
     ok0 = np.isfinite(feats).all(-1)
     for h in range(1, min(max_h, Y - 1) + 1):
         m = ok0[:, :Y - h] & np.isfinite(z[:, h:])
@@ -156,21 +160,147 @@ def _pairs(t, z, feats, max_h):
         D.append((z[:, h:] - z[:, :Y - h])[m])
         H.append(np.full(int(m.sum()), h))
         E.append(np.broadcast_to(t[h:][None, :], m.shape)[m])
+        R.append(rows[:, :Y - h][m])
     if not X:
-        return _Pairs(np.empty((0, 3)), np.empty(0), np.empty(0, int), np.empty(0))
-    return _Pairs(np.concatenate(X), np.concatenate(D), np.concatenate(H), np.concatenate(E))
+        return _Pairs(np.empty((0, 3)), np.empty(0), np.empty(0, int), np.empty(0), np.empty(0, int))
+    return _Pairs(*map(np.concatenate, (X, D, H, E, R)))
 
 
 def _by_h(pairs: _Pairs) -> dict:
-    """Pairs grouped by horizon, each sorted by target year: h -> (X, D, end)."""
+    """Pairs grouped by horizon, each sorted by target year: h -> (X, D, end, row)."""
     if getattr(pairs, "_groups", None) is None:
         g = {}
         for h in np.unique(pairs.h):
             m = np.flatnonzero(pairs.h == h)
             o = m[np.argsort(pairs.end[m], kind="stable")]
-            g[int(h)] = (pairs.X[o], pairs.D[o], pairs.end[o])
+            g[int(h)] = (pairs.X[o], pairs.D[o], pairs.end[o], pairs.row[o])
         pairs._groups = g
     return pairs._groups
+
+
+#: squared distances held at once (queries x rows), which bounds the search's memory (8 MB)
+_BLOCK = 1 << 20
+#: candidates kept per query for all horizons, in multiples of k (see :func:`_analogues`)
+_WIDEN = 3
+#: two squared distances closer than this (relative) count as tied
+_TIE = 1e-9
+
+
+def _sqdist(q, F):
+    """Squared Euclidean distances (Q, n) of queries ``q`` (Q, f) to rows ``F`` (n, f)."""
+    d = np.subtract.outer(q[:, 0], F[:, 0])
+    d *= d
+    if F.shape[1] > 1:
+        e = np.empty_like(d)
+        for j in range(1, F.shape[1]):
+            np.subtract.outer(q[:, j], F[:, j], out=e)
+            e *= e
+            d += e
+    return d
+
+
+def _smallest(d, k):
+    """Each row's ``k`` smallest entries of ``d`` (Q, n > k): ``(their columns (Q, k) in no order,
+    the k-th smallest (Q,), the (k+1)-th smallest (Q,))``."""
+    p = np.argpartition(d, k, axis=1)   # the k smallest first, then the (k+1)-th smallest
+    sel = p[:, :k]
+    dk = np.take_along_axis(d, sel, axis=1).max(1)
+    return sel, dk, np.take_along_axis(d, p[:, k:k + 1], axis=1)[:, 0]
+
+
+def _nearest_pairs(qq, d, cand, dc, nxt, pos, cols, X, k):
+    """Indices (Q, k) of each query's ``k`` nearest pairs of one horizon (``X`` (n, f), scaled),
+    exactly the set ``cKDTree(X).query(qq, k)`` returns, from the squared distances ``d`` (Q, rows)
+    to every row, the rows' candidates ``cand`` (Q, m), their squared distances ``dc`` and the
+    smallest distance left out of them ``nxt`` (Q,); ``pos[row]`` is the row's pair (-1: none),
+    ``cols`` the pairs' rows.
+
+    The k nearest pairs among the candidates are the set when the k-th is nearer than both the
+    next pair among them and every row left out; otherwise (or when the horizon has few pairs) the
+    set is looked for among all the horizon's pairs; where the k-th distance is tied (within
+    :data:`_TIE`) with the next, the k-d tree decides, as it always did."""
+    Q = qq.shape[0]
+    idx = np.empty((Q, k), np.intp)
+    tree = np.zeros(Q, bool)
+    if cols.size <= 2 * cand.shape[1]:   # few pairs: the candidates would not hold k of them
+        redo = np.arange(Q)
+    else:
+        pc = pos[cand]
+        sel, dk, dk1 = _smallest(np.where(pc >= 0, dc, np.inf), k)
+        idx[:] = np.take_along_axis(pc, sel, axis=1)
+        bar = dk * (1 + _TIE)
+        tree = np.isfinite(dk) & ~(dk1 > bar)   # tied among the candidates already
+        redo = np.flatnonzero(~tree & ~(np.isfinite(dk) & (dk1 > bar) & (nxt > bar)))
+    if redo.size:
+        sel, dk, dk1 = _smallest(d[:, cols] if redo.size == Q else d[redo][:, cols], k)
+        idx[redo] = sel
+        tree[redo[~(dk1 > dk * (1 + _TIE))]] = True
+    if tree.any():   # (queries at one point, e.g. series stuck at a bound, asked once)
+        uq, inv = np.unique(qq[tree], axis=0, return_inverse=True)
+        idx[tree] = cKDTree(X).query(uq, k=k)[1].reshape(-1, k)[inv.ravel()]
+    return idx
+
+
+def _analogue_changes(q, X, D, idx, ridge, kind):
+    """The neighbours' changes ``D[idx]`` adjusted to the queries' features ``q`` by a ridge-penalised
+    local linear regression on the neighbours' features ``X[idx]`` (none where ``ridge`` is 0), then
+    their mean (``kind == "logit"``) or median: (Q,). The adjustment shifts every neighbour of a
+    query by the same amount, so it is added to their mean or median. The regression's moments (the
+    neighbours' means of x, x x', d and x d) are one sparse averaging matrix times the pairs' products;
+    the features are standardised, so taking the centred moments from the raw ones loses nothing
+    that matters against the ridge penalty."""
+    Q, kk = idx.shape
+    n, f = X.shape
+    M = sparse.csr_matrix((np.full(idx.size, 1.0 / kk), idx.ravel(), np.arange(0, idx.size + 1, kk)),
+                          shape=(Q, n))
+    if kind == "logit":
+        c = M @ D
+    else:
+        c = np.median(D[idx], axis=1)
+    if not ridge:
+        return c
+    S = M @ np.concatenate([X, (X[:, :, None] * X[:, None, :]).reshape(n, f * f), X * D[:, None], D[:, None]], 1)
+    xm, xx, xd, dm = S[:, :f], S[:, f:f + f * f].reshape(Q, f, f), S[:, f + f * f:-1], S[:, -1:]
+    A = xx - xm[:, :, None] * xm[:, None, :] + ridge * np.eye(f)[None]
+    beta = np.linalg.solve(A, (xd - xm * dm)[..., None])[..., 0]
+    return c + (beta * (q - xm)).sum(1)
+
+
+def _analogues(out, qs, slices, full, lvl, kind, st: PooledSettings):
+    """Fill ``out[:, k]`` for every horizon of ``slices`` (h -> (k, X, D, row)) with the adjusted
+    changes of each query's ``st.k`` nearest pairs: full queries on all features, level-only ones
+    (``lvl``) on the level. Every horizon's pairs come from one set of rows (unit x pseudo-origin, one
+    feature vector each), so each query's distances to the rows are computed and partitioned once for
+    all horizons, keeping the ``_WIDEN * k`` nearest rows as candidates; each horizon then finds its
+    ``k`` nearest pairs among them (:func:`_nearest_pairs`, which proves the set or looks further)."""
+    rows, first = np.unique(np.concatenate([v[3] for v in slices.values()]), return_index=True)
+    F = np.concatenate([v[1] for v in slices.values()])[first]   # each row's scaled features
+    pos, cols = {}, {}
+    for h, (k, Xc, Dh, Rh) in slices.items():
+        cols[h] = np.searchsorted(rows, Rh)
+        pos[h] = np.full(rows.size, -1, np.intp)
+        pos[h][cols[h]] = np.arange(Rh.size)
+    m = min(rows.size, _WIDEN * max(min(st.k, v[1].shape[0]) for v in slices.values()) + 1)
+    for sel, fc in ((full, slice(None)), (lvl, slice(0, 1))):
+        si = np.flatnonzero(sel)
+        step = max(1, _BLOCK // rows.size)
+        for a in range(0, si.size, step):
+            qi = si[a:a + step]
+            qq = qs[qi][:, fc]
+            d = _sqdist(qq, F[:, fc])
+            if m < rows.size:
+                cand, _, nxt = _smallest(d, m)
+                dc = np.take_along_axis(d, cand, axis=1)
+            else:
+                cand, dc, nxt = np.broadcast_to(np.arange(m), d.shape), d, np.full(qi.size, np.inf)
+            for h, (k, Xc, Dh, Rh) in slices.items():
+                Xc = Xc[:, fc]
+                kk = min(st.k, Xc.shape[0])
+                if kk == Xc.shape[0]:   # every pair is a neighbour
+                    idx = np.broadcast_to(np.arange(kk), (qi.size, kk))
+                else:
+                    idx = _nearest_pairs(qq, d, cand, dc, nxt, pos[h], cols[h], Xc, kk)
+                out[qi, k] = _analogue_changes(qq, Xc, Dh, idx, st.ridge, kind)
 
 
 def _predict(q, pairs: _Pairs, upto, hs, kind, st: PooledSettings, extrapolate: bool = True):
@@ -195,33 +325,17 @@ def _predict(q, pairs: _Pairs, upto, hs, kind, st: PooledSettings, extrapolate: 
     lvl = np.isfinite(q[:, 0]) & ~full
     qs = np.where(np.isfinite(q), (q - mu) * scale, 0.0)
     groups = _by_h(pairs)
-    good = {}
+    slices = {}   # horizon -> (its column in out, its pairs' scaled features, changes and rows)
     for k, h in enumerate(hs):
         if int(h) not in groups:
             continue
-        Xh, Dh, Eh = groups[int(h)]
+        Xh, Dh, Eh, Rh = groups[int(h)]
         n0, n = int(np.searchsorted(Eh, lo_end, side="right")), int(np.searchsorted(Eh, upto, side="right"))
-        if n - n0 < st.min_pairs:
-            continue
-        Xh, Dh = (Xh[n0:n] - mu) * scale, Dh[n0:n]
-        n = n - n0
-        kk = min(st.k, n)
-        for sel, cols in ((full, slice(None)), (lvl, slice(0, 1))):
-            if not sel.any():
-                continue
-            qq, Xc = qs[sel][:, cols], Xh[:, cols]
-            idx = cKDTree(Xc).query(qq, k=kk, workers=-1)[1].reshape(qq.shape[0], kk)   # the kk nearest pairs
-            nb = Dh[idx]
-            if st.ridge:   # local linear adjustment of the neighbours' changes to the query's features
-                Xn = Xc[idx]
-                xm = Xn.mean(1, keepdims=True)
-                xc = Xn - xm
-                A = np.einsum("qkf,qkg->qfg", xc, xc) / kk + st.ridge * np.eye(Xn.shape[-1])[None]
-                bb = np.einsum("qkf,qk->qf", xc, nb - nb.mean(1, keepdims=True)) / kk
-                beta = np.linalg.solve(A, bb[..., None])[..., 0]
-                nb = nb + np.einsum("qf,qf->q", beta, qq - xm[:, 0])[:, None]
-            out[sel, k] = nb.mean(1) if kind == "logit" else np.median(nb, axis=1)
-        good[int(h)] = k
+        if n - n0 >= st.min_pairs:
+            slices[int(h)] = (k, (Xh[n0:n] - mu) * scale, Dh[n0:n], Rh[n0:n])
+    if slices:
+        _analogues(out, qs, slices, full, lvl, kind, st)
+    good = {h: v[0] for h, v in slices.items()}
     if extrapolate and good and len(good) < len(hs):   # too few pairs: longest good horizon, scaled by h
         gh = np.array(sorted(good))
         for k, h in enumerate(hs):
@@ -240,9 +354,8 @@ def _panel_pairs(t, v, donors, lo, hi, kind, st, max_h):
     if donors is not None:
         dt, dv = _prep(*donors)
         dz = _fwd(dv, lo, hi, kind)
-        dp = _pairs(dt, dz, _features(dz, st.window), max_h)
-        p = _Pairs(np.concatenate([p.X, dp.X]), np.concatenate([p.D, dp.D]),
-                   np.concatenate([p.h, dp.h]), np.concatenate([p.end, dp.end]))
+        dp = _pairs(dt, dz, _features(dz, st.window), max_h, row0=z.size)
+        p = _Pairs(*(np.concatenate([getattr(p, f), getattr(dp, f)]) for f in ("X", "D", "h", "end", "row")))
     return z, feats, p
 
 
