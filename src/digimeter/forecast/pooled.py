@@ -225,9 +225,8 @@ def _nearest_pairs(qq, d, cand, dc, nxt, pos, cols, X, k):
     if cols.size <= 2 * cand.shape[1]:   # few pairs: the candidates would not hold k of them
         redo = np.arange(Q)
     else:
-        pc = pos[cand]
-        sel, dk, dk1 = _smallest(np.where(pc >= 0, dc, np.inf), k)
-        idx[:] = np.take_along_axis(pc, sel, axis=1)
+        sel, dk, dk1 = _smallest(dc + np.where(pos >= 0, 0.0, np.inf)[cand], k)
+        idx[:] = pos[np.take_along_axis(cand, sel, axis=1)]
         bar = dk * (1 + _TIE)
         tree = np.isfinite(dk) & ~(dk1 > bar)   # tied among the candidates already
         redo = np.flatnonzero(~tree & ~(np.isfinite(dk) & (dk1 > bar) & (nxt > bar)))
