@@ -34,6 +34,7 @@ snapshot: venv
 docs: venv
 	$(BIN)/python scripts/make_cli_docs.py
 	$(BIN)/python scripts/make_backtest_doc.py
+	$(BIN)/python scripts/make_pot.py
 
 clean:
 	rm -rf $(VENV) .digimeter-home $(OUT)

@@ -15,30 +15,19 @@ from __future__ import annotations
 
 import re
 import string
+import sys
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
 from digimeter import report as R
 
-SRC = Path(R.__file__).resolve().parents[1]   # src/digimeter
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import make_pot  # noqa: E402  (scripts/make_pot.py: the msgids the product shows, and the template)
+
 LANGS = ("ru", "kk")
-TEMPLATE_CALL = re.compile(r"""_\(\s*'((?:[^'\\]|\\.)*)'\s*\)""")
-
-
-def code_msgids() -> dict[str, str]:
-    """msgid -> where it is used."""
-    ids: dict[str, str] = {}
-    for f in sorted(SRC.rglob("*.py")):   # every module, so a string keeps being checked after a move
-        where = f.relative_to(SRC).as_posix()
-        for lineno, msg, _comments, _ctx in extract_from_file("python", str(f), keywords={"_": None}):
-            if isinstance(msg, str) and msg:
-                ids.setdefault(msg, f"{where}:{lineno}")
-        for m in TEMPLATE_CALL.finditer(f.read_text(encoding="utf-8")):   # Jinja templates kept in Python
-            ids.setdefault(m.group(1), f"{where} (template)")
-    return ids
+code_msgids = make_pot.code_msgids
 
 
 @pytest.fixture(scope="module", params=LANGS)
@@ -90,31 +79,10 @@ def test_translations_use_only_the_msgid_placeholders(catalog):
     assert not bad, "\n".join(bad)
 
 
-def _aggregates(nodes):
-    for n in nodes:
-        if n.get("children"):
-            yield n
-            yield from _aggregates(n["children"])
-
-
 def test_shipped_spec_and_scenario_names_are_translated(catalog):
-    from digimeter.spec import load_spec, shipped_specs
-    from digimeter.targets import load_scenario, shipped_scenarios
-
     lang, cat = catalog
-    want = {}
-    for name in shipped_specs():
-        spec = load_spec(name)
-        want[spec.title or spec.name] = f"spec {name}: title"
-        for node in _aggregates(spec.to_dict()["tree"]):   # pillars and sub-pillars (not indicators: data)
-            want[node.get("name") or node["code"]] = f"spec {name}: {node['code']}"
-    for name in shipped_scenarios():
-        sc = load_scenario(name)
-        want[sc.title or sc.name] = f"scenario {name}: title"
-        if sc.description:
-            want[" ".join(sc.description.split())] = f"scenario {name}: description"
-        for t in sc.targets:
-            want[t.name or t.id] = f"scenario {name}: target {t.id}"
+    want = make_pot.data_msgids()
+    assert len(want) > 20 and "Fully digital Kazakhstan by 2028" in want
     missing = _missing(cat, want)
     assert not missing, f"{lang}:\n" + "\n".join(f"  {want[m]}: {m!r}" for m in missing)
 
@@ -123,29 +91,24 @@ def test_ranking_names_regions_and_units_of_measure_are_translated(catalog, stor
     """Labels the rankings table and the charts show: published rankings' names and families, UN
     regions and sub-regions (peer groups), and the units of measure of every indicator the shipped
     specs and the regions section use."""
-    from digimeter.benchmark import RANKINGS
-    from digimeter.regions import default_regional_subject, divide_indicator
-    from digimeter.spec import load_spec
+    from digimeter.regions import default_regional_subject
 
     lang, cat = catalog
-    want = {p.name: f"ranking {p.key}" for p in RANKINGS}
-    want.update({p.family: f"family of {p.key}" for p in RANKINGS})
-    want["spec"] = "family of a spec"
-    # the regions section's default (the regional spec, whose inputs are below) and its divide's indicator
+    # the regions section's default (the regional spec, whose inputs make_pot reads) and its divide's indicator
     assert default_regional_subject(store, "KAZ") == "kz-regions"
-    codes = {divide_indicator(store, "KAZ")}
-    for name in ("egdi", "digital-nation", "kz-regions"):
-        codes |= {n["indicator"] for n in load_spec(name).meta().to_dict("records")
-                  if n.get("kind") == "indicator" and n.get("indicator")}
-    u = store.units(kind="country")
-    want.update({r: "UN region" for r in u.un_region.dropna().unique()})
-    want.update({r: "UN sub-region" for r in u.un_subregion.dropna().unique()})
-    ind = store.indicators()
-    for code, unit in zip(ind.code, ind.unit):
-        if code in codes and isinstance(unit, str):
-            want[unit] = f"unit of measure of {code}"
+    want = make_pot.label_msgids(store)
+    assert {"Asia", "Central Asia", "% of population"} <= set(want)
     missing = _missing(cat, want)
     assert not missing, f"{lang}:\n" + "\n".join(f"  {want[m]}: {m!r}" for m in missing)
+
+
+def test_the_translators_template_holds_every_msgid(store):
+    """digimeter.pot is what a new language starts from: regenerate it with scripts/make_pot.py."""
+    with make_pot.POT.open("rb") as fh:
+        pot = {m.id for m in read_po(fh) if m.id}
+    want = {**make_pot.code_msgids(), **make_pot.data_msgids(), **make_pot.label_msgids(store)}
+    missing = sorted(set(want) - pot)
+    assert not missing, f"{len(missing)} msgids missing from {make_pot.POT.name} (python scripts/make_pot.py): {missing[:5]}"
 
 
 STATUS_ROWS = [
@@ -212,3 +175,10 @@ def test_every_status_code_of_targets_has_a_word():
     # a code emitted by targets.evaluate that the report does not know would fall back to English
     emitted = set(re.findall(r'"status_code": "([a-z_]+)"', inspect.getsource(T.evaluation)))
     assert emitted <= set(words), emitted - set(words)
+
+
+@pytest.mark.parametrize("lang", ("en", *LANGS))
+def test_an_empty_label_stays_empty(lang):
+    """gettext("") is the catalog's header ("Project-Id-Version: ..."); an indicator without a unit of
+    measure showed it on the Russian and Kazakh what-if pages."""
+    assert R.gettext_for(lang)("") == ""

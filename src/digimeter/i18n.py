@@ -49,8 +49,14 @@ def translations(lang: str = "en") -> gettext.NullTranslations:
 
 
 def gettext_for(lang: str) -> Callable[[str], str]:
+    """``_`` of ``lang``. An empty string stays empty (gettext itself answers ``""`` with the catalog's
+    header, "Project-Id-Version: ...", which a label left blank by the data must never show)."""
     t = translations(lang)
-    return t.gettext
+
+    def _(msg: str) -> str:
+        return t.gettext(msg) if msg else msg
+
+    return _
 
 
 def ordinal(n: int, lang: str = "en") -> str:

@@ -185,7 +185,7 @@ def levers(b, changes: dict[str, str], _) -> list[dict[str, Any]]:
         y = panel.years.loc[b.unit, n.indicator] if b.unit in panel.years.index else float("nan")
         lo, hi = m.get("min_value"), m.get("max_value")
         rng = "" if lo is None or hi is None or lo != lo or hi != hi else f"{lo:g}–{hi:g}"
-        out.append({"node": n.code, "name": _(n.name or n.code), "measure": _(m.get("unit") or ""),
+        out.append({"node": n.code, "name": _(n.name or n.code), "measure": _(m["unit"]) if m.get("unit") else "",
                     "latest": "" if v != v else f"{v:.4g}", "year": "" if y != y else int(y),
                     "range": rng, "value": changes.get(n.code, changes.get(n.indicator, ""))})
     return out
