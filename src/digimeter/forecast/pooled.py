@@ -332,8 +332,11 @@ def _predict(q, pairs: _Pairs, upto, hs, kind, st: PooledSettings, extrapolate: 
         n0, n = int(np.searchsorted(Eh, lo_end, side="right")), int(np.searchsorted(Eh, upto, side="right"))
         if n - n0 >= st.min_pairs:
             slices[int(h)] = (k, (Xh[n0:n] - mu) * scale, Dh[n0:n], Rh[n0:n])
-    if slices:
-        _analogues(out, qs, slices, full, lvl, kind, st)
+    if slices:   # queries at one point (e.g. series stuck at a bound) are answered once
+        _, first, inv = np.unique(np.column_stack([qs, full, lvl]), axis=0, return_index=True, return_inverse=True)
+        once = np.full((first.size, len(hs)), np.nan)
+        _analogues(once, qs[first], slices, full[first], lvl[first], kind, st)
+        out = once[inv.ravel()]
     good = {h: v[0] for h, v in slices.items()}
     if extrapolate and good and len(good) < len(hs):   # too few pairs: longest good horizon, scaled by h
         gh = np.array(sorted(good))
