@@ -86,3 +86,23 @@ def test_fan_joins_the_last_observation():
     d = _spec(C.fan_chart(h[h.year < 2025].assign(year=[2023, 2024, 2025]), q, y_title="x", source="Source: ITU"))
     years = [r["year"] for ly in d["vconcat"][0]["layer"] for r in ly.get("data", {}).get("values", []) if "median" in r]
     assert min(years) == 2025 and years.count(2025) == 3
+
+
+def test_year_axes_tick_whole_years_only():
+    """A divide chart over a few years had ticks at half years, printed by format "d" as "2022 2023 2023".
+    Every year axis now ticks the whole years of its span, and the rendered SVG labels each year once."""
+    import re
+
+    import vl_convert as vlc
+
+    for years in ([2022, 2023], [2021, 2022, 2023], list(range(2010, 2024))):
+        df = pd.DataFrame({"year": years, "value": range(len(years)), "series": ["Gini"] * len(years)})
+        ch = C.lines(df, y_title="inequality", source="Source: x")
+        assert _spec(ch)["vconcat"][0]["encoding"]["x"]["axis"]["values"] == years
+        labels = re.findall(r">(20\d\d)</text>", vlc.vegalite_to_svg(ch.to_json()))
+        assert labels == [str(y) for y in years]
+    h = pd.DataFrame({"year": [2020, 2021], "value": [80.0, 85.0]})
+    q = pd.DataFrame({"year": [2022, 2023], "lo90": [80, 81], "lo50": [84, 85], "median": [86, 88], "hi50": [88, 90],
+                      "hi90": [90, 95]})
+    fan = json.dumps(_spec(C.fan_chart(h, q, y_title="x", source="Source: x")))
+    assert '"values": [2020, 2021, 2022, 2023]' in fan

@@ -38,6 +38,15 @@ def _data(df: pd.DataFrame) -> alt.Data:
     return alt.Data(values=records(df.reset_index(drop=True)))
 
 
+def year_axis(*years) -> alt.Axis:
+    """The axis of a ``year:Q`` field over the span of ``years`` (any number of year sequences): a tick
+    at every whole year, labels thinned where they would overlap. Without the explicit values a span of
+    two or three years got ticks at half years, which ``format="d"`` printed as "2022 2023 2023"."""
+    ys = [int(y) for seq in years for y in pd.to_numeric(pd.Series(list(seq)), errors="coerce").dropna()]
+    values = list(range(min(ys), max(ys) + 1)) if ys else None
+    return alt.Axis(format="d", values=values, labelOverlap="greedy", labelSeparation=6)
+
+
 def wrap(text: str, width: int = 110) -> list[str]:
     """Split a long caption into lines of at most ``width`` characters (at spaces)."""
     import textwrap
@@ -218,7 +227,7 @@ def fan_chart(history: pd.DataFrame, quantiles: pd.DataFrame, *, y_title: str, s
     if len(last) and len(q) and float(last["year"].iloc[0]) < float(q["year"].min()):
         start = {c: float(last["value"].iloc[0]) for c in ("lo90", "lo50", "median", "hi50", "hi90") if c in q}
         q = pd.concat([pd.DataFrame([{**start, "year": last["year"].iloc[0]}]), q], ignore_index=True)
-    x = alt.X("year:Q", title=labels.get("year", "year"), axis=alt.Axis(format="d", labelOverlap="greedy", labelSeparation=6))
+    x = alt.X("year:Q", title=labels.get("year", "year"), axis=year_axis(history["year"], q["year"]))
     band90 = alt.Chart(_data(q)).mark_area(color=FAN, opacity=0.25).encode(
         x=x, y=alt.Y("lo90:Q", title=axis_title(y_title), scale=yscale), y2="hi90:Q")
     band50 = alt.Chart(_data(q)).mark_area(color=FAN, opacity=0.5).encode(x=x, y="lo50:Q", y2="hi50:Q")
@@ -271,7 +280,7 @@ def lines(df: pd.DataFrame, *, y_title: str, source: str, title: str | None = No
     """One line per series over years (``year``, ``value``, ``series``)."""
     n = df[series].nunique()
     ch = alt.Chart(_data(df)).mark_line(point=True).encode(
-        x=alt.X("year:Q", title=x_title, axis=alt.Axis(format="d", labelOverlap="greedy", labelSeparation=6)),
+        x=alt.X("year:Q", title=x_title, axis=year_axis(df["year"])),
         y=alt.Y("value:Q", title=axis_title(y_title), scale=alt.Scale(zero=False)),
         color=alt.Color(f"{series}:N", title=None, scale=alt.Scale(range=[BASE, HIGHLIGHT] + OKABE_ITO[:max(n - 2, 0)])),
         tooltip=["year:Q", f"{series}:N", alt.Tooltip("value:Q", format=".3f")]).properties(width=WIDTH, height=200)
@@ -335,7 +344,7 @@ def rank_trajectory(df: pd.DataFrame, *, y_title: str, source: str, title: str |
     d["label"] = (d["rank"].astype(int).astype(str) + "/" + d["n"].astype(int).astype(str)).where(ends, "")
     d["complete"] = d["complete"].astype(bool)
     x = alt.X("year:Q", title=x_title, scale=alt.Scale(domain=[int(d.year.min()) - 1, int(d.year.max()) + 1]),
-              axis=alt.Axis(format="d", labelOverlap="greedy", labelSeparation=6))
+              axis=year_axis(d["year"]))
     y = alt.Y("rank:Q", title=axis_title(y_title, 18), scale=alt.Scale(reverse=True, domainMin=1, nice=False))
     base = alt.Chart().encode(x=x)
     universe = base.mark_line(color=MUTED, strokeDash=[4, 3], point=alt.OverlayMarkDef(color=MUTED, size=14)).encode(
