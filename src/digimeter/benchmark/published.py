@@ -400,17 +400,24 @@ def _spec_rows(store, code: str, year: int | None, specs: Iterable[Any] | None, 
 
 
 def _rank_correlations(ranks: pd.DataFrame, min_common: int = 10) -> pd.DataFrame:
+    """Spearman's and Kendall's (tau-b) correlation, with their p-values, of every pair of columns over
+    the units both rank (at least ``min_common``). The pairs are cut from one float array: selecting
+    them in pandas took 4/5 of the time (0.42 of 0.52 s for the 276 pairs of KAZ's report)."""
     from scipy import stats
 
     out = []
     keys = list(ranks.columns)
-    for a, b in combinations(keys, 2):
-        both = ranks[[a, b]].dropna()
-        if len(both) < min_common:
+    values = ranks.to_numpy(dtype=float, na_value=np.nan)
+    ranked = ~np.isnan(values)
+    for i, j in combinations(range(len(keys)), 2):
+        both = ranked[:, i] & ranked[:, j]
+        n = int(both.sum())
+        if n < min_common:
             continue
-        rho, prho = stats.spearmanr(both[a], both[b])
-        tau, ptau = stats.kendalltau(both[a], both[b])
-        out.append({"a": a, "b": b, "n_common": len(both), "spearman": float(rho), "spearman_p": float(prho),
+        x, y = values[both, i], values[both, j]
+        rho, prho = stats.spearmanr(x, y)
+        tau, ptau = stats.kendalltau(x, y)
+        out.append({"a": keys[i], "b": keys[j], "n_common": n, "spearman": float(rho), "spearman_p": float(prho),
                     "kendall": float(tau), "kendall_p": float(ptau)})
     return pd.DataFrame(out, columns=["a", "b", "n_common", "spearman", "spearman_p", "kendall", "kendall_p"])
 
