@@ -65,6 +65,8 @@ def test_report_offline_draws_every_chart(made, browser):
         png = browser.screenshot(ARTIFACTS / "report-interactive.png")
         state = browser.evaluate("""(() => ({
             charts: document.querySelectorAll('.chart').length,
+            csp: document.querySelector('meta[http-equiv="Content-Security-Policy"]').content,
+            interpreter: typeof window.vegaExpressionInterpreter,
             live: [...document.querySelectorAll('.chart.live')].filter(c => {
                 const s = c.querySelector('.vega-chart svg'); if (!s) return false;
                 const b = s.getBoundingClientRect(); return b.width > 50 && b.height > 50 &&
@@ -82,6 +84,8 @@ def test_report_offline_draws_every_chart(made, browser):
     expected = sum(len(s.charts) for s in rep.sections)
     assert state["charts"] == expected >= 5
     assert state["live"] == expected, state                       # every chart drawn by vega-embed
+    # ... under a policy without 'unsafe-eval': Vega's expressions interpreted, never compiled
+    assert "'unsafe-eval'" not in state["csp"] and state["interpreter"] == "object", state
     assert state["links"] == 3 * expected                          # CSV, JSON, Vega-Lite under each chart
     assert state["tables"] > 5 and len(state["tableLinks"]) == 2 * state["tables"]   # CSV and JSON under each table
     assert all(x.split(":")[1] == "blob" for x in state["tableLinks"])

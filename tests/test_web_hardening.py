@@ -136,6 +136,7 @@ def test_security_headers_and_pages_render(server):
         assert csp["default-src"] == "'none'" and csp["frame-ancestors"] == "'none'"
         script = csp.get("script-src", "'none'").split()
         assert "'unsafe-inline'" not in script and all(s.startswith("'") for s in script)   # no inline, no hosts
+        assert "'unsafe-eval'" not in script     # Vega's expressions run through vega-interpreter
     r = httpx.get(base + "/upload")
     assert r.status_code == 200 and 'enctype="multipart/form-data"' in r.text
     import re

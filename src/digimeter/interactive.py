@@ -10,9 +10,11 @@ Every chart of the report and the dashboard is emitted as
       <script type="application/json" class="vl-spec">{...}</script>
     </div>
 
-The JavaScript (Vega, Vega-Lite and vega-embed, bundled by vl-convert; every part BSD-3-Clause or ISC, see
-``data/js/NOTICE.md``) ships in the package (``data/js/vega-bundle.js``): the report inlines it, the dashboard
-serves it from ``/assets/``; nothing comes from a CDN, and the report opens with the network off. Once a chart
+The JavaScript (Vega, Vega-Lite and vega-embed, bundled by vl-convert, and vega-interpreter; every part
+BSD-3-Clause or ISC, see ``data/js/NOTICE.md``) ships in the package (``data/js/vega-bundle.js``): the report
+inlines it, the dashboard serves it from ``/assets/``; nothing comes from a CDN, and the report opens with the
+network off. Vega's expressions run through vega-interpreter (``ast: true``), never through ``Function()``, so
+both pages' Content-Security-Policy leaves out ``'unsafe-eval'``. Once a chart
 is drawn its ``.chart`` gets the class ``live`` and the static SVG is hidden; without scripts, or when drawing
 fails, the static SVG stays, and print always uses it (``@media print``). Every chart gets CSV, JSON and Vega-Lite
 links (its data), every table CSV and JSON links (its cells as shown), made in the page (no server needed).
@@ -87,7 +89,11 @@ EMBED_JS = r"""(function () {
     try { spec = JSON.parse(data.textContent); } catch (e) { return Promise.resolve(); }
     links(el, spec, el.getAttribute("data-chart") || "chart");
     if (typeof window.vegaEmbed !== "function") return Promise.resolve();
-    return window.vegaEmbed(holder, spec, {renderer: "svg", actions: false, tooltip: {theme: "light"}, logLevel: 1})
+    var opts = {renderer: "svg", actions: false, tooltip: {theme: "light"}, logLevel: 1};
+    if (window.vegaExpressionInterpreter) {   // expressions interpreted, never compiled: no 'unsafe-eval'
+      opts.ast = true; opts.expr = window.vegaExpressionInterpreter;
+    }
+    return window.vegaEmbed(holder, spec, opts)
       .then(function (res) { el.classList.add("live"); el.__view = res.view; })
       .catch(function (err) { holder.textContent = ""; el.classList.add("static-only");
                               if (window.console) console.warn("chart not drawn:", err && err.message); });
