@@ -10,8 +10,6 @@ Run: python scripts/make_backtest_doc.py        (or: make docs)
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -23,15 +21,11 @@ HEADING = "## Tables\n"
 
 
 def main() -> int:
-    from digimeter.store import Store, open_store
+    from digimeter.store import open_store
     from digimeter.targets.backtest import METHODS_COMPARED, backtest_markdown, backtest_report, method_comparison
 
     with tempfile.TemporaryDirectory() as home:
-        os.environ["DIGIMETER_HOME"] = home   # a store made afresh from the bundled snapshot
-        path = Path(open_store().path)
-        copy = Path(home) / "copy.duckdb"
-        shutil.copyfile(path, copy)
-        with Store(copy) as s:
+        with open_store(Path(home) / "digimeter.duckdb") as s:   # made afresh from the bundled snapshot
             reports = {ind: backtest_report(s, ind) for ind in INDICATORS}
             comparisons = {ind: method_comparison([reports[ind]] + [backtest_report(s, ind, method=m)
                                                                     for m in METHODS_COMPARED

@@ -18,7 +18,6 @@ Run: python scripts/make_pot.py        (or: make docs)
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import tempfile
@@ -100,19 +99,11 @@ def all_msgids() -> dict[str, str]:
     from digimeter.store import open_store
 
     with tempfile.TemporaryDirectory() as home:
-        old = os.environ.get("DIGIMETER_HOME")
-        os.environ["DIGIMETER_HOME"] = home    # a store made afresh from the bundled snapshot
+        store = open_store(Path(home) / "digimeter.duckdb")   # made afresh from the bundled snapshot
         try:
-            store = open_store()
-            try:
-                labels = label_msgids(store)
-            finally:
-                store.close()
+            labels = label_msgids(store)
         finally:
-            if old is None:
-                os.environ.pop("DIGIMETER_HOME", None)
-            else:
-                os.environ["DIGIMETER_HOME"] = old
+            store.close()
     out = dict(code_msgids())
     for d in (data_msgids(), labels):
         for k, v in d.items():
