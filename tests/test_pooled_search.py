@@ -84,6 +84,7 @@ CASES = [
     dict(settings=PooledSettings(memory=8, w_last=0.5), kind="none"),
     dict(donors=True),
     dict(settings=PooledSettings(k=500), kind="none"),    # more neighbours than pairs
+    dict(settings=PooledSettings(k=7, w_pace=0.0, w_last=0.0)),   # the level alone: ties everywhere
 ]
 
 
@@ -104,6 +105,8 @@ def test_fast_search_gives_the_reference_forecasts(monkeypatch, case, seed):
         fy, fc = pooled_forecast(t, v, int(t[-1]) + 10, lo=0, hi=100, **kw)
         return bt, fc
 
+    if seed == 2:
+        monkeypatch.setattr(pooled, "_BLOCK", 4096)   # the queries searched a few at a time
     fast = both()
     monkeypatch.setattr(pooled, "_predict", _reference_predict)
     ref = both()
