@@ -83,12 +83,12 @@ def cached_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: 
     ``folder``: where the files go (default ``<store home>/cache/report``; the dashboard, which reads a
     private copy of the store, names the real home's). ``cache=False`` or ``DIGIMETER_NO_CACHE=1``:
     always computed, nothing read or written."""
-    from ..store import open_store
-    from .html import render_svgs
+    from .offload import reading_store
+    from .html import ChartRenderer, render_svgs
     from .make import make_report
 
     own = store is None
-    store = store or open_store()
+    store = store or reading_store()
     try:
         path = key = None
         if cache_enabled(cache):
@@ -105,9 +105,16 @@ def cached_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: 
                         drawn = render_svgs(rep)
                         write_cached(path, key, (rep, drawn), keep=_KEEP)
                     return rep, dict(drawn)
-        rep = make_report(unit, spec, scenario=scenario, lang=lang, store=store, progress=progress,
-                          sections=sections, samples=samples, regional=regional)
-        drawn = render_svgs(rep) if svgs else {}
+        # with svgs, the charts are drawn while the later sections are computed (render once)
+        renderer = ChartRenderer() if svgs else None
+        try:
+            rep = make_report(unit, spec, scenario=scenario, lang=lang, store=store, progress=progress,
+                              sections=sections, samples=samples, regional=regional,
+                              on_section=renderer.add if renderer is not None else None)
+            drawn = render_svgs(rep, renderer.result()) if renderer is not None else {}
+        finally:
+            if renderer is not None:
+                renderer.close()
         if path is not None:
             write_cached(path, key, (rep, drawn), keep=_KEEP)
         return rep, dict(drawn)

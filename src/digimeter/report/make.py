@@ -8,14 +8,31 @@ from typing import Any, Callable
 from .. import __version__
 from ..errors import NotFoundError
 from ..i18n import translations
-from .model import BASE_SPECS, DEFAULT_SAMPLES, SECTION_IDS, Report, ReportContext
+from .model import BASE_SPECS, DEFAULT_SAMPLES, SECTION_IDS, Report, ReportContext, Section, optional
+from .offload import TargetsJob
 from .sections import BUILDERS
+
+#: the sections that wait for the targets' forecasts (computed after the others, before the methods)
+AFTER_TARGETS = ("headline", "targets")
+
+
+def _compute_sections(ctx: ReportContext, step: Callable[[str], None],
+                      on_section: Callable[[Section], None] | None) -> list[Section]:
+    """Every wanted section, computed in the order make_report's docstring gives, returned in BUILDERS' order."""
+    wanted = [(i, sid, fn) for i, (sid, fn) in enumerate(BUILDERS) if sid in ctx.wanted]
+    done: dict[int, Section] = {}
+    for i, sid, fn in sorted(wanted, key=lambda w: (w[1] == "methods", w[1] in AFTER_TARGETS, w[0])):
+        step(ctx._("Section: {name}").format(name=sid))
+        done[i] = fn(ctx)
+        if on_section is not None:
+            on_section(done[i])
+    return [done[i] for i, _sid, _fn in wanted]
 
 
 def make_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: str | None = None,
                 lang: str = "en", store=None, progress: Callable[[str], None] | None = None,
                 sections: Any = None, samples: dict[str, int] | None = None,
-                regional: str | None = None) -> Report:
+                regional: str | None = None, on_section: Callable[[Section], None] | None = None) -> Report:
     """Compute every section of the report for ``unit``.
 
     Parameters
@@ -44,13 +61,21 @@ def make_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: st
         shipped regional spec where one exists, else the best-covered regional indicator
         (:func:`digimeter.regions.regional_indicators`). With a spec (a score of one year) the section
         also shows the divide year by year of :func:`digimeter.regions.divide_indicator`.
+    on_section : callable, optional
+        Called with each section as soon as it is computed (:func:`~digimeter.report.cached_report` starts
+        drawing its charts then).
+
+    The sections that need the targets' forecasts (:data:`AFTER_TARGETS`) are computed after the others,
+    as the forecasts are made meanwhile in a second process (:mod:`digimeter.report.offload`), and the
+    methods, which list the sources every other section used, last; the report keeps its order.
     """
-    from ..store import open_store
+    from .offload import reading_store
 
     translations(lang)  # fail early on an unknown language
     own = store is None
-    store = store or open_store()
+    store = store or reading_store()
     step = progress or (lambda label: None)
+    ctx = None
     try:
         code = store.unit(unit)["code"]
         ctx = ReportContext(code, spec, scenario, lang, store)
@@ -61,6 +86,9 @@ def make_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: st
             raise NotFoundError(f"unknown report section(s): {', '.join(unknown)}", field="sections",
                                 value=unknown, fix=f"use: {', '.join(SECTION_IDS)}")
         ctx.samples = {**DEFAULT_SAMPLES, **(samples or {})}
+        if "targets" in ctx.wanted and optional("targets") is not None:
+            # the slowest step, the targets' forecasts, made in a second process beside the other sections
+            ctx.cache["targets_job"] = TargetsJob.start(store, code, scenario, ctx.samples)
         _ = ctx._
         from ..build import build
 
@@ -68,12 +96,7 @@ def make_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: st
         for s in specs:
             step(_("Building {spec}").format(spec=s))
             ctx.indices[s] = build(s, store)
-        sections = []
-        for sid, fn in BUILDERS:
-            if sid not in ctx.wanted:
-                continue
-            step(_("Section: {name}").format(name=sid))
-            sections.append(fn(ctx))
+        sections = _compute_sections(ctx, step, on_section)
         main = ctx.indices[spec]
         meta = {"title": _("How digital is {unit}?").format(unit=ctx.unit_name),
                 "generated": date.today().isoformat(), "version": __version__,
@@ -84,5 +107,8 @@ def make_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: st
         return Report(unit=code, unit_name=ctx.unit_name, lang=lang, spec=spec, scenario=scenario,
                       sections=sections, meta=meta, indices=ctx.indices)
     finally:
+        job = ctx.cache.pop("targets_job", None) if ctx is not None else None
+        if job is not None:   # the report failed before the targets were asked for
+            job.close()
         if own:
             store.close()

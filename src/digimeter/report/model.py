@@ -4,6 +4,7 @@ no HTML), the :class:`ReportContext` the section builders share, and the helpers
 
 from __future__ import annotations
 
+import copy
 import importlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,7 +48,7 @@ class Section:
                 "key_numbers": jsonable(self.key_numbers),
                 "tables": {k: {"title": self.table_titles.get(k, k), "rows": records(v)}
                            for k, v in self.tables.items()},
-                "charts": {k: {"title": self.chart_titles.get(k, k), "spec": v.to_dict()}
+                "charts": {k: {"title": self.chart_titles.get(k, k), "spec": copy.deepcopy(spec_of(v))}
                            for k, v in self.charts.items()},
                 "blocks": self.blocks}
 
@@ -111,7 +112,8 @@ class ReportContext:
         self.regional_shown: str | None = None        # what the regions section showed
         self.samples: dict[str, int] = dict(DEFAULT_SAMPLES)
         # computed once per report and shared by sections: "published" (benchmark.rankings), "targets"
-        # ((scenario, table) from targets.evaluate) and "forecaster" (the targets' Forecaster)
+        # ((scenario, table) from targets.evaluate), "fans" (the fan charts' forecasts made with it) and,
+        # until the targets are asked for, "targets_job" (the same work running in a second process)
         self.cache: dict[str, Any] = {}
 
     def name_of(self, code: str) -> str:
@@ -199,6 +201,23 @@ def rank_of(ix, unit: str) -> tuple[int | None, int]:
     if unit not in t.index or pd.isna(t.loc[unit, "rank"]):
         return None, n
     return int(t.loc[unit, "rank"]), n
+
+
+_SPECS: dict[int, tuple[Any, dict]] = {}
+
+
+def spec_of(chart) -> dict:
+    """A chart's Vega-Lite spec (``chart.to_dict()``, validated), made once per chart: its SVG, its
+    interactive twin and the JSON read it (altair's validation is slow). Shared: do not change it; a dict is
+    its own spec."""
+    if isinstance(chart, dict):
+        return chart
+    hit = _SPECS.get(id(chart))
+    if hit is None or hit[0] is not chart:
+        if len(_SPECS) > 256:
+            _SPECS.clear()
+        hit = _SPECS[id(chart)] = (chart, chart.to_dict())
+    return hit[1]
 
 
 _META: dict[int, tuple[Any, pd.DataFrame]] = {}

@@ -3,8 +3,6 @@ charts of the unit's indicators (digimeter.forecast when the targets module is n
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
@@ -12,35 +10,28 @@ from ...errors import DigimeterError
 from ...i18n import status_details, status_word
 from .. import model
 from ..model import FORECAST_INDICATORS, ReportContext, Section
-
-
-def _scenario_for(ctx: ReportContext, tmod) -> Any:
-    """The chosen scenario, or the shipped one whose targets concern the unit (None if none)."""
-    if ctx.scenario:
-        return tmod.load_scenario(ctx.scenario)
-    for name in tmod.shipped_scenarios():
-        sc = tmod.load_scenario(name)
-        if any(t.unit == ctx.unit or (t.units is not None and t.units.parent == ctx.unit) for t in sc.targets):
-            return sc
-    return None
+from ..offload import targets_work
 
 
 def evaluate_targets(ctx: ReportContext):
-    """``(scenario, table)`` from digimeter.targets, computed once per report (None if unavailable)."""
+    """``(scenario, table)`` from digimeter.targets, computed once per report (None if unavailable); the fan
+    charts' forecasts are kept in ``ctx.cache["fans"]``. Answered by the second process make_report started
+    (``ctx.cache["targets_job"]``, :class:`~digimeter.report.offload.TargetsJob`) when there is one."""
     if "targets" in ctx.cache:
         return ctx.cache["targets"]
     ctx.cache["targets"] = None
     tmod = model.optional("targets")
+    job = ctx.cache.pop("targets_job", None)
     if tmod is None:
+        if job is not None:
+            job.close()
         return None
-    sc = _scenario_for(ctx, tmod)
-    if sc is None:
+    work = job.result(tmod, ctx.store) if job is not None else \
+        targets_work(tmod, ctx.store, ctx.unit, ctx.scenario, ctx.samples)
+    if work is None:
         return None
-    # one forecaster for the targets table and the fan charts (forecasts are made once per indicator)
-    ctx.cache["forecaster"] = tmod.Forecaster(ctx.store, max(sc.deadline, 2030), seed=0, n_samples=ctx.samples["targets"])
-    table = tmod.evaluate(sc, ctx.store, seed=0, n_samples=ctx.samples["targets"],
-                          index_samples=ctx.samples["index"], forecaster=ctx.cache["forecaster"])
-    ctx.cache["targets"] = (sc, table)
+    ctx.cache["fans"] = work.fans
+    ctx.cache["targets"] = (work.scenario, work.table)
     return ctx.cache["targets"]
 
 
@@ -132,20 +123,12 @@ def targets_section(ctx: ReportContext) -> Section:
             sec.key_numbers[f"targets.{r.target}{'.all' if r.unit == 'all' else ''}.met_definition"] = r.met_definition
     sec.paragraphs.append(_("Of {n} targets, {summary}.").format(
         n=len(head), summary="; ".join(f"{k}: {v}" for k, v in counts.items())))
-    # fan charts of the unit's indicator targets, from the same forecasting engine
-    shown = 0
-    for tg in sc.targets:
-        if tg.kind != "indicator" or tg.unit != ctx.unit or shown >= ctx.samples["fans"]:
-            continue
-        try:
-            fr, _ifc = tmod.forecast_unit(ctx.store, ctx.unit, tg.indicator, max(sc.deadline, 2030), seed=0,
-                                          n_samples=ctx.samples["targets"],
-                                          forecaster=ctx.cache.get("forecaster"))
-        except DigimeterError as e:
-            ctx.errors[f"forecast.{tg.indicator}"] = str(e)
+    # fan charts of the unit's indicator targets, forecast with the evaluation (the same forecasts)
+    for tg, fr, error in ctx.cache.get("fans", []):
+        if error is not None:
+            ctx.errors[f"forecast.{tg.indicator}"] = error
             continue
         _fan(ctx, sec, tg.indicator, fr, threshold=float(tg.threshold), deadline=tg.deadline, key=tg.id)
-        shown += 1
     return sec
 
 

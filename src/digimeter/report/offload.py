@@ -1,0 +1,174 @@
+"""The targets' evaluation and the fan charts' forecasts, made in a second process while the report
+computes its other sections (issue 18: the forecasts are the report's slowest step and hold the GIL
+most of the time, so a thread beside the sections would not make the report faster).
+
+:func:`targets_work` is the one implementation: the scenario that concerns the unit,
+:func:`digimeter.targets.evaluate`, and the forecasts of the unit's indicator targets for the fan charts,
+all from one :class:`~digimeter.targets.Forecaster` (each forecast is made once). :class:`TargetsJob` runs it
+in a second Python process that opens the same store file read-only. It is started when the report reads a
+store *file* opened read-only (another process may then read it too) and ``DIGIMETER_THREADS`` is not 1
+(one thread: nothing runs aside, e.g. to profile); otherwise the report calls :func:`targets_work` itself.
+Same code, same seeds, same data: the same numbers either way. Should the second process fail for a reason
+that is not a :class:`~digimeter.errors.DigimeterError` (it died, its answer did not unpickle), the work is
+done again in the report's process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pickle
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import DigimeterError
+
+__all__ = ["TargetsJob", "TargetsWork", "reading_store", "scenario_for", "serve", "targets_work"]
+
+
+def reading_store():
+    """The user's store opened read-only, as a report only reads (a second process may then read it
+    too). It is opened for writing first, briefly, as every command does: made from the bundled snapshot on
+    first use, its schema and snapshot brought up to date."""
+    from ..store import open_store
+
+    with open_store() as store:
+        path = store.path
+    return open_store(path, read_only=True)
+
+
+@dataclass
+class TargetsWork:
+    """What the targets section and the headline need: the scenario, its evaluated table and the fan
+    charts' forecasts ``(target, ForecastResult or None, error message or None)``, in the scenario's order."""
+
+    scenario: Any
+    table: Any
+    fans: list[tuple[Any, Any, str | None]] = field(default_factory=list)
+
+
+def scenario_for(tmod, unit: str, scenario: str | None) -> Any:
+    """The chosen scenario, or the first shipped one whose targets concern ``unit`` (None if none)."""
+    if scenario:
+        return tmod.load_scenario(scenario)
+    for name in tmod.shipped_scenarios():
+        sc = tmod.load_scenario(name)
+        if any(t.unit == unit or (t.units is not None and t.units.parent == unit) for t in sc.targets):
+            return sc
+    return None
+
+
+def targets_work(tmod, store, unit: str, scenario: str | None, samples: dict[str, int]) -> TargetsWork | None:
+    """Evaluate the scenario for ``unit`` and forecast its indicator targets for the fan charts (at most
+    ``samples["fans"]`` that could be forecast); None when no scenario concerns the unit."""
+    sc = scenario_for(tmod, unit, scenario)
+    if sc is None:
+        return None
+    to_year = max(sc.deadline, 2030)
+    # one forecaster for the targets table and the fan charts (forecasts are made once per indicator)
+    fc = tmod.Forecaster(store, to_year, seed=0, n_samples=samples["targets"])
+    table = tmod.evaluate(sc, store, seed=0, n_samples=samples["targets"], index_samples=samples["index"],
+                          forecaster=fc)
+    work = TargetsWork(sc, table)
+    shown = 0
+    for tg in sc.targets:
+        if tg.kind != "indicator" or tg.unit != unit or shown >= samples["fans"]:
+            continue
+        try:
+            fr, _ifc = tmod.forecast_unit(store, unit, tg.indicator, to_year, seed=0, n_samples=samples["targets"],
+                                          forecaster=fc)
+        except DigimeterError as e:
+            work.fans.append((tg, None, str(e)))
+            continue
+        work.fans.append((tg, fr, None))
+        shown += 1
+    return work
+
+
+def serve(request: dict) -> None:
+    """The second process (``python -c``, see :data:`_CHILD`): :func:`targets_work` on the store file opened
+    read-only; the answer, a DigimeterError or a failure's description written to stdout, pickled."""
+    out = os.fdopen(os.dup(1), "wb")   # the answer's channel; whatever else is printed goes to stderr
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    try:
+        from ..store import open_store
+
+        tmod = importlib.import_module("digimeter.targets")
+        with open_store(request["store"], read_only=True) as store:
+            answer: tuple[str, Any] = ("ok", targets_work(tmod, store, *request["args"]))
+    except DigimeterError as e:
+        answer = ("error", e)
+    except Exception as e:   # anything else: the report's process does the work itself
+        answer = ("failed", repr(e))
+    try:
+        data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as e:   # the answer did not pickle
+        data = pickle.dumps(("failed", repr(e)))
+    with out:
+        out.write(data)
+
+
+#: the second process's program: the request (plain types) first, so that it finds the same digimeter
+_CHILD = ("import pickle, sys; r = pickle.load(sys.stdin.buffer); sys.path[:0] = r['path']; "
+          "from digimeter.report.offload import serve; serve(r)")
+
+
+class TargetsJob:
+    """:func:`targets_work` running in a second Python process; :meth:`result` waits for it.
+
+    A plain subprocess (``python -c``), not :mod:`multiprocessing`: a spawned process would run the
+    caller's ``__main__`` again (a script without a main guard), a forked one would inherit the
+    threads' locks of DuckDB and the chart renderer."""
+
+    def __init__(self, process, args: tuple):
+        self.process, self.args = process, args
+
+    @classmethod
+    def start(cls, store, unit: str, scenario: str | None, samples: dict[str, int]) -> TargetsJob | None:
+        """Start the work aside, or None when it cannot run there (a store in memory or open for writing,
+        which another process cannot read) or should not (``DIGIMETER_THREADS=1``)."""
+        if os.environ.get("DIGIMETER_THREADS", "").strip() == "1" or not getattr(store, "read_only", False):
+            return None
+        path = Path(str(getattr(store, "path", ":memory:")))
+        if str(path) == ":memory:" or not path.is_file():
+            return None
+        args = (unit, scenario, dict(samples))
+        request = {"path": [p for p in sys.path if p], "store": str(path.resolve()), "args": args}
+        proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        try:
+            proc.stdin.write(pickle.dumps(request))
+            proc.stdin.close()
+        except OSError:   # it could not start: the report does the work itself
+            proc.kill()
+            proc.wait()
+            return None
+        return cls(proc, args)
+
+    def result(self, tmod, store) -> TargetsWork | None:
+        """The work's answer (a DigimeterError raised in the other process is raised here); computed here
+        with ``store`` if the other process failed otherwise."""
+        try:
+            data = self.process.stdout.read()
+            self.process.wait()
+            kind, value = pickle.loads(data)
+        except Exception as e:   # it died, or its answer does not unpickle here
+            kind, value = "failed", repr(e)
+        finally:
+            self.close()
+        if kind == "ok":
+            return value
+        if kind == "error":
+            raise value
+        return targets_work(tmod, store, *self.args)
+
+    def close(self) -> None:
+        """Stop the process if it still runs (the report failed or was interrupted)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
