@@ -174,6 +174,10 @@ def _benchmark_rankings(ctx: ReportContext, bench, sec: Section) -> None:
     if r is None:
         return
     t = r.table[r.table["rank"].notna()].copy()
+    if t.empty:   # a territory no ranking lists (e.g. Vatican City, Curacao)
+        sec.paragraphs.append(_("{unit} is in none of the published rankings digimeter knows, and none of the "
+                                "indices built here ranks it.").format(unit=ctx.unit_name))
+        return
     t["ranking"] = [ranking_label(ctx, k, name) for k, name in zip(t["key"], t["ranking"])]
     trust = t["trust"].fillna("").where(t["level"] == 1, "") if "trust" in t else pd.Series("", index=t.index)
     tab = pd.DataFrame({_("ranking"): t["ranking"], _("family"): t["family"].map(lambda f: _(str(f))),
