@@ -1,5 +1,5 @@
 """The report's work aside (issue 18): the targets' forecasts made in a second process give what the
-report's own process gives; the charts drawn in the background are the charts drawn one by one."""
+report's own process gives; the charts drawn by the second process are the charts drawn here."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from digimeter import targets as T
 from digimeter.report import offload
-from digimeter.report.html import ChartRenderer, chart_svg
+from digimeter.report.render import ChartRenderer, chart_svg
 from digimeter.report.model import Section, spec_of
 
 SAMPLES = {"uncertainty": 16, "sensitivity": 8, "targets": 50, "index": 10, "fans": 2}
@@ -71,15 +71,19 @@ def test_no_second_process_for_a_writable_store_or_one_thread(store, store_path,
         assert offload.TargetsJob.start(s, "KAZ", None, SAMPLES) is None
 
 
-def test_the_background_renderer_draws_what_chart_svg_draws():
+@pytest.mark.parametrize("aside", [True, False])
+def test_the_renderer_draws_what_chart_svg_draws(aside):
     from digimeter import charts
 
-    df = pd.DataFrame({"label": ["a", "b"], "value": [30.0, 70.0]})
+    df = pd.DataFrame({"label": ["a", "b", "Ақмола"], "value": [30.0, 70.0, 12.5]})
     sec = Section("s", "S", charts={"one": charts.bars(df, x_title="x", source="test"),
-                                    "two": charts.bars(df.iloc[::-1], x_title="y", source="test")})
-    r = ChartRenderer()
+                                    "two": charts.bars(df.iloc[::-1], x_title="y", source="test"),
+                                    "three": charts.bars(df.iloc[1:], x_title="z", source="test")})
+    r = ChartRenderer(aside=aside)
+    assert r.aside == aside   # drawn by the second process, or here
     r.add(sec, skip={"s_two"})
     drawn = r.result()
-    assert list(drawn) == ["s_one"]
-    assert drawn["s_one"] == chart_svg(sec.charts["one"]) and drawn["s_one"].lstrip().startswith("<svg")
+    assert list(drawn) == ["s_one", "s_three"]
+    for k in ("one", "three"):
+        assert drawn[f"s_{k}"] == chart_svg(sec.charts[k]) and drawn[f"s_{k}"].lstrip().startswith("<svg")
     assert spec_of(sec.charts["one"]) is spec_of(sec.charts["one"])   # made once per chart

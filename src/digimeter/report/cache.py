@@ -84,7 +84,8 @@ def cached_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: 
     private copy of the store, names the real home's). ``cache=False`` or ``DIGIMETER_NO_CACHE=1``:
     always computed, nothing read or written."""
     from .offload import reading_store
-    from .html import ChartRenderer, render_svgs
+    from .html import render_svgs
+    from .render import ChartRenderer
     from .make import make_report
 
     own = store is None

@@ -10,7 +10,6 @@ import html
 import json
 import math
 import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,6 +19,7 @@ import pandas as pd
 from ..i18n import fmt_num, gettext_for, ordinal
 from ..interactive import CHART_CSS
 from .model import Report, Section, spec_of
+from .render import ChartRenderer, chart_svg
 
 CSS = """
 :root{--ink:#1b1b1b;--muted:#555;--rule:#ddd;--accent:#D55E00;--blue:#0072B2;--bg:#fff;--soft:#f6f7f9}
@@ -69,61 +69,6 @@ table{font-size:8.5px}th,td{padding:2px 4px}th{overflow-wrap:break-word}
 """
 #: the interactive charts' screen and print rules
 CSS += CHART_CSS
-
-
-def chart_svg(chart) -> str:
-    """An altair chart (or its Vega-Lite dict) as inline SVG (vl-convert; no browser, no network)."""
-    return _svg_of(spec_of(chart))
-
-
-def _svg_of(spec: dict) -> str:
-    import vl_convert as vlc
-
-    svg = vlc.vegalite_to_svg(spec)
-    svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
-    return svg
-
-
-def _warm() -> None:
-    """Start vl-convert's engine (its first drawing in a process takes ~0.6 s more than the next)."""
-    import vl_convert as vlc
-
-    vlc.vegalite_to_svg({"mark": "point", "data": {"values": [{"x": 0}]}, "encoding": {"x": {"field": "x"}}})
-
-
-class ChartRenderer:
-    """Charts drawn as SVG on one background thread while the caller goes on computing.
-
-    vl-convert draws outside the GIL but one chart at a time, however many threads ask (measured on 2 cores,
-    the report's 15 charts: 1.76 s one after the other, 1.71 s on 2 threads, 1.62 s on 4); so one thread
-    draws, beside the sections still being computed, and its engine is started at once (``warm``). Each
-    chart's spec is made in the caller's thread (:func:`~digimeter.report.model.spec_of`), so the drawing
-    thread hardly needs the GIL.
-    """
-
-    def __init__(self, *, warm: bool = True):
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digimeter-svg")
-        self._todo: dict[str, Any] = {}
-        if warm:
-            self._pool.submit(_warm)
-
-    def add(self, section: Section, *, skip: Any = ()) -> None:
-        """Start drawing ``section``'s charts (keyed ``"{section}_{chart}"``), but those in ``skip``."""
-        for k, ch in section.charts.items():
-            key = f"{section.id}_{k}"
-            if key not in skip and key not in self._todo:
-                self._todo[key] = self._pool.submit(_svg_of, spec_of(ch))
-
-    def result(self) -> dict[str, str]:
-        """Every chart added, drawn (waits for them)."""
-        try:
-            return {k: f.result() for k, f in self._todo.items()}
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        """Let the thread go (charts not yet drawn are not drawn)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _cell(v: Any, lang: str, col: str) -> tuple[str, bool]:

@@ -138,11 +138,16 @@ class TargetsJob:
             return None
         args = (unit, scenario, dict(samples))
         request = {"path": [p for p in sys.path if p], "store": str(path.resolve()), "args": args}
-        proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        if not sys.executable:
+            return None
+        try:
+            proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        except OSError:   # it could not start: the report does the work itself
+            return None
         try:
             proc.stdin.write(pickle.dumps(request))
             proc.stdin.close()
-        except OSError:   # it could not start: the report does the work itself
+        except OSError:
             proc.kill()
             proc.wait()
             return None
