@@ -220,3 +220,14 @@ def test_a_region_and_its_share_of_the_group_targets(store):
     assert t.loc["regional_internet", "p_before"] == pytest.approx(float(row.p_met))
     assert t.loc["regional_internet", "p_after"] > t.loc["regional_internet", "p_before"]
     assert t.loc["digital_skills", "p_after"] == t.loc["digital_skills", "p_before"]     # not moved
+
+
+def test_a_unit_the_index_does_not_rank_is_refused_with_the_reason(store):
+    """South Sudan is among digital-nation's units but excluded for data availability; the what-if said
+    "not among the units of spec" before, the other commands said why."""
+    from digimeter.errors import NotFoundError
+    from digimeter.whatif import whatif
+
+    with pytest.raises(NotFoundError) as e:
+        whatif("SSD", {"coverage_4g": 99}, store=store)
+    assert "SSD is not ranked in digital-nation" in str(e.value) and "data availability below 75%" in str(e.value)

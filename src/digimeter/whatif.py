@@ -241,9 +241,7 @@ def prepare(unit: str, *, spec: str = "digital-nation", scenario: str | None = N
                 _CACHE.move_to_end(key)
                 return _CACHE[key]
         ix = build(sp, store)
-        if code not in ix.scores.index:
-            raise NotFoundError(f"{code} is not among the units of spec '{sp.name}'", field="unit", value=unit,
-                                fix="choose a unit the spec covers")
+        ix.ranked_code(code)   # a unit the index does not rank: NotFoundError saying why
         def mine_of(t) -> bool:
             """The unit's own indicator targets, and its part of a group target (every region of its country)."""
             if t.kind != "indicator":

@@ -9,7 +9,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, DigimeterError, NotFoundError
+from ..errors import DataError, DigimeterError
 
 __all__ = ["PEER_KINDS", "peers", "peer_list", "check_unit", "indicator_info", "frontier", "strengths"]
 
@@ -97,12 +97,9 @@ def peer_list(index, unit: str, peers_: Any, store=None) -> list[str] | None:
 
 
 def check_unit(index, unit: str) -> str:
-    """The unit's code in ``index`` (case-insensitive); NotFoundError when the index does not rank it."""
-    code = unit.upper() if unit.upper() in index.scores.index else unit
-    if code not in index.scores.index or pd.isna(index.score.get(code)):
-        why = (index.excluded.reason.get(code) if code in index.excluded.index else "not among the spec's units")
-        raise NotFoundError(f"{unit} is not ranked in {index.name} {index.year}: {why}", field="unit", value=unit)
-    return code
+    """The unit's code in ``index`` (case-insensitive); NotFoundError when the index does not rank it
+    (:meth:`digimeter.build.Index.ranked_code`)."""
+    return index.ranked_code(unit)
 
 
 def indicator_info(index, store=None) -> pd.DataFrame:

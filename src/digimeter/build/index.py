@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import NotFoundError
 from ..panel import Panel
 from ..spec import IndexSpec
 from ..store import Store
@@ -87,6 +88,16 @@ class Index:
 
     def meta(self) -> pd.DataFrame:
         return self.spec.meta()
+
+    def ranked_code(self, unit: str) -> str:
+        """The unit's code (case-insensitive); NotFoundError saying why when the index does not rank it
+        (outside the spec's units, or excluded, e.g. for data availability)."""
+        code = unit.upper() if unit.upper() in self.scores.index else unit
+        if code not in self.scores.index or pd.isna(self.score.get(code)):
+            why = (self.excluded.reason.get(code) if code in self.excluded.index else "not among the spec's units")
+            raise NotFoundError(f"{unit} is not ranked in {self.name} {self.year}: {why}", field="unit", value=unit,
+                                fix="choose a unit the spec ranks (digimeter build SPEC lists them)")
+        return code
 
     def to_long(self) -> pd.DataFrame:
         """Long rows ``unit, node, score, rank`` for every unit and node (root first)."""
