@@ -291,3 +291,20 @@ def test_cli(store, monkeypatch):
     r = CliRunner().invoke(app, ["what-it-takes", "KAZ", "egdi", "--rank", "20", "--by", "2029"])
     assert r.exit_code == 0, r.output
     assert "rank 20" in r.stdout
+
+
+def test_what_it_takes_without_valid_ranges_stays_within_the_observed_values(store):
+    """ASEM's indicators have no valid range in the store: the plan moved them by millions ("Corruption
+    Perceptions Index +680,000") and, with min-max refitted around such values, said "rank 3 is out of
+    reach ... the best reachable is rank 1". Each indicator may now move up to the best value any unit has."""
+    from digimeter.build import build
+
+    ix = build("asem", store)
+    p = bm.what_it_takes(ix, "LUX", rank=3, store=store)
+    assert int(ix.rank["LUX"]) > 3 and p.reachable and p.achieved_rank <= 3 and p.best_rank <= p.achieved_rank
+    _check_plan(ix, p, store, 3)
+    obs = ix.stages["imputed"]
+    t = p.table.set_index("node")
+    for node, row in t.iterrows():
+        col = obs[node]
+        assert col.min() - 1e-9 <= row["new"] <= col.max() + 1e-9, node

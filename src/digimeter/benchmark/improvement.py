@@ -265,13 +265,19 @@ def _unit_inputs(index, code: str, by: int | None, store, quantile: float, band:
 def _room(index, info: pd.DataFrame, base: np.ndarray, dirs: np.ndarray, nmethod: list[str],
           years: float | None, paces: list[dict]) -> np.ndarray:
     """Raw room: how far each indicator may move in its better direction (valid range, upper goalpost,
-    pace x years)."""
+    pace x years). An indicator without a valid range in that direction may move up to the best value any
+    unit of the index has: beyond it the data say nothing, and a normalisation fitted on the data (min-max,
+    z-scores) would rescale every unit around the new extreme."""
     room = np.full(len(info.index), np.inf)
+    observed = index.stages["imputed"]
     for j, c in enumerate(info.index):
         if np.isnan(base[j]):
             room[j] = 0.0
             continue
         lim = info.at[c, "max_value"] if dirs[j] > 0 else info.at[c, "min_value"]
+        if pd.isna(lim) and c in observed:
+            col = pd.to_numeric(observed[c], errors="coerce")
+            lim = col.max() if dirs[j] > 0 else col.min()
         if not pd.isna(lim):
             room[j] = min(room[j], max((lim - base[j]) * dirs[j], 0.0))
         if nmethod[j] == "goalposts":
