@@ -75,8 +75,8 @@ class ChartRenderer:
             return
         try:
             self._dir = tempfile.TemporaryDirectory(prefix="digimeter-svg-")
-            self._proc = subprocess.Popen([sys.executable, "-c", _PROGRAM, self._dir.name],
-                                          stdin=subprocess.PIPE, text=True, encoding="utf-8")
+            self._proc = subprocess.Popen([sys.executable, "-c", _PROGRAM, self._dir.name], stdin=subprocess.PIPE,
+                                          stdout=subprocess.DEVNULL, text=True, encoding="utf-8")
         except OSError:   # no second process: drawn here
             self._proc = None
 
