@@ -87,3 +87,35 @@ def test_the_renderer_draws_what_chart_svg_draws(aside):
     for k in ("one", "three"):
         assert drawn[f"s_{k}"] == chart_svg(sec.charts[k]) and drawn[f"s_{k}"].lstrip().startswith("<svg")
     assert spec_of(sec.charts["one"]) is spec_of(sec.charts["one"])   # made once per chart
+
+
+def test_a_hung_second_process_does_not_hang_the_report(store_path, monkeypatch):
+    """A process that never answers is stopped after WAIT_SECONDS and the work is done here."""
+    import time
+
+    from digimeter.store import Store
+
+    monkeypatch.setattr(offload, "WAIT_SECONDS", 0.5)
+    with Store(store_path, read_only=True) as s:
+        hung = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], stdout=subprocess.PIPE)
+        t0 = time.monotonic()
+        got = offload.TargetsJob(hung, ("KAZ", None, SAMPLES)).result(T, s)
+        assert got is not None and len(got.table) and hung.poll() is not None
+        assert time.monotonic() - t0 < 120
+
+
+def test_a_hung_drawing_process_does_not_hang_the_report(monkeypatch):
+    from digimeter import charts
+    from digimeter.report import render
+
+    df = pd.DataFrame({"label": ["a", "b"], "value": [30.0, 70.0]})
+    sec = Section("s", "S", charts={"one": charts.bars(df, x_title="x", source="test")})
+    monkeypatch.setattr(render, "_PROGRAM", "import time; time.sleep(600)")
+    monkeypatch.setattr(render, "WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(render, "_PER_CHART", 0.0)
+    r = ChartRenderer()
+    assert r.aside
+    r.add(sec)
+    proc = r._proc  # noqa: SLF001 - the test watches the process it hung
+    drawn = r.result()
+    assert drawn["s_one"] == chart_svg(sec.charts["one"]) and proc.poll() is not None

@@ -26,7 +26,10 @@ from typing import Any
 
 from ..errors import DigimeterError
 
-__all__ = ["TargetsJob", "TargetsWork", "reading_store", "scenario_for", "serve", "targets_work"]
+#: seconds the report waits for the second process before doing the work itself
+WAIT_SECONDS = 300.0
+
+__all__ = ["WAIT_SECONDS", "TargetsJob", "TargetsWork", "reading_store", "scenario_for", "serve", "targets_work"]
 
 
 def reading_store():
@@ -156,6 +159,12 @@ class TargetsJob:
     def result(self, tmod, store) -> TargetsWork | None:
         """The work's answer (a DigimeterError raised in the other process is raised here); computed here
         with ``store`` if the other process failed otherwise."""
+        import threading
+
+        # a process that hangs does not hang the report: it is stopped, and the work done here
+        watchdog = threading.Timer(WAIT_SECONDS, self.process.kill)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             data = self.process.stdout.read()
             self.process.wait()
@@ -163,6 +172,7 @@ class TargetsJob:
         except Exception as e:   # it died, or its answer does not unpickle here
             kind, value = "failed", repr(e)
         finally:
+            watchdog.cancel()
             self.close()
         if kind == "ok":
             return value

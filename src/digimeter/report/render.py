@@ -24,7 +24,11 @@ from typing import Any
 
 from .model import Section, spec_of
 
-__all__ = ["ChartRenderer", "chart_svg"]
+__all__ = ["ChartRenderer", "chart_svg", "WAIT_SECONDS"]
+
+#: seconds the report waits for the drawing process beyond 5 s a chart before drawing the rest itself
+WAIT_SECONDS = 60.0
+_PER_CHART = 5.0
 
 _PROLOG = re.compile(r"<\?xml[^>]*\?>")
 
@@ -113,7 +117,10 @@ class ChartRenderer:
                     self._proc.stdin.close()
                 except OSError:
                     pass
-                self._proc.wait()
+                try:   # a process that hangs does not hang the report: what it has not drawn is drawn here
+                    self._proc.wait(timeout=WAIT_SECONDS + _PER_CHART * len(self._todo))
+                except subprocess.TimeoutExpired:
+                    self.close_process()
             out = {}
             for i, (key, spec) in enumerate(self._todo.items()):
                 drawn = Path(self._dir.name) / f"{i}.svg" if self._dir is not None else None
@@ -126,11 +133,15 @@ class ChartRenderer:
         finally:
             self.close()
 
-    def close(self) -> None:
-        """Stop the second process if it still runs and remove its folder."""
+    def close_process(self) -> None:
+        """Stop the second process if it still runs."""
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+
+    def close(self) -> None:
+        """Stop the second process if it still runs and remove its folder."""
+        self.close_process()
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None
