@@ -131,17 +131,33 @@ def _gompertz_ginv(p):
     return -np.log(-np.log(p))
 
 
-_LINKS = {"logistic": (_logistic_g, _logistic_dg, _logistic_ginv),
-          "gompertz": (_gompertz_g, _gompertz_dg, _gompertz_ginv)}
+def _logistic_gd(z):
+    """``g(z)`` and ``g'(z)`` together."""
+    g = _logistic_g(z)
+    return g, _logistic_dg(z, g)
+
+
+def _gompertz_gd(z):
+    """``g(z)`` and ``g'(z)`` together, ``exp(-z)`` computed once (the same numbers as
+    :func:`_gompertz_g` and :func:`_gompertz_dg`)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(-z)
+        g = np.exp(-e)
+        return g, g * e
+
+
+_LINKS = {"logistic": (_logistic_g, _logistic_gd, _logistic_ginv),
+          "gompertz": (_gompertz_g, _gompertz_gd, _gompertz_ginv)}
 
 
 def _fit_curve(kind, years, values, cap, n_grid=16, n_iter=25):
     """Least squares fit of ``y = K g(a + b (t - t_ref))`` with ``K`` in ``[max y, cap]``, batched.
 
     A grid over K (each point: weighted linearised fit, then Gauss-Newton on a, b), then batched
-    Levenberg-Marquardt on (a, b, K) from the best grid point, K clipped to its bounds.
+    Levenberg-Marquardt on (a, b, K) from the best grid point, K clipped to its bounds. The curve, its
+    derivative and the residuals at an accepted step are kept for the next one (not computed again).
     """
-    g, dg, ginv = _LINKS[kind]
+    _g, gd, ginv = _LINKS[kind]
     t, v = prep_series(years, values)
     ok = ~np.isnan(v)
     n_obs = ok.sum(axis=1)
@@ -157,17 +173,31 @@ def _fit_curve(kind, years, values, cap, n_grid=16, n_iter=25):
     km = np.where(fit_ok, kmin, 1.0)
     kx = np.where(fit_ok, kmax, 2.0)
     K = km[:, None] + (kx - km)[:, None] * frac[None, :]              # (U, G)
-    p = np.clip(y[:, None, :] / K[:, :, None], 1e-4, 1 - 1e-4)        # (U, G, T)
+    y3, w3, K3, T3 = y[:, None, :], w[:, None, :], K[..., None], tt[:, None, :]
+    p = np.clip(y3 / K3, 1e-4, 1 - 1e-4)                              # (U, G, T)
     z = ginv(p)
-    gz = g(z)
-    ww = w[:, None, :] * (K[:, :, None] * dg(z, gz)) ** 2 + 1e-12 * w[:, None, :]
-    a, b = _wls_line(tt[:, None, :], z, ww)
-    T3 = tt[:, None, :]
-    for _ in range(4):  # Gauss-Newton on (a, b) with K fixed
-        zz = a[..., None] + b[..., None] * T3
-        gg = g(zz)
-        r = (y[:, None, :] - K[..., None] * gg) * w[:, None, :]
-        j = K[..., None] * dg(zz, gg) * w[:, None, :]
+    _gz, dgz = gd(z)
+    ww = w3 * (K3 * dgz) ** 2 + 1e-12 * w3
+    a, b = _wls_line(T3, z, ww)
+    a, b, sse = _gauss_newton_ab(gd, y3, w3, K3, T3, a, b)
+    sse = np.where(np.isfinite(sse), sse, np.inf)
+    best = np.argmin(sse, axis=1)
+    iu = np.arange(v.shape[0])
+    a, b, k = a[iu, best], b[iu, best], K[iu, best]
+    a, b, k, cur = _levenberg_marquardt(gd, y, w, tt, a, b, k, np.where(fit_ok, kmin, 1), np.where(fit_ok, kmax, 2),
+                                        n_iter)
+    nan = np.where(fit_ok, 1.0, np.nan)
+    return {"a": a * nan, "b": b * nan, "K": k * nan, "t_ref": t_ref, "cap": _cap_array(cap, v.shape[0]),
+            "sse": cur * nan}
+
+
+def _gauss_newton_ab(gd, y3, w3, K3, T3, a, b, steps=4):
+    """Gauss-Newton on ``(a, b)`` with ``K`` fixed at every grid point; returns ``a, b`` and their SSE."""
+    gg, dgg = gd(a[..., None] + b[..., None] * T3)
+    r = (y3 - K3 * gg) * w3
+    sse = (r ** 2).sum(-1)
+    for _ in range(steps):
+        j = K3 * dgg * w3
         j1, j2 = j, j * T3
         A11, A12, A22 = (j1 * j1).sum(-1), (j1 * j2).sum(-1), (j2 * j2).sum(-1)
         g1, g2 = (j1 * r).sum(-1), (j2 * r).sum(-1)
@@ -176,33 +206,34 @@ def _fit_curve(kind, years, values, cap, n_grid=16, n_iter=25):
         da = ((A22 + lam) * g1 - A12 * g2) / det
         db = ((A11 + lam) * g2 - A12 * g1) / det
         a_new, b_new = a + np.clip(da, -5, 5), b + np.clip(db, -1, 1)
-        sse_old = (r ** 2).sum(-1)
-        sse_new = (((y[:, None, :] - K[..., None] * g(a_new[..., None] + b_new[..., None] * T3))
-                    * w[:, None, :]) ** 2).sum(-1)
-        better = np.isfinite(sse_new) & (sse_new < sse_old)
+        gn, dgn = gd(a_new[..., None] + b_new[..., None] * T3)
+        rn = (y3 - K3 * gn) * w3
+        sse_new = (rn ** 2).sum(-1)
+        better = np.isfinite(sse_new) & (sse_new < sse)
         a, b = np.where(better, a_new, a), np.where(better, b_new, b)
-    sse = (((y[:, None, :] - K[..., None] * g(a[..., None] + b[..., None] * T3)) * w[:, None, :]) ** 2).sum(-1)
-    sse = np.where(np.isfinite(sse), sse, np.inf)
-    best = np.argmin(sse, axis=1)
-    iu = np.arange(v.shape[0])
-    a, b, k = a[iu, best], b[iu, best], K[iu, best]
-    # Levenberg-Marquardt on (a, b, K)
-    lam = np.full(v.shape[0], 1e-3)
+        sse = np.where(better, sse_new, sse)
+        if steps > 1:
+            bb = better[..., None]
+            r, dgg = np.where(bb, rn, r), np.where(bb, dgn, dgg)
+        steps -= 1
+    return a, b, sse
 
-    def sse_of(a_, b_, k_):
-        return (((y - k_[:, None] * g(a_[:, None] + b_[:, None] * tt)) * w) ** 2).sum(-1)
 
-    cur = sse_of(a, b, k)
+def _levenberg_marquardt(gd, y, w, tt, a, b, k, k_lo, k_hi, n_iter):
+    """Batched Levenberg-Marquardt on ``(a, b, K)``, ``K`` clipped to ``[k_lo, k_hi]``; returns ``a, b, K``
+    and their SSE."""
+    lam = np.full(y.shape[0], 1e-3)
+    gg, dgg = gd(a[:, None] + b[:, None] * tt)
+    r = (y - k[:, None] * gg) * w
+    cur = (r ** 2).sum(-1)
+    eye = np.eye(3)[None]
     for _ in range(n_iter):
-        zz = a[:, None] + b[:, None] * tt
-        gg = g(zz)
-        r = (y - k[:, None] * gg) * w
-        d = k[:, None] * dg(zz, gg) * w
+        d = k[:, None] * dgg * w
         J = np.stack([d, d * tt, gg * w], axis=-1)                   # (U, T, 3)
         A = np.einsum("uti,utj->uij", J, J)
         gr = np.einsum("uti,ut->ui", J, r)
         diag = np.einsum("uii->ui", A)
-        Ad = A + (lam[:, None] * (diag + 1e-9))[:, :, None] * np.eye(3)[None]
+        Ad = A + (lam[:, None] * (diag + 1e-9))[:, :, None] * eye
         try:
             step = np.linalg.solve(Ad, gr[..., None])[..., 0]
         except np.linalg.LinAlgError:  # pragma: no cover - singular batch member
@@ -210,15 +241,17 @@ def _fit_curve(kind, years, values, cap, n_grid=16, n_iter=25):
         step = np.where(np.isfinite(step), step, 0.0)
         a_n = a + np.clip(step[:, 0], -5, 5)
         b_n = b + np.clip(step[:, 1], -1, 1)
-        k_n = np.clip(k + step[:, 2], np.where(fit_ok, kmin, 1), np.where(fit_ok, kmax, 2))
-        new = sse_of(a_n, b_n, k_n)
+        k_n = np.clip(k + step[:, 2], k_lo, k_hi)
+        gn, dgn = gd(a_n[:, None] + b_n[:, None] * tt)
+        rn = (y - k_n[:, None] * gn) * w
+        new = (rn ** 2).sum(-1)
         better = np.isfinite(new) & (new < cur)
         a, b, k = np.where(better, a_n, a), np.where(better, b_n, b), np.where(better, k_n, k)
         cur = np.where(better, new, cur)
         lam = np.where(better, lam / 3, lam * 4)
-    nan = np.where(fit_ok, 1.0, np.nan)
-    return {"a": a * nan, "b": b * nan, "K": k * nan, "t_ref": t_ref, "cap": _cap_array(cap, v.shape[0]),
-            "sse": cur * nan}
+        bb = better[:, None]
+        gg, dgg, r = np.where(bb, gn, gg), np.where(bb, dgn, dgg), np.where(bb, rn, r)
+    return a, b, k, cur
 
 
 def _wls_line(x, z, w):
