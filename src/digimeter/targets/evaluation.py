@@ -201,18 +201,40 @@ def evaluate(scenario, store, *, seed: int = 0, n_samples: int = 2000, index_sam
                         field="forecaster", fix=f"make it with to_year >= {horizon}")
     fc = forecaster or Forecaster(store, horizon, seed=seed, n_samples=n_samples, progress=progress)
     names = _unit_names(store)
-    fc.prefetch(_country_indicators(sc))
-    rows = []
+    # made here rather than aside: the forecasts that much more work here waits for (an index's, or
+    # the countries' whose calibration a group of regions borrows)
+    prefer = [c for t in sc.targets if t.kind != "indicator" or t.unit is None for c in _target_indicators(t, store)]
+    fc.prefetch(_country_indicators(sc), prefer=prefer)
     index_cache: dict = {}
-    for t in sc.targets:
-        if progress:
-            progress(f"target {t.id}")
-        if t.kind == "indicator":
-            rows += _eval_indicator(t, store, fc, names)
-        else:
-            rows.append(_eval_index(t, store, fc, names, index_cache, index_samples, seed))
-    df = pd.DataFrame(rows)
+    # targets whose forecasts are made here first, while the second process of prefetch makes the others
+    order = sorted(range(len(sc.targets)), key=lambda i: fc.pending(_target_indicators(sc.targets[i], store)))
+    answers: dict = {}
+    try:
+        for i in order:
+            t = sc.targets[i]
+            if progress:
+                progress(f"target {t.id}")
+            if t.kind == "indicator":
+                answers[i] = _eval_indicator(t, store, fc, names)
+            else:
+                answers[i] = [_eval_index(t, store, fc, names, index_cache, index_samples, seed)]
+    except BaseException:
+        fc.close()
+        raise
+    df = pd.DataFrame([r for i in range(len(sc.targets)) for r in answers[i]])
     return df.reindex(columns=COLUMNS)
+
+
+def _target_indicators(t: Target, store) -> list:
+    """The codes of the indicators whose every-country forecasts a target uses (see :func:`_country_indicators`)."""
+    from ..spec import load_spec
+
+    try:
+        if t.kind == "indicator":
+            return [store.indicator(t.indicator)["code"]]
+        return [store.indicator(n.indicator)["code"] for n in load_spec(t.spec).indicator_nodes()]
+    except DigimeterError:
+        return []
 
 
 def _country_indicators(sc) -> list:

@@ -16,7 +16,8 @@ from .. import forecast as F
 from ..errors import DataError, NotFoundError
 
 __all__ = ["HISTORY_YEARS", "EVAL_MODELS", "STALE_YEARS", "thin_years", "value_bounds", "wide_panel",
-           "IndicatorForecast", "Forecaster", "forecast_unit"]
+           "IndicatorForecast", "Forecaster", "forecast_unit",
+           "START_COST", "forecast_cost", "split_work", "forecast_countries"]
 
 #: years of history used for the forecasts of :func:`~digimeter.targets.evaluate` (up to the last thick year)
 HISTORY_YEARS = 20
@@ -210,6 +211,7 @@ class Forecaster:
         self.progress = progress
         self._cache: dict = {}
         self._country_codes: list | None = None
+        self._aside = None    # (Aside, {code: inputs}) while the second process of prefetch works
 
     def _say(self, msg):
         if self.progress:
@@ -238,6 +240,8 @@ class Forecaster:
     def country(self, indicator: str) -> IndicatorForecast:
         """Every country's forecast of ``indicator`` (calibration pooled across countries)."""
         key = ("country", indicator)
+        if key not in self._cache and self.pending([indicator]):
+            self.collect()
         if key not in self._cache:
             self._say(f"forecasting {indicator} for every country")
             meta, lo, hi, obs, notes = self._panel(indicator, self.countries())
@@ -246,19 +250,23 @@ class Forecaster:
             self._cache[key] = self._forecast(meta["code"], obs, lo, hi, notes, seed_key="country")
         return self._cache[key]
 
-    def prefetch(self, indicators, *, workers: int | None = None) -> None:
-        """Every country's forecast of each of ``indicators`` made ahead, ``workers`` indicators at a
-        time (default ``$DIGIMETER_THREADS`` or 2; 1: none ahead, each made when asked for, e.g. to
-        profile them) (threads: the store is read here, one indicator after the other; the forecasts, which
-        release the GIL in their array work, run side by side). Each indicator keeps its own seed, so
-        the forecasts are the ones :meth:`country` makes; an indicator that cannot be forecast, or that
-        fewer than 30 countries report (a regional one), is left to :meth:`country`."""
-        from concurrent.futures import ThreadPoolExecutor
+    def prefetch(self, indicators, *, workers: int | None = None, prefer=()) -> None:
+        """Every country's forecast of each of ``indicators`` made ahead, in two processes side by side:
+        the store is read here, then about half of the work (by :func:`forecast_cost`) goes to a second
+        process (:class:`digimeter._util.aside.Aside`: the forecasts hold the GIL most of the time, so
+        threads did not run them side by side) while this one makes the rest. Each indicator keeps its own
+        seed, so the forecasts are the ones :meth:`country` makes; should the second process fail, its
+        share is made here. ``workers`` (default ``$DIGIMETER_THREADS`` or 2) below 2: nothing ahead, each
+        made when asked for (e.g. to profile them). An indicator that cannot be forecast, or that fewer
+        than 30 countries report (a regional one), is left to :meth:`country`."""
+        from .._util.aside import Aside
 
         if workers is None:
             workers = int(os.environ.get("DIGIMETER_THREADS") or 2)
-        if workers < 2:
+        if workers < 2 or self._aside is not None:
             return
+        # the second process starts now: its imports overlap the reading of the data
+        job = Aside.open(__name__, "digimeter.forecast.pooled") if len(indicators) > 1 else None
         inputs = {}
         for ind in dict.fromkeys(indicators):
             try:
@@ -267,17 +275,60 @@ class Forecaster:
                 continue
             if obs["unit"].nunique() >= 30 and ("country", meta["code"]) not in self._cache:
                 inputs[meta["code"]] = (obs, lo, hi, notes)
-        if len(inputs) < 2:
-            return
+        here, there = split_work({code: forecast_cost(obs) for code, (obs, *_rest) in inputs.items()},
+                                 prefer=prefer)
+        if len(inputs) < 2 or not there or job is None or not job.call(
+                "forecast_countries", self.settings(), [(code, *inputs[code]) for code in there]):
+            if job is not None:
+                job.close()
+            if len(inputs) < 2:
+                return
+            here, there = here + there, []
+        else:
+            self._aside = (job, {code: inputs[code] for code in there})
         self._say(f"forecasting {len(inputs)} indicators for every country")
-        with ThreadPoolExecutor(min(workers, len(inputs))) as ex:
-            futures = {code: ex.submit(self._forecast, code, obs, lo, hi, notes, seed_key="country")
-                       for code, (obs, lo, hi, notes) in inputs.items()}
-        for code, fut in futures.items():
-            try:
-                self._cache[("country", code)] = fut.result()
-            except DataError:
-                pass
+        try:
+            for code in here:
+                self._prefetched(code, *inputs[code])
+        except BaseException:
+            self.close()
+            raise
+
+    def pending(self, indicators) -> bool:
+        """Whether any of ``indicators`` (codes) is still being forecast by the second process."""
+        return self._aside is not None and any(c in self._aside[1] for c in indicators)
+
+    def collect(self) -> None:
+        """Wait for the second process of :meth:`prefetch` and keep its forecasts (made here should it fail)."""
+        if self._aside is None:
+            return
+        (job, inputs), self._aside = self._aside, None
+        kind, got = job.result()
+        if kind == "error":
+            raise got
+        for code, args in inputs.items():
+            if kind == "ok" and code in got:
+                if got[code] is not None:
+                    self._cache[("country", code)] = got[code]
+            else:   # the second process failed: its share is made here
+                self._prefetched(code, *args)
+
+    def close(self) -> None:
+        """Stop the second process of :meth:`prefetch` if it still runs (its forecasts are not kept)."""
+        if self._aside is not None:
+            self._aside[0].close()
+            self._aside = None
+
+    def _prefetched(self, code, obs, lo, hi, notes) -> None:
+        try:
+            self._cache[("country", code)] = self._forecast(code, obs, lo, hi, notes, seed_key="country")
+        except DataError:
+            pass
+
+    def settings(self) -> dict:
+        """What a forecast depends on besides its data (a :class:`Forecaster` without a store is made from it)."""
+        return {"to_year": self.to_year, "seed": self.seed, "n_samples": self.n_samples, "method": self.method,
+                "models": self.models}
 
     def group(self, indicator: str, units: list, label: str) -> IndicatorForecast:
         """Forecasts for a group of units (regions), calibrated on the countries' errors when they
@@ -409,6 +460,56 @@ class Forecaster:
         return IndicatorForecast(indicator=indicator, units=list(full.index), base=base, recent=recent, lo=lo,
                                  hi=hi, history=full, thin=thin, notes=notes, calibrated_on=how or
                                  f"{first}-{last_thick}")
+
+
+#: a second process's start (interpreter and imports) in units of :func:`forecast_cost`
+START_COST = 0.0
+
+
+def forecast_cost(obs: pd.DataFrame) -> float:
+    """A rough cost of an indicator's every-country forecast: the observations of its last
+    :data:`HISTORY_YEARS` thick years, twice that when thin years are re-forecast (measured: about 75 us
+    each on the 2-core machine of issue 18)."""
+    counts = obs.groupby("year").unit.nunique()
+    thin = thin_years(counts) if len(counts) > 1 else []
+    last = max(set(counts.index) - set(thin), default=None)
+    if last is None:
+        return 0.0
+    n = float(obs["year"].between(last - HISTORY_YEARS + 1, last).sum())
+    return 2 * n if thin else n
+
+
+def split_work(costs: dict, *, start: float = START_COST, prefer=()) -> tuple[list, list]:
+    """Work items split between this process and a second one that starts ``start`` late: the items of
+    ``prefer`` here first (costliest first, while this side holds at most half of the work; e.g. those whose
+    results this process needs soonest), then the costliest first, each to the less loaded side. Returns
+    ``(here, there)`` in the order of ``costs``."""
+    load = [0.0, float(start)]
+    half = (sum(costs.values()) + float(start)) / 2
+    side = {}
+    for k in sorted((k for k in dict.fromkeys(prefer) if k in costs), key=lambda k: -costs[k]):
+        if load[0] + costs[k] <= half:
+            side[k] = 0
+            load[0] += costs[k]
+    for k in sorted((k for k in costs if k not in side), key=lambda k: -costs[k]):
+        i = int(load[1] < load[0])
+        side[k] = i
+        load[i] += costs[k]
+    return [k for k in costs if side[k] == 0], [k for k in costs if side[k] == 1]
+
+
+def forecast_countries(settings: dict, items: list) -> dict:
+    """Every country's forecasts of several indicators from their observations (what
+    :meth:`Forecaster.prefetch` sends to a second process): ``{code: IndicatorForecast or None}``
+    (None: it cannot be forecast). ``items``: ``(code, obs, lo, hi, notes)`` each."""
+    fc = Forecaster(None, **settings)
+    out = {}
+    for code, obs, lo, hi, notes in items:
+        try:
+            out[code] = fc._forecast(code, obs, lo, hi, notes, seed_key="country")
+        except DataError:
+            out[code] = None
+    return out
 
 
 # --------------------------------------------------------------------------------------------
