@@ -562,3 +562,25 @@ def test_kaz_4g_is_not_forecast_to_fall_where_no_country_at_its_level_ever_fell(
     at = r.samples[:, list(r.years).index(2028)]
     assert np.mean(at >= 91.6) >= 0.9
     assert np.quantile(at, 0.05) > 85.0
+
+
+def test_damped_at_every_origin_in_one_pass_is_the_fit_per_origin():
+    """fit_damped_origins (the backtest's one pass) gives the numbers of fit_damped on the data up to each
+    origin, gaps and all."""
+    from digimeter.forecast.models import fit_damped, fit_damped_origins
+
+    rng = np.random.default_rng(3)
+    years = np.arange(2000, 2018)
+    v = np.cumsum(rng.normal(1.0, 2.0, (40, years.size)), axis=1) + 20
+    v[rng.random(v.shape) < 0.2] = np.nan
+    v[0] = np.nan
+    at = fit_damped_origins(years, v, range(years.size), cap=100.0)
+    checked = 0
+    for j in range(1, years.size):
+        rows = np.flatnonzero(~np.isnan(v[:, j]) & ((~np.isnan(v[:, :j + 1])).sum(1) >= 2))
+        if rows.size:
+            one, per = at(j, rows), fit_damped(years[:j + 1], v[rows, :j + 1], cap=100.0)
+            for k in per:
+                np.testing.assert_array_equal(np.asarray(one[k], float), np.asarray(per[k], float))
+            checked += 1
+    assert checked > 10

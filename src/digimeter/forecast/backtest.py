@@ -11,7 +11,7 @@ import pandas as pd
 
 from digimeter.errors import DataError
 
-from .models import COMBO_MODELS, MODELS, check_models, clip_range, last_observation, prep_series
+from .models import COMBO_MODELS, MODELS, check_models, clip_range, fit_damped_origins, last_observation, prep_series
 
 __all__ = ["recent_scale", "Backtest", "backtest", "METHODS", "DEFAULT_METHOD", "POOLED_METHODS",
            "method_weights", "combine", "method_forecasts", "pooled_choice", "pooled_method_forecasts"]
@@ -143,6 +143,9 @@ def backtest(years, values, *, models=None, cap=None, lo=None, hi=None, horizons
     actual = np.full((U, O, H), np.nan)
     level = np.full((U, O), np.nan)
     scale = np.full((U, O), np.nan)
+    cols = [int(np.searchsorted(t, o)) for o in origins]
+    # the damped trend at every origin from one pass (the same numbers as a fit per origin)
+    damped = fit_damped_origins(t, v, [j for j in cols if j < len(t)], cap=cap) if "damped" in models else None
     for k, o in enumerate(origins):
         j = int(np.searchsorted(t, o))
         if j >= len(t) or t[j] != o:
@@ -160,7 +163,7 @@ def backtest(years, values, *, models=None, cap=None, lo=None, hi=None, horizons
         scale[idx, k] = recent_scale(t[:j + 1], sub[idx], window=window)
         for i, m in enumerate(models):
             fit, pred = MODELS[m]
-            p = fit(t[:j + 1], sub[idx], cap=cap)
+            p = damped(j, idx) if m == "damped" else fit(t[:j + 1], sub[idx], cap=cap)
             fc[i, idx, k, :] = clip_range(pred(p, fut), lo, hi)
     return Backtest(models=models, origins=origins, horizons=hs, forecasts=fc, actual=actual,
                     level=level, scale=scale)

@@ -21,7 +21,7 @@ from digimeter.errors import DataError
 __all__ = [
     "MODELS", "DEFAULT_MODELS", "COMBO_MODELS", "QUANTILES", "MIN_POINTS",
     "fit_logistic", "predict_logistic", "fit_gompertz", "predict_gompertz", "fit_bass", "predict_bass",
-    "fit_linear", "predict_linear", "fit_damped", "predict_damped", "fit_rw_drift", "predict_rw_drift",
+    "fit_linear", "predict_linear", "fit_damped", "fit_damped_origins", "predict_damped", "fit_rw_drift", "predict_rw_drift",
     "prep_series", "last_observation", "clip_range", "check_models",
 ]
 
@@ -492,6 +492,21 @@ def fit_damped(years, values, *, cap=None):
     31(10), 1237-1246. doi:10.1287/mnsc.31.10.1237
     """
     t, v = prep_series(years, values)
+    return _damped_states(t, v, [v.shape[1] - 1], cap)(v.shape[1] - 1, np.arange(v.shape[0]))
+
+
+def fit_damped_origins(years, values, cols, *, cap=None) -> Callable:
+    """:func:`fit_damped` at several origins in one pass: ``f(j, rows)`` gives the parameters
+    ``fit_damped(years[:j + 1], values[rows, :j + 1], cap=cap)`` gives, for rows observed at column ``j``
+    (one of ``cols``) with at least two observations up to it (the recursion up to ``j`` is the same
+    whatever follows, and so are the gaps filled between observations up to ``j``)."""
+    t, v = prep_series(years, values)
+    return _damped_states(t, v, cols, cap)
+
+
+def _damped_states(t, v, cols, cap):
+    """The damped-trend recursion of :func:`fit_damped` over every column, its state kept at ``cols``;
+    returns ``f(j, rows)``, the parameters of ``rows`` (each observed at ``j``) from the state at ``j``."""
     U, n = v.shape
     ok = ~np.isnan(v)
     n_obs = ok.sum(1)
@@ -506,6 +521,8 @@ def fit_damped(years, values, *, cap=None):
     lvl = np.repeat(y0[:, None], A.shape[1], axis=1)
     tr = np.repeat(np.where(n_obs >= 2, y1 - y0, 0.0)[:, None], A.shape[1], axis=1)
     sse = np.zeros_like(lvl)
+    keep = set(int(c) for c in cols)
+    states = {}
     for j in range(n):
         act = ((j > first + 1) & (j <= last))[:, None] if n > 1 else np.zeros((U, 1), bool)
         act1 = ((j == first + 1) & (j <= last))[:, None]
@@ -518,11 +535,20 @@ def fit_damped(years, values, *, cap=None):
         sse = sse + np.where(act, e ** 2, 0.0)
         lvl = np.where(act, nl, np.where(act1, yj, lvl))
         tr = np.where(act, nt, tr)
-    best = np.argmin(sse, axis=1)
-    nan = np.where(n_obs >= MIN_POINTS["damped"], 1.0, np.nan)
-    return {"level": lvl[iu, best] * nan, "trend": tr[iu, best] * nan, "alpha": A[0, best] * nan,
-            "beta": B[0, best] * nan, "phi": P[0, best] * nan,
-            "anchor_year": np.where(n_obs > 0, t[last], np.nan), "cap": _cap_array(cap, U)}
+        if j in keep:
+            states[j] = (lvl, tr, sse, ok[:, :j + 1].sum(1), j - np.argmax(ok[:, j::-1], axis=1))
+
+    def at(j, rows):
+        lv, tr_, ss, nobs, lastj = (x[rows] for x in states[j])
+        best = np.argmin(ss, axis=1)
+        ir = np.arange(len(rows))
+        nan = np.where(nobs >= MIN_POINTS["damped"], 1.0, np.nan)
+        return {"level": lv[ir, best] * nan, "trend": tr_[ir, best] * nan, "alpha": A[0, best] * nan,
+                "beta": B[0, best] * nan, "phi": P[0, best] * nan,
+                "anchor_year": np.where(nobs > 0, t[lastj], np.nan),
+                "cap": _cap_array(cap, len(rows))}
+
+    return at
 
 
 def _interp_rows(t, v):
