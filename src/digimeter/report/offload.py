@@ -5,7 +5,8 @@ most of the time, so a thread beside the sections would not make the report fast
 :func:`targets_work` is the one implementation: the scenario that concerns the unit,
 :func:`digimeter.targets.evaluate`, and the forecasts of the unit's indicator targets for the fan charts,
 all from one :class:`~digimeter.targets.Forecaster` (each forecast is made once). :class:`TargetsJob` runs it
-in a second Python process that opens the same store file read-only. It is started when the report reads a
+in a second Python process (:class:`digimeter._util.aside.Aside`) that opens the same store file read-only
+(there the evaluation's forecasts are all made in that one process). It is started when the report reads a
 store *file* opened read-only (another process may then read it too) and ``DIGIMETER_THREADS`` is not 1
 (one thread: nothing runs aside, e.g. to profile); otherwise the report calls :func:`targets_work` itself.
 Same code, same seeds, same data: the same numbers either way. Should the second process fail for a reason
@@ -16,20 +17,18 @@ done again in the report's process.
 from __future__ import annotations
 
 import importlib
-import os
-import pickle
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._util.aside import Aside
 from ..errors import DigimeterError
 
 #: seconds the report waits for the second process before doing the work itself
 WAIT_SECONDS = 300.0
 
-__all__ = ["WAIT_SECONDS", "TargetsJob", "TargetsWork", "reading_store", "scenario_for", "serve", "targets_work"]
+__all__ = ["WAIT_SECONDS", "TargetsJob", "TargetsWork", "reading_store", "scenario_for", "targets_work",
+           "targets_work_at"]
 
 
 def reading_store():
@@ -91,89 +90,41 @@ def targets_work(tmod, store, unit: str, scenario: str | None, samples: dict[str
     return work
 
 
-def serve(request: dict) -> None:
-    """The second process (``python -c``, see :data:`_CHILD`): :func:`targets_work` on the store file opened
-    read-only; the answer, a DigimeterError or a failure's description written to stdout, pickled."""
-    out = os.fdopen(os.dup(1), "wb")   # the answer's channel; whatever else is printed goes to stderr
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    try:
-        from ..store import open_store
+def targets_work_at(store_path: str, unit: str, scenario: str | None, samples: dict[str, int]) -> TargetsWork | None:
+    """:func:`targets_work` on the store file ``store_path`` opened read-only (what the second process does)."""
+    from ..store import open_store
 
-        tmod = importlib.import_module("digimeter.targets")
-        with open_store(request["store"], read_only=True) as store:
-            answer: tuple[str, Any] = ("ok", targets_work(tmod, store, *request["args"]))
-    except DigimeterError as e:
-        answer = ("error", e)
-    except Exception as e:   # anything else: the report's process does the work itself
-        answer = ("failed", repr(e))
-    try:
-        data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as e:   # the answer did not pickle
-        data = pickle.dumps(("failed", repr(e)))
-    with out:
-        out.write(data)
-
-
-#: the second process's program: the request (plain types) first, so that it finds the same digimeter
-_CHILD = ("import pickle, sys; r = pickle.load(sys.stdin.buffer); sys.path[:0] = r['path']; "
-          "from digimeter.report.offload import serve; serve(r)")
+    tmod = importlib.import_module("digimeter.targets")
+    with open_store(store_path, read_only=True) as store:
+        return targets_work(tmod, store, unit, scenario, samples)
 
 
 class TargetsJob:
-    """:func:`targets_work` running in a second Python process; :meth:`result` waits for it.
-
-    A plain subprocess (``python -c``), not :mod:`multiprocessing`: a spawned process would run the
-    caller's ``__main__`` again (a script without a main guard), a forked one would inherit the
-    threads' locks of DuckDB and the chart renderer."""
+    """:func:`targets_work` running in a second Python process (:class:`~digimeter._util.aside.Aside`);
+    :meth:`result` waits for it."""
 
     def __init__(self, process, args: tuple):
-        self.process, self.args = process, args
+        self.job = process if isinstance(process, Aside) else Aside(process)
+        self.args = args
 
     @classmethod
     def start(cls, store, unit: str, scenario: str | None, samples: dict[str, int]) -> TargetsJob | None:
         """Start the work aside, or None when it cannot run there (a store in memory or open for writing,
         which another process cannot read) or should not (``DIGIMETER_THREADS=1``)."""
-        if os.environ.get("DIGIMETER_THREADS", "").strip() == "1" or not getattr(store, "read_only", False):
+        if not getattr(store, "read_only", False):
             return None
         path = Path(str(getattr(store, "path", ":memory:")))
         if str(path) == ":memory:" or not path.is_file():
             return None
         args = (unit, scenario, dict(samples))
-        request = {"path": [p for p in sys.path if p], "store": str(path.resolve()), "args": args}
-        if not sys.executable:
-            return None
-        try:
-            proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        except OSError:   # it could not start: the report does the work itself
-            return None
-        try:
-            proc.stdin.write(pickle.dumps(request))
-            proc.stdin.close()
-        except OSError:
-            proc.kill()
-            proc.wait()
-            return None
-        return cls(proc, args)
+        job = Aside.start(__name__, "targets_work_at", str(path.resolve()), *args)
+        return None if job is None else cls(job, args)
 
     def result(self, tmod, store) -> TargetsWork | None:
         """The work's answer (a DigimeterError raised in the other process is raised here); computed here
-        with ``store`` if the other process failed otherwise."""
-        import threading
-
-        # a process that hangs does not hang the report: it is stopped, and the work done here
-        watchdog = threading.Timer(WAIT_SECONDS, self.process.kill)
-        watchdog.daemon = True
-        watchdog.start()
-        try:
-            data = self.process.stdout.read()
-            self.process.wait()
-            kind, value = pickle.loads(data)
-        except Exception as e:   # it died, or its answer does not unpickle here
-            kind, value = "failed", repr(e)
-        finally:
-            watchdog.cancel()
-            self.close()
+        with ``store`` if the other process failed otherwise (it died, hung past :data:`WAIT_SECONDS`, or its
+        answer did not unpickle)."""
+        kind, value = self.job.result(WAIT_SECONDS)
         if kind == "ok":
             return value
         if kind == "error":
@@ -182,8 +133,4 @@ class TargetsJob:
 
     def close(self) -> None:
         """Stop the process if it still runs (the report failed or was interrupted)."""
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        self.job.close()
