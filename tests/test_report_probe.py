@@ -18,6 +18,8 @@ def test_the_report_forecasts_each_indicator_once(store, monkeypatch):
         return real(self, indicator, obs, *args, **kw)
 
     monkeypatch.setattr(T.Forecaster, "_forecast", probe)
+    # every forecast in this process, where the probe sees it (none sent to a second process by prefetch)
+    monkeypatch.setattr("digimeter._util.aside.enabled", lambda: False)
     R.make_report("KAZ", "digital-nation", lang="en", store=store, sections=("headline", "targets"),
                   samples={"uncertainty": 16, "sensitivity": 8, "targets": 50, "index": 10, "fans": 3})
     assert calls, "the report made no forecast: the probe is not on the engine's path"

@@ -154,6 +154,12 @@ class Aside:
             self.close()
         return kind, value
 
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:   # pragma: no cover - at interpreter exit
+            pass
+
     def close(self) -> None:
         """Stop the process if it still runs (the caller failed or was interrupted)."""
         if self.process.poll() is None:

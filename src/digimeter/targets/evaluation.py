@@ -218,6 +218,7 @@ def evaluate(scenario, store, *, seed: int = 0, n_samples: int = 2000, index_sam
                 answers[i] = _eval_indicator(t, store, fc, names)
             else:
                 answers[i] = [_eval_index(t, store, fc, names, index_cache, index_samples, seed)]
+        fc.collect()   # nothing left running (the forecasts made aside were all asked for by now, as a rule)
     except BaseException:
         fc.close()
         raise

@@ -255,10 +255,14 @@ class Forecaster:
         the store is read here, then about half of the work (by :func:`forecast_cost`) goes to a second
         process (:class:`digimeter._util.aside.Aside`: the forecasts hold the GIL most of the time, so
         threads did not run them side by side) while this one makes the rest. Each indicator keeps its own
-        seed, so the forecasts are the ones :meth:`country` makes; should the second process fail, its
-        share is made here. ``workers`` (default ``$DIGIMETER_THREADS`` or 2) below 2: nothing ahead, each
-        made when asked for (e.g. to profile them). An indicator that cannot be forecast, or that fewer
-        than 30 countries report (a regional one), is left to :meth:`country`."""
+        seed, so the forecasts are the ones :meth:`country` makes. The second process's forecasts are
+        taken when one of them is first asked for (or by :meth:`collect`; :meth:`pending` says whether
+        they are still being made), so the caller can use this process's first; should that process
+        fail, its share is made here. ``prefer``: indicator codes made here if the split allows
+        (:func:`split_work`), e.g. those that much later work waits for. ``workers`` (default
+        ``$DIGIMETER_THREADS`` or 2) below 2: nothing ahead, each made when asked for (e.g. to profile
+        them). An indicator that cannot be forecast, or that fewer than 30 countries report (a regional
+        one), is left to :meth:`country`."""
         from .._util.aside import Aside
 
         if workers is None:
@@ -266,9 +270,10 @@ class Forecaster:
         if workers < 2 or self._aside is not None:
             return
         # the second process starts now: its imports overlap the reading of the data
+        indicators = list(dict.fromkeys(indicators))
         job = Aside.open(__name__, "digimeter.forecast.pooled") if len(indicators) > 1 else None
         inputs = {}
-        for ind in dict.fromkeys(indicators):
+        for ind in indicators:
             try:
                 meta, lo, hi, obs, notes = self._panel(ind, self.countries())
             except (DataError, NotFoundError):
