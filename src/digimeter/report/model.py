@@ -203,6 +203,17 @@ def rank_of(ix, unit: str) -> tuple[int | None, int]:
     return int(t.loc[unit, "rank"]), n
 
 
+def _remembered(cache: dict, obj, make, limit: int):
+    """``make(obj)``, kept in ``cache`` by the object's identity (the object is kept too, so its id is not
+    reused while the entry lives); the cache is emptied when it holds more than ``limit`` entries."""
+    hit = cache.get(id(obj))
+    if hit is None or hit[0] is not obj:
+        if len(cache) > limit:
+            cache.clear()
+        hit = cache[id(obj)] = (obj, make(obj))
+    return hit[1]
+
+
 _SPECS: dict[int, tuple[Any, dict]] = {}
 
 
@@ -212,12 +223,7 @@ def spec_of(chart) -> dict:
     its own spec."""
     if isinstance(chart, dict):
         return chart
-    hit = _SPECS.get(id(chart))
-    if hit is None or hit[0] is not chart:
-        if len(_SPECS) > 256:
-            _SPECS.clear()
-        hit = _SPECS[id(chart)] = (chart, chart.to_dict())
-    return hit[1]
+    return _remembered(_SPECS, chart, lambda c: c.to_dict(), 256)
 
 
 _META: dict[int, tuple[Any, pd.DataFrame]] = {}
@@ -225,12 +231,7 @@ _META: dict[int, tuple[Any, pd.DataFrame]] = {}
 
 def meta_of(ix) -> pd.DataFrame:
     """``ix.meta()``, remembered (it is called often and is not cheap)."""
-    hit = _META.get(id(ix))
-    if hit is None or hit[0] is not ix:
-        if len(_META) > 64:
-            _META.clear()
-        hit = _META[id(ix)] = (ix, ix.meta())
-    return hit[1]
+    return _remembered(_META, ix, lambda i: i.meta(), 64)
 
 
 def pillars_of(ix) -> list[str]:
