@@ -34,12 +34,14 @@ __all__ = ["WAIT_SECONDS", "TargetsJob", "TargetsWork", "reading_store", "scenar
 def reading_store():
     """The user's store opened read-only, as a report only reads (a second process may then read it
     too). It is opened for writing first, briefly, as every command does: made from the bundled snapshot on
-    first use, its schema and snapshot brought up to date."""
+    first use, its schema and snapshot brought up to date. Its repeated reads are answered once
+    (:func:`digimeter.store.cache.remember_reads`: a read-only store's data cannot change)."""
     from ..store import open_store
+    from ..store.cache import remember_reads
 
     with open_store() as store:
         path = store.path
-    return open_store(path, read_only=True)
+    return remember_reads(open_store(path, read_only=True))
 
 
 @dataclass
@@ -93,10 +95,11 @@ def targets_work(tmod, store, unit: str, scenario: str | None, samples: dict[str
 def targets_work_at(store_path: str, unit: str, scenario: str | None, samples: dict[str, int]) -> TargetsWork | None:
     """:func:`targets_work` on the store file ``store_path`` opened read-only (what the second process does)."""
     from ..store import open_store
+    from ..store.cache import remember_reads
 
     tmod = importlib.import_module("digimeter.targets")
     with open_store(store_path, read_only=True) as store:
-        return targets_work(tmod, store, unit, scenario, samples)
+        return targets_work(tmod, remember_reads(store), unit, scenario, samples)
 
 
 class TargetsJob:

@@ -9,7 +9,9 @@
 - :func:`cache_folder`, :func:`cache_enabled` (``DIGIMETER_NO_CACHE=1`` turns every cache off),
   :func:`cache_path`, :func:`read_cached` and :func:`write_cached`: a value is only ever read under its own
   key, written atomically (a reader never sees half a file), and only the newest few files of one name are
-  kept.
+  kept;
+- :func:`remember_reads`: a read-only store's repeated reads (``indicator``, ``unit``, ``units``,
+  ``observations``) answered once per data state (the store's path and :func:`store_fingerprint`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import os
 import pickle
 import re
 import tempfile
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Iterable
 
 __all__ = ["store_fingerprint", "code_fingerprint", "cache_folder", "cache_enabled", "cache_path", "read_cached",
-           "write_cached", "MISSING"]
+           "write_cached", "MISSING", "remember_reads", "REMEMBERED_READS"]
 
 _code_fps: dict[frozenset, str] = {}
 #: what :func:`read_cached` returns when there is no readable value under the key
@@ -118,3 +121,66 @@ def write_cached(path: Path, key: str, value: Any, keep: int = 4) -> None:
                 old.unlink(missing_ok=True)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass
+
+
+#: the Store readers :func:`remember_reads` answers once per data state
+REMEMBERED_READS = ("indicator", "unit", "units", "observations")
+#: data states kept in memory: (store file, store_fingerprint) -> {(reader, arguments): answer}
+_read_memos: OrderedDict[tuple[str, str], dict] = OrderedDict()
+_KEEP_STATES = 2
+
+
+def _frozen(value: Any) -> tuple[bool, Any]:
+    """``(True, value as a hashable argument)``: a str, an int or None as it is, any other iterable as a
+    tuple (which the store's readers take as they take a list); ``(False, None)`` when it cannot be."""
+    if value is None or isinstance(value, (str, int)):
+        return True, value
+    try:
+        out = tuple(value)
+        hash(out)
+    except TypeError:
+        return False, None
+    return True, out
+
+
+def _remembering(read, name: str, memo: dict):
+    """``read`` (a bound Store reader) answered from ``memo`` when asked the same again; the answer is
+    copied each time (a caller may change what it gets), errors are never kept."""
+
+    def remembered(*args, **kwargs):
+        frozen = [_frozen(a) for a in args] + [_frozen(v) for v in kwargs.values()]
+        if not all(ok for ok, _ in frozen):
+            return read(*args, **kwargs)
+        args = tuple(v for _, v in frozen[:len(args)])
+        kwargs = dict(zip(kwargs, (v for _, v in frozen[len(args):])))
+        key = (name, args, tuple(sorted(kwargs.items())))
+        if key not in memo:
+            memo[key] = read(*args, **kwargs)
+        got = memo[key]
+        return got.copy() if hasattr(got, "copy") else got
+
+    remembered.__wrapped__ = read
+    remembered.__doc__ = read.__doc__
+    return remembered
+
+
+def remember_reads(store):
+    """``store`` with its readers :data:`REMEMBERED_READS` answered once per arguments and data state.
+
+    Only a store opened read-only on a file: DuckDB lets no process write to a file while a reader holds
+    it, so its data cannot change while it is open. The answers are kept under the file and its
+    :func:`store_fingerprint`, so a store opened again after an import (a new vintage, new indicators ...)
+    is asked afresh; another read-only store on the same unchanged file shares them (the newest
+    ``_KEEP_STATES`` data states are kept). Returns the same object; any other store is left as it is."""
+    path = str(getattr(store, "path", ":memory:"))
+    if not getattr(store, "read_only", False) or path == ":memory:" or "_remembered_state" in vars(store):
+        return store
+    state = (str(Path(path).resolve()), store_fingerprint(store))
+    memo = _read_memos.pop(state, None) or {}
+    _read_memos[state] = memo
+    while len(_read_memos) > _KEEP_STATES:
+        _read_memos.popitem(last=False)
+    for name in REMEMBERED_READS:
+        setattr(store, name, _remembering(getattr(store, name), name, memo))
+    store._remembered_state = state
+    return store

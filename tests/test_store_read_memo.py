@@ -1,0 +1,66 @@
+"""digimeter.store.cache.remember_reads: a read-only store's repeated reads answered once per data state,
+with the same answers, and asked afresh after an import."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from digimeter.errors import NotFoundError
+from digimeter.store import Store
+from digimeter.store.cache import REMEMBERED_READS, remember_reads
+
+
+def _answers(s) -> list:
+    return [s.indicator("egdi"), s.unit("KAZ"), s.units(kind="region", parent="KAZ"), s.units(),
+            s.observations(indicators="egdi", units=["KAZ", "UZB"]),
+            s.observations(indicators=["egdi", "population"], units=("KAZ",), years=[2020, 2024])]
+
+
+def _same(a, b) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        if isinstance(x, pd.DataFrame):
+            pd.testing.assert_frame_equal(x, y)
+        else:
+            assert x.keys() == y.keys()
+            assert all(x[k] == y[k] or (pd.isna(x[k]) and pd.isna(y[k])) for k in x)
+
+
+def test_same_answers_asked_once(store_path):
+    with Store(store_path, read_only=True) as plain:
+        want = _answers(plain)
+    with Store(store_path, read_only=True) as s:
+        assert remember_reads(s) is s
+        first = _answers(s)
+        calls = []
+        real = s.con
+        s.con = type("Counting", (), {"execute": lambda self, *a: calls.append(a) or real.execute(*a)})()
+        again = _answers(s)
+        s.con = real
+        assert calls == []                         # every read answered from memory
+        _same(want, first)
+        _same(want, again)
+        # a caller changing what it got does not change the next answer
+        again[0]["name"] = "changed"
+        again[3].loc[:, "name"] = "changed"
+        _same(want, _answers(s))
+        with pytest.raises(NotFoundError):         # errors are not kept
+            s.indicator("no_such_indicator")
+        with pytest.raises(NotFoundError):
+            s.indicator("no_such_indicator")
+
+
+def test_asked_afresh_after_an_import(store_path):
+    with Store(store_path, read_only=True) as s:
+        remember_reads(s)
+        old = s.observations(indicators="egdi", units="KAZ", years=2024).value.tolist()
+    with Store(store_path) as w:
+        new = pd.DataFrame({"unit": ["KAZ"], "indicator": ["egdi"], "year": [2024], "value": [0.95]})
+        with w.transaction():
+            w.add_observations(new, kind="import", origin_id="test", note="test change")
+        assert remember_reads(w) is w and not any(n in vars(w) for n in REMEMBERED_READS)   # writable: as it is
+    with Store(store_path, read_only=True) as s:
+        remember_reads(s)
+        got = s.observations(indicators="egdi", units="KAZ", years=2024).value.tolist()
+    assert got == [0.95] and old != got
