@@ -35,7 +35,12 @@ FONT = "DejaVu Sans, Arial, Helvetica, sans-serif"
 
 
 def _data(df: pd.DataFrame) -> alt.Data:
-    return alt.Data(values=records(df.reset_index(drop=True)))
+    """``df``'s rows as inline values. Not validated here (altair's debug mode validated every value when the
+    object was made, 0.1 s of a report): the chart's to_dict() validates them with the rest of the chart."""
+    from altair.utils.schemapi import debug_mode
+
+    with debug_mode(False):
+        return alt.Data(values=records(df.reset_index(drop=True)))
 
 
 def year_axis(*years) -> alt.Axis:
