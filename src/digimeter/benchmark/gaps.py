@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..stats.shapley import shapley
-from .peer_groups import PEER_KINDS, check_unit, peer_list
+from .peer_groups import PEER_KINDS, peer_list
 from .unit_tree import Agg, agg_rows, aggregate_nodes, needs_context
 
 __all__ = ["gap", "waterfall"]
@@ -32,7 +32,7 @@ def _reference_units(index, unit: str, reference: Any, store=None) -> tuple[list
         return members, f"{reference} peers mean ({len(members)} units)"
     if isinstance(reference, str) and "," not in reference:
         ref = reference.upper() if reference.upper() in index.scores.index else reference
-        check_unit(index, ref)
+        index.ranked_code(ref)
         return [ref], ref
     members = reference if not isinstance(reference, str) else [c.strip().upper() for c in reference.split(",")]
     members = [c for c in members if c in s.index]
@@ -150,7 +150,7 @@ def gap(index, unit: str, reference: Any = "leader", *, store=None, exact_max: i
     mean of the decompositions against each member, so the total is the mean score of the group
     minus the unit's score.
     """
-    code = check_unit(index, unit)
+    code = index.ranked_code(unit)
     members, label = _reference_units(index, code, reference, store)
     tree = aggregate_nodes(index)
     kw = dict(exact_max=exact_max, n_permutations=n_permutations, seed=seed)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..errors import DataError, SpecError
 from ..stages import normalise as norm
-from .peer_groups import check_unit, indicator_info
+from .peer_groups import indicator_info
 from .unit_tree import Agg, aggregate_nodes, evaluate_unit
 
 __all__ = ["pace", "Plan", "what_it_takes", "normaliser"]
@@ -199,7 +199,7 @@ def what_it_takes(index, unit: str, *, rank: int | None = None, score: float | N
     if (rank is None) == (score is None):
         raise DataError("give exactly one target: rank or score", field="rank/score",
                         fix="e.g. --rank 25 or --score 80")
-    code = check_unit(index, unit)
+    code = index.ranked_code(unit)
     info, base, dirs, years, paces = _unit_inputs(index, code, by, store, quantile, band)
     apply, nmethod = normaliser(index)
     room = _room(index, info, base, dirs, nmethod, years, paces)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..errors import DataError, DigimeterError
 
-__all__ = ["PEER_KINDS", "peers", "peer_list", "check_unit", "indicator_info", "frontier", "strengths"]
+__all__ = ["PEER_KINDS", "peers", "peer_list", "indicator_info", "frontier", "strengths"]
 
 
 PEER_KINDS = ("region", "subregion", "wb_region", "income", "nearest")
@@ -96,12 +96,6 @@ def peer_list(index, unit: str, peers_: Any, store=None) -> list[str] | None:
     return [c for c in peers_ if c != unit]
 
 
-def check_unit(index, unit: str) -> str:
-    """The unit's code in ``index`` (case-insensitive); NotFoundError when the index does not rank it
-    (:meth:`digimeter.build.Index.ranked_code`)."""
-    return index.ranked_code(unit)
-
-
 def indicator_info(index, store=None) -> pd.DataFrame:
     """Per indicator node: store code, unit of measure, direction, valid range (from the store when
     given, else NaN)."""
@@ -142,7 +136,7 @@ def frontier(index, unit: str, *, peers: Any = None, store=None) -> pd.DataFrame
     store : Store, optional
         For indicator units of measure and peer kinds.
     """
-    code = check_unit(index, unit)
+    code = index.ranked_code(unit)
     peer_codes = peer_list(index, code, peers, store)
     m = index.meta()
     info = indicator_info(index, store)
@@ -193,7 +187,7 @@ def strengths(index, unit: str, peers: Any = "region", *, store=None) -> pd.Data
     (``strength`` / ``weakness`` / ``on par`` when within 2.5 normalised points of 100, or 2.5 % of
     the range).
     """
-    code = check_unit(index, unit)
+    code = index.ranked_code(unit)
     peer_codes = peer_list(index, code, peers, store)
     peer_codes = [p for p in peer_codes if p in index.scores.index]
     if not peer_codes:
