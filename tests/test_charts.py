@@ -106,3 +106,22 @@ def test_year_axes_tick_whole_years_only():
                       "hi90": [90, 95]})
     fan = json.dumps(_spec(C.fan_chart(h, q, y_title="x", source="Source: x")))
     assert '"values": [2020, 2021, 2022, 2023]' in fan
+
+
+def test_bar_labels_and_map_legend_titles_are_drawn_whole():
+    """A bar's label and a map's legend title are never cut ("EGDI: Human Capital Index 20…" lost the
+    year that tells two bars apart): the drawn SVG holds every word."""
+    from digimeter.report.render import chart_svg
+
+    labels = ["EGDI: Telecommunication Infrastructure Index 2024", "GTMI: Digital Citizen Engagement 2025",
+              "Электронное правительство в числе 25 лучших в мире"]
+    svg = chart_svg(C.bars(pd.DataFrame({"label": labels, "value": [80.0, 70.0, 60.0]}), x_title="percentile",
+                           source="test"))
+    assert "…" not in svg
+    for lab in labels:
+        assert f">{lab}<" in svg
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "A", "value": 1.0},
+         "geometry": {"type": "Polygon", "coordinates": [[[50, 45], [52, 45], [52, 47], [50, 47], [50, 45]]]}}]}
+    svg = chart_svg(C.choropleth(fc, value_title="Digital Regions of Kazakhstan, score 2024 (0-100)", source="t"))
+    assert "…" not in svg and "Kazakhstan," in svg
