@@ -76,3 +76,19 @@ def test_set_values(digimeter_home):
         parse_sets(["x=[&a 1, *a]"])
     r = CliRunner().invoke(app, ["build", "egdi", "--set", "x=" + "[" * 200 + "]" * 200])
     assert r.exit_code == 1 and "levels deep" in r.output and "Traceback" not in r.output
+
+
+def test_a_text_read_again_is_parsed_once_and_given_as_a_fresh_copy():
+    """A spec read by several sections is parsed once; each reader gets its own data (changing it changes
+    no later read), and a bad text is refused every time it is read."""
+    from digimeter._util import yamlsafe
+
+    text = "name: x\nnodes:\n  - {id: a, weight: 1}\n"
+    first = yamlsafe.load_yaml(text, source="a.yaml")
+    first["nodes"][0]["weight"] = 99
+    first["name"] = "changed"
+    again = yamlsafe.load_yaml(text, source="a.yaml")
+    assert again == {"name": "x", "nodes": [{"id": "a", "weight": 1}]}
+    for _ in range(2):
+        with pytest.raises(yamlsafe.UnsafeYamlError):
+            yamlsafe.load_yaml("a: &x [1]\nb: *x\n", source="bad.yaml")

@@ -14,6 +14,8 @@ file and line; syntax errors are a :class:`~digimeter.errors.SpecError` naming t
 
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,9 @@ from ..errors import SpecError
 MAX_DEPTH = 64
 #: longest YAML text accepted, in bytes
 MAX_BYTES = 16 * 1024 * 1024
+#: texts up to this length are parsed once per process and their data copied on each later load (the
+#: shipped specs are 2-30 KB, read about 20 times by a report: 0.2 s of parsing)
+_REMEMBER_BYTES = 1024 * 1024
 
 
 class UnsafeYamlError(SpecError):
@@ -84,6 +89,18 @@ def load_yaml(text: str | bytes, *, source: str = "<yaml>",
     if len(text) > MAX_BYTES:
         raise UnsafeYamlError(f"YAML text too large ({len(text) // 1024} KB)", file=source,
                               fix=f"keep YAML files under {MAX_BYTES // 1024 // 1024} MB")
+    if len(text) <= _REMEMBER_BYTES:   # a file read again (a spec is read by several sections): parsed once
+        return copy.deepcopy(_parsed(text, source, fix))
+    return _parse(text, source, fix)
+
+
+@lru_cache(maxsize=64)
+def _parsed(text: str, source: str, fix: str) -> Any:
+    """:func:`_parse`, remembered per text (a failure is not: it is raised again each time)."""
+    return _parse(text, source, fix)
+
+
+def _parse(text: str, source: str, fix: str) -> Any:
     loader = _Loader(text)
     loader.source = source
     try:
