@@ -104,9 +104,13 @@ def style(chart: alt.TopLevelMixin, *, source: str, note: str | None = None) -> 
                                     fontWeight="normal", color="#444444", offset=8)
     wrapped.usermeta = {"source": source}   # the interactive charts' tooltips name it (digimeter.interactive)
     config = alt.Config(font=FONT)
-    config["axis"] = alt.AxisConfig(labelFontSize=11, titleFontSize=12, gridColor="#e6e6e6")
+    # no label or legend title is ever cut (labelLimit 0): "EGDI: Human Capital Index 20…" lost the year that
+    # tells two bars apart, a Russian pillar name its last word; long ones widen the chart instead (and
+    # vl-convert no longer measures each long label again and again while cutting it)
+    config["axis"] = alt.AxisConfig(labelFontSize=11, titleFontSize=12, gridColor="#e6e6e6", labelLimit=0)
     config["view"] = alt.ViewConfig(strokeWidth=0)
-    config["legend"] = alt.LegendConfig(labelFontSize=11, titleFontSize=11, orient="bottom")
+    config["legend"] = alt.LegendConfig(labelFontSize=11, titleFontSize=11, orient="bottom", labelLimit=0,
+                                        titleLimit=0)
     wrapped.config = config
     return wrapped
 
@@ -156,7 +160,7 @@ def rank_dots(df: pd.DataFrame, *, unit: str, x_title: str, source: str,
     me = d.loc[d["is_unit"], "label"]
     test = f"datum.value === {json.dumps(str(me.iloc[0]))}" if len(me) else "false"
     y = alt.Y("label:N", title=None, sort=order,
-              axis=alt.Axis(labelFontSize=11, labelLimit=220,
+              axis=alt.Axis(labelFontSize=11,
                             labelColor={"condition": {"test": test, "value": HIGHLIGHT}, "value": "#222222"},
                             labelFontWeight={"condition": {"test": test, "value": "bold"}, "value": "normal"}))
     xscale = alt.Scale(domain=[1, max(float(d["n"].max()), 2)])
@@ -167,7 +171,7 @@ def rank_dots(df: pd.DataFrame, *, unit: str, x_title: str, source: str,
     dots = alt.Chart(_data(d)).mark_point(filled=True, size=90, opacity=0.9).encode(
         y=y, x=alt.X("rank:Q", scale=xscale, title=x_title),
         color=alt.Color("index:N", title=None, scale=alt.Scale(domain=indices, range=colours),
-                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400)),
+                        legend=alt.Legend(orient="bottom", direction="vertical")),
         shape=alt.Shape("index:N", title=None, scale=alt.Scale(domain=indices, range=shapes)),
         tooltip=[alt.Tooltip("label:N", title="unit"), alt.Tooltip("index:N"), alt.Tooltip("rank:Q"), alt.Tooltip("n:Q")])
     ch = alt.layer(rule, band, dots).properties(width=WIDTH - 120, height=alt.Step(24))
@@ -188,9 +192,9 @@ def pillar_profile(df: pd.DataFrame, *, x_title: str, source: str, title: str | 
     colours = [HIGHLIGHT] + [c for c in (BASE, OKABE_ITO[2], OKABE_ITO[0], OKABE_ITO[6], "#000000")][: len(series) - 1]
     shapes = ["diamond", "circle", "square", "triangle-up", "cross", "triangle-down"][: len(series)]
     sort = list(order) if order is not None else list(dict.fromkeys(df["pillar"]))
-    # long names (Russian, Kazakh) are shown whole: labels up to 260 px, the legend in two columns
-    y = alt.Y("pillar:N", sort=sort, title=None, axis=alt.Axis(labelLimit=260))
-    legend = alt.Legend(columns=2, labelLimit=320)
+    # long names (Russian, Kazakh) are shown whole (the house style cuts no label), the legend in two columns
+    y = alt.Y("pillar:N", sort=sort, title=None)
+    legend = alt.Legend(columns=2)
     rule = alt.Chart(_data(df)).mark_rule(color="#dddddd").encode(
         y=y, x=alt.X("min(score):Q"), x2=alt.X2("max(score):Q"))
     pts = alt.Chart(_data(df)).mark_point(filled=True, size=110, opacity=0.9).encode(
@@ -309,17 +313,14 @@ def lines(df: pd.DataFrame, *, y_title: str, source: str, title: str | None = No
 def bars(df: pd.DataFrame, *, x_title: str, source: str, title: str | None = None,
          highlight: Iterable[str] = (), label: str = "label", value: str = "value",
          domain: Sequence[float] | None = None) -> alt.TopLevelMixin:
-    """Sorted horizontal bars (``label``, ``value``); labels in ``highlight`` in vermillion.
-
-    Labels are shown whole (no length limit: a ranking's year or a target's last words are what tells
-    two bars apart), so long ones widen the chart; with a limit, each label over it was also measured
-    again and again while it was cut (about 0.2 s of drawing a chart of 25 such labels)."""
+    """Sorted horizontal bars (``label``, ``value``); labels in ``highlight`` in vermillion, shown whole
+    (:func:`style`)."""
     d = df[[label, value]].rename(columns={label: "label", value: "value"}).copy()
     hl = set(highlight)
     d["hl"] = d["label"].isin(hl)
     scale = alt.Scale(domain=list(domain)) if domain is not None else alt.Scale()
     ch = alt.Chart(_data(d)).mark_bar().encode(
-        y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=0)),
+        y=alt.Y("label:N", sort="-x", title=None),
         x=alt.X("value:Q", title=x_title, scale=scale),
         color=_when("datum.hl", HIGHLIGHT, BASE),
         tooltip=[alt.Tooltip("label:N"), alt.Tooltip("value:Q", format=".3~f")]).properties(width=WIDTH, height=alt.Step(16))
