@@ -264,13 +264,13 @@ def error_correlation(bt: Backtest, method_backtest: np.ndarray, *, scale_floor:
     """How much the units' out-of-sample errors move together: the intra-class correlation of their
     normal scores within each (origin, horizon) cell.
 
-    Errors are divided by each series' recent volatility, turned into normal scores by rank within
+    Errors are divided by the scale the calibration uses (:func:`error_scale`), turned into normal scores by rank within
     each horizon (pooled over origins), and the correlation is the moment estimator
     ``sum_c [(sum_i z)^2 - sum_i z^2] / sum_c [(n_c - 1) sum_i z^2]`` over cells with at least
     ``min_units`` units. Returns ``(rho, info)``: ``rho`` clipped to ``[0, 0.95]`` and set to 0 below
     :data:`MIN_COMMON_SHOCK` or with fewer than ``min_cells`` cells; ``info`` holds the estimate and
-    the number of cells. On the bundled data: about 0.01 for ITU internet use, 0.02 for broadband,
-    0.26-0.43 for the UN e-government components (which move together between survey editions).
+    the number of cells. On the bundled data: about 0.02 for ITU internet use, 0.06 for households
+    online, 0.22-0.37 for the UN e-government components (which move together between survey editions).
 
     References
     ----------
@@ -381,11 +381,14 @@ def choose_center(bt: Backtest, method_backtest: np.ndarray, *, lo=None, hi=None
 
 
 def _normal_scores(bt: Backtest, method_backtest: np.ndarray, scale_floor: float) -> np.ndarray:
-    """Errors over recent volatility as normal scores by rank within each horizon (NaN kept)."""
+    """Errors over the scale :func:`calibrate` divides them by (:func:`error_scale`: the larger of the
+    series' recent volatility and the forecast's own pace, at least ``scale_floor``) as normal scores by
+    rank within each horizon (NaN kept): the draws' dependence is measured on the errors their marginal
+    distributions are calibrated on."""
     from scipy.special import ndtri   # the standard normal quantile (scipy.stats.norm.ppf), without scipy.stats
 
     E = bt.actual - method_backtest
-    z = E / np.maximum(np.nan_to_num(bt.scale, nan=scale_floor), scale_floor)[..., None]
+    z = E / np.maximum(np.nan_to_num(error_scale(bt, method_backtest), nan=scale_floor), scale_floor)
     q = np.full(z.shape, np.nan)
     for h in range(z.shape[2]):
         fin = np.isfinite(z[..., h])
