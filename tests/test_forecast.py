@@ -406,6 +406,25 @@ def test_error_correlation_recovers_a_shared_shock(rho):
     assert (r == 0.0) if rho == 0.0 else (r == pytest.approx(info["estimate"]))
 
 
+def test_error_correlation_scales_errors_as_the_calibration_does():
+    """Units forecast to move at different paces err in proportion to their pace (the calibration's
+    error_scale); a shock shared by every unit of a cell is then recovered in full, as it would not be
+    were the errors divided by the units' (equal) volatility alone."""
+    rng = np.random.default_rng(3)
+    n, origins, hz = 80, np.arange(2005, 2017), np.arange(1, 5)
+    pace = np.geomspace(0.5, 20.0, n)[:, None, None]                     # points per year, unit by unit
+    f = 50.0 + pace * hz[None, None, :] * np.ones((1, origins.size, 1))   # level 50, moving at its pace
+    shock = rng.standard_normal((1, origins.size, hz.size))
+    bt = F.Backtest(models=("rw_drift",), origins=origins, horizons=hz, forecasts=f[None],
+                    actual=f + pace * (shock + 0.3 * rng.standard_normal(f.shape)),
+                    level=np.full((n, origins.size), 50.0), scale=np.full((n, origins.size), 0.1))
+    np.testing.assert_allclose(F.error_scale(bt, f), np.broadcast_to(pace, f.shape))
+    r, info = F.error_correlation(bt, f)
+    # the shock is 1 / 1.09 of each error's variance; on normal scores ranked over a horizon's cells the
+    # estimate is 0.86 (errors over volatility alone, whose ranks the paces mix up: 0.65)
+    assert r > 0.8
+
+
 def test_common_shock_correlates_draws_and_keeps_each_units_distribution(itu):
     yrs, v, units, _ = itu
     kw = dict(lo=0, hi=100, seed=5, n_samples=4000, units=units)
