@@ -14,9 +14,11 @@ Each command runs in its own process (wall time, CPU time and peak RSS of that p
   1,000,000-sample run on a local Dask cluster), against COINr's recorded times (imported from that
   script).
 
-Where a goal is not met, the row is profiled once more (cProfile) and the largest digimeter functions
-are printed as the measured reason, with the floor: the same process doing no work (interpreter,
-imports, opening the store). The machine is shared: CPU time is printed beside the wall time.
+Where a goal is not met, the row's measured floor is printed: its CPU time over all its processes
+divided by the cores (no split of that work can be faster), and the same work in one process
+(``DIGIMETER_THREADS=1``), whose difference is what starting the other processes costs; then the row is
+profiled once more (cProfile) and the largest digimeter functions are printed as the measured reason,
+with the floor of any command: the same process doing no work (interpreter, imports, opening the store). The machine is shared: CPU time is printed beside the wall time.
 Not a test.
 
     python benchmarks/report.py [--runs 3] [--million] [--no-report]
@@ -205,13 +207,13 @@ def main() -> None:
                                    sens["coinr"].get(key))
                 rows.append(line)
                 if not ok:
-                    missed.append((what, None))
+                    missed.append((what, None, None))
             if "million" in sens:
                 line, ok = fmt_row("1,000,000-sample uncertainty, local Dask cluster (incl. start)",
                                    {"wall": sens["million"], **child_rss}, GOALS["million"], BEFORE["million"])
                 rows.append(line)
                 if not ok:
-                    missed.append(("million", None))
+                    missed.append(("million", None, None))
             else:
                 rows.append("| 1,000,000-sample uncertainty, local Dask cluster | not run (--million) | | | | < 30 s "
                             "| 90 s | |")
@@ -222,33 +224,41 @@ def main() -> None:
                                GOALS["report"], BEFORE["report"])
             rows.append(line)
             if not ok:
-                missed.append(("report (kept)", [*rcmd, tempfile.mkdtemp()]))
+                missed.append(("report (kept)", [*rcmd, tempfile.mkdtemp()], rep))
             line, ok = fmt_row("`digimeter report --unit KAZ`, warm store, computed (first run after a data change)",
                                rep_computed, GOALS["report"], BEFORE["report"])
             rows.append(line)
             if not ok:
-                missed.append(("report (computed)", [*rcmd, tempfile.mkdtemp(), "--no-cache"]))
+                missed.append(("report (computed)", [*rcmd, tempfile.mkdtemp(), "--no-cache"], rep_computed))
         line, ok = fmt_row("`digimeter targets fully-digital-kz`, same data again (kept evaluation)", cached,
                            GOALS["targets"], BEFORE["targets"])
         rows.append(line)
         if not ok:
-            missed.append(("targets (kept)", tcmd))
+            missed.append(("targets (kept)", tcmd, cached))
         line, ok = fmt_row("`digimeter targets fully-digital-kz`, computed (first run after a data change)",
                            computed, GOALS["targets"], BEFORE["targets"])
         rows.append(line)
         if not ok:
-            missed.append(("targets (computed)", [*tcmd, "--no-cache"]))
+            missed.append(("targets (computed)", [*tcmd, "--no-cache"], computed))
         line, ok = fmt_row("first use: store created from the bundled snapshot", fu, GOALS["first_use"],
                            BEFORE["first_use"])
         rows.append(line)
         if not ok:
-            missed.append(("first use", None))
+            missed.append(("first use", None, None))
         print("\n".join(rows))
         print(f"\nfloor of any command (interpreter, imports, store opened; `digimeter data units`): "
               f"{floor['wall']:.2f} s wall, {floor['cpu']:.2f} s CPU; `import digimeter.cli` alone "
               f"{imp['wall']:.2f} s wall, {imp['cpu']:.2f} s CPU")
-        for what, cmd in missed:
+        cores = os.cpu_count() or 1
+        for what, cmd, r in missed:
             print(f"\n{what}: goal not met.")
+            if r and r.get("cpu") is not None:
+                one = child(cmd, {**env, "DIGIMETER_THREADS": "1"})   # the same work in one process
+                print(f"  the floor here: {r['cpu']:.2f} s of CPU over its processes, so at least "
+                      f"{r['cpu'] / cores:.2f} s of wall time on {cores} cores however the work is split; "
+                      f"the same work in one process (DIGIMETER_THREADS=1) is {one['cpu']:.2f} s of CPU "
+                      f"({one['wall']:.2f} s wall), so starting the other processes costs "
+                      f"{max(r['cpu'] - one['cpu'], 0):.2f} s of CPU")
             if cmd:
                 for w in why(cmd, env):
                     print(f"  {w}")
