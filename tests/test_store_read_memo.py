@@ -64,3 +64,27 @@ def test_asked_afresh_after_an_import(store_path):
         remember_reads(s)
         got = s.observations(indicators="egdi", units="KAZ", years=2024).value.tolist()
     assert got == [0.95] and old != got
+
+
+def test_memory_kept_is_bounded(store_path, monkeypatch):
+    """Past ``MEMO_BYTES`` of answers the least recently asked are let go (and asked of the store again
+    when wanted): a server asking about unit after unit does not keep every answer it ever gave."""
+    import digimeter.store.cache as cache
+
+    with Store(store_path, read_only=True) as plain:
+        want = _answers(plain)
+    monkeypatch.setattr(cache, "MEMO_BYTES", 1)        # room for one answer at a time
+    with Store(store_path, read_only=True) as s:
+        remember_reads(s)
+        calls = []
+        real = s.con
+        s.con = type("Counting", (), {"execute": lambda self, *a: calls.append(a) or real.execute(*a)})()
+        first = _answers(s)
+        asked = len(calls)
+        s.observations(indicators=["egdi", "population"], units=("KAZ",), years=[2020, 2024])   # the last one: kept
+        assert len(calls) == asked
+        again = _answers(s)                             # the others were let go: asked again, same answers
+        s.con = real
+        assert len(calls) > asked
+        _same(want, first)
+        _same(want, again)

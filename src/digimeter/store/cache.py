@@ -126,8 +126,23 @@ def write_cached(path: Path, key: str, value: Any, keep: int = 4) -> None:
 #: the Store readers :func:`remember_reads` answers once per data state
 REMEMBERED_READS = ("indicator", "unit", "units", "observations")
 #: data states kept in memory: (store file, store_fingerprint) -> {(reader, arguments): answer}
-_read_memos: OrderedDict[tuple[str, str], dict] = OrderedDict()
+_read_memos: OrderedDict[tuple[str, str], OrderedDict] = OrderedDict()
 _KEEP_STATES = 2
+#: bytes of answers kept per data state; beyond it the least recently asked answers are let go (a report
+#: keeps about 11 MB; a server asking about many units would otherwise keep every answer it ever gave)
+MEMO_BYTES = 256 * 1024 * 1024
+
+
+def _nbytes(value: Any) -> int:
+    """About how much memory an answer holds (a frame's columns, without Python objects' own sizes)."""
+    usage = getattr(value, "memory_usage", None)
+    if callable(usage):
+        try:
+            total = usage(index=True, deep=False)
+            return int(total.sum() if hasattr(total, "sum") else total)
+        except (TypeError, ValueError):
+            pass
+    return 1024
 
 
 def _frozen(value: Any) -> tuple[bool, Any]:
@@ -143,9 +158,10 @@ def _frozen(value: Any) -> tuple[bool, Any]:
     return True, out
 
 
-def _remembering(read, name: str, memo: dict):
+def _remembering(read, name: str, memo: OrderedDict):
     """``read`` (a bound Store reader) answered from ``memo`` when asked the same again; the answer is
-    copied each time (a caller may change what it gets), errors are never kept."""
+    copied each time (a caller may change what it gets), errors are never kept. ``memo`` holds at most
+    :data:`MEMO_BYTES` of answers, the least recently asked let go first."""
 
     def remembered(*args, **kwargs):
         frozen = [_frozen(a) for a in args] + [_frozen(v) for v in kwargs.values()]
@@ -154,9 +170,17 @@ def _remembering(read, name: str, memo: dict):
         args = tuple(v for _, v in frozen[:len(args)])
         kwargs = dict(zip(kwargs, (v for _, v in frozen[len(args):])))
         key = (name, args, tuple(sorted(kwargs.items())))
-        if key not in memo:
-            memo[key] = read(*args, **kwargs)
-        got = memo[key]
+        if key in memo:
+            memo.move_to_end(key)
+            got = memo[key][0]
+        else:
+            got = read(*args, **kwargs)
+            size = _nbytes(got)
+            memo[key] = (got, size)
+            total = sum(n for _, n in memo.values())
+            while total > MEMO_BYTES and len(memo) > 1:
+                _, (_, n) = memo.popitem(last=False)
+                total -= n
         return got.copy() if hasattr(got, "copy") else got
 
     remembered.__wrapped__ = read
@@ -176,7 +200,7 @@ def remember_reads(store):
     if not getattr(store, "read_only", False) or path == ":memory:" or "_remembered_state" in vars(store):
         return store
     state = (str(Path(path).resolve()), store_fingerprint(store))
-    memo = _read_memos.pop(state, None) or {}
+    memo = _read_memos.pop(state, None) or OrderedDict()
     _read_memos[state] = memo
     while len(_read_memos) > _KEEP_STATES:
         _read_memos.popitem(last=False)
