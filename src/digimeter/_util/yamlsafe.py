@@ -29,8 +29,9 @@ MAX_DEPTH = 64
 #: longest YAML text accepted, in bytes
 MAX_BYTES = 16 * 1024 * 1024
 #: texts up to this length are parsed once per process and their data copied on each later load (the
-#: shipped specs are 2-30 KB, read about 20 times by a report: 0.2 s of parsing)
-_REMEMBER_BYTES = 1024 * 1024
+#: shipped specs are 2-30 KB, read about 20 times by a report: 0.2 s of parsing); at most 64 are kept, so
+#: a server that is sent YAML keeps at most 16 MB of it
+_REMEMBER_BYTES = 256 * 1024
 
 
 class UnsafeYamlError(SpecError):
