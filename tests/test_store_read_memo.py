@@ -88,3 +88,20 @@ def test_memory_kept_is_bounded(store_path, monkeypatch):
         assert len(calls) > asked
         _same(want, first)
         _same(want, again)
+
+
+def test_reading_store_made_on_first_use_then_read_only(tmp_path, monkeypatch):
+    """The commands that only read (report, targets, forecast, backtest) open the user's store with
+    open_reading_store: made from the snapshot on first use, then read-only with its reads remembered, so
+    another process can read it meanwhile."""
+    from digimeter.store.cache import open_reading_store
+
+    monkeypatch.setenv("DIGIMETER_HOME", str(tmp_path))
+    s = open_reading_store()
+    try:
+        assert (tmp_path / "digimeter.duckdb").is_file()
+        assert s.read_only
+        with Store(tmp_path / "digimeter.duckdb", read_only=True) as other:   # a second reader meanwhile
+            assert other.unit("KAZ")["code"] == s.unit("KAZ")["code"] == "KAZ"
+    finally:
+        s.close()

@@ -69,13 +69,19 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(2)
 
 
-def store_ctx(wait: float | None = None):
+def store_ctx(wait: float | None = None, *, read_only: bool = False):
     """The user's store; on first use it is created from the bundled snapshot (a few seconds), said once.
-    ``wait``: seconds to wait while another process writes to it (default: see :func:`digimeter.store.connect`)."""
+    ``wait``: seconds to wait while another process writes to it (default: see :func:`digimeter.store.connect`).
+    ``read_only``: for a command that only reads: opened read-only, its repeated reads answered once
+    (:func:`digimeter.store.cache.open_reading_store`)."""
     from ..store import default_home, open_store
 
     if not (default_home() / "digimeter.duckdb").exists():
         err.print(f"creating the data store in {default_home()} from the bundled snapshot (first use) ...")
+    if read_only:
+        from ..store.cache import open_reading_store
+
+        return open_reading_store(wait=wait)
     return open_store(wait=wait)
 
 

@@ -49,7 +49,7 @@ def forecast_cmd(unit: str = typer.Argument(..., help="unit code, e.g. KAZ or KZ
     def go():
         from ..targets import forecast_unit
 
-        with store_ctx() as s, _progress(fmt == "table") as say:
+        with store_ctx(read_only=True) as s, _progress(fmt == "table") as say:
             r, ifc = forecast_unit(s, unit, indicator, to, seed=seed, n_samples=samples, method=method,
                                    progress=say)
             meta = s.indicator(indicator)
@@ -102,7 +102,7 @@ def targets_cmd(scenario: str = typer.Argument(..., help="a shipped scenario (fu
         from ..targets import evaluate_cached, json_records, load_scenario
 
         sc = load_scenario(scenario)
-        with store_ctx() as s, _progress(fmt == "table" or out is not None) as say:
+        with store_ctx(read_only=True) as s, _progress(fmt == "table" or out is not None) as say:
             df = evaluate_cached(sc, s, seed=seed, n_samples=samples, index_samples=index_samples, progress=say,
                                  cache=cache)
         if fmt == "table":
@@ -176,7 +176,7 @@ def backtest_cmd(indicators: list[str] = typer.Argument(..., help="indicator cod
 
         origins = tuple(origin) if origin else (2012, 2015, 2018)
         reports, comparisons = [], {}
-        with store_ctx() as s, _progress(fmt == "table") as say:
+        with store_ctx(read_only=True) as s, _progress(fmt == "table") as say:
             for ind in indicators:
                 r = backtest_report(s, ind, origins=origins, horizons=horizons, method=method, progress=say)
                 reports.append(r)

@@ -83,13 +83,13 @@ def cached_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: 
     ``folder``: where the files go (default ``<store home>/cache/report``; the dashboard, which reads a
     private copy of the store, names the real home's). ``cache=False`` or ``DIGIMETER_NO_CACHE=1``:
     always computed, nothing read or written."""
-    from .offload import reading_store
+    from ..store.cache import open_reading_store
     from .html import render_svgs
     from .render import ChartRenderer
     from .make import make_report
 
     own = store is None
-    store = store or reading_store()
+    store = store or open_reading_store()
     try:
         path = key = None
         if cache_enabled(cache):

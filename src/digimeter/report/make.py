@@ -69,11 +69,11 @@ def make_report(unit: str = "KAZ", spec: str = "digital-nation", *, scenario: st
     as the forecasts are made meanwhile in a second process (:mod:`digimeter.report.offload`), and the
     methods, which list the sources every other section used, last; the report keeps its order.
     """
-    from .offload import reading_store
+    from ..store.cache import open_reading_store
 
     translations(lang)  # fail early on an unknown language
     own = store is None
-    store = store or reading_store()
+    store = store or open_reading_store()
     step = progress or (lambda label: None)
     ctx = None
     try:

@@ -27,21 +27,7 @@ from ..errors import DigimeterError
 #: seconds the report waits for the second process before doing the work itself
 WAIT_SECONDS = 300.0
 
-__all__ = ["WAIT_SECONDS", "TargetsJob", "TargetsWork", "reading_store", "scenario_for", "targets_work",
-           "targets_work_at"]
-
-
-def reading_store():
-    """The user's store opened read-only, as a report only reads (a second process may then read it
-    too). It is opened for writing first, briefly, as every command does: made from the bundled snapshot on
-    first use, its schema and snapshot brought up to date. Its repeated reads are answered once
-    (:func:`digimeter.store.cache.remember_reads`: a read-only store's data cannot change)."""
-    from ..store import open_store
-    from ..store.cache import remember_reads
-
-    with open_store() as store:
-        path = store.path
-    return remember_reads(open_store(path, read_only=True))
+__all__ = ["WAIT_SECONDS", "TargetsJob", "TargetsWork", "scenario_for", "targets_work", "targets_work_at"]
 
 
 @dataclass

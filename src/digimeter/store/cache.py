@@ -11,7 +11,9 @@
   key, written atomically (a reader never sees half a file), and only the newest few files of one name are
   kept;
 - :func:`remember_reads`: a read-only store's repeated reads (``indicator``, ``unit``, ``units``,
-  ``observations``) answered once per data state (the store's path and :func:`store_fingerprint`).
+  ``observations``) answered once per data state (the store's path and :func:`store_fingerprint`);
+  :func:`open_reading_store`: the user's store opened read-only with its reads remembered, for the commands
+  that only read (the report, the targets).
 """
 
 from __future__ import annotations
@@ -208,3 +210,16 @@ def remember_reads(store):
         setattr(store, name, _remembering(getattr(store, name), name, memo))
     store._remembered_state = state
     return store
+
+
+def open_reading_store(wait: float | None = None):
+    """The user's store opened read-only, for work that only reads (a second process may then read it too).
+    It is opened for writing first, briefly, as every command does: made from the bundled snapshot on first
+    use, its schema and snapshot brought up to date. Its repeated reads are answered once
+    (:func:`remember_reads`: a read-only store's data cannot change). ``wait``: seconds to wait while another
+    process writes to it (see :func:`digimeter.store.connect`)."""
+    from .core import open_store
+
+    with open_store(wait=wait) as store:
+        path = store.path
+    return remember_reads(open_store(path, read_only=True, wait=wait))
