@@ -603,3 +603,17 @@ def test_damped_at_every_origin_in_one_pass_is_the_fit_per_origin():
                 np.testing.assert_array_equal(np.asarray(one[k], float), np.asarray(per[k], float))
             checked += 1
     assert checked > 10
+
+
+def test_pooled_method_and_models_are_compared_on_the_same_backtest_origins(itu):
+    """The "auto" method is backtested at the last POOLED_RECENT origins; so are the models it is compared
+    with in `why` (it once set its MAE over those against theirs over every origin since 2004)."""
+    yrs, v, units, _ = itu
+    pf = F.forecast_panel(yrs, v, 2030, lo=0, hi=100, units=units, seed=1, n_samples=200, method="auto")
+    assert pf.backtest.origins.size == F.POOLED_RECENT < F.backtest_origins(yrs).size
+    np.testing.assert_array_equal(pf.backtest.origins, F.backtest_origins(yrs)[-F.POOLED_RECENT:])
+    r = pf.result("KAZ")
+    label = r.backtest.index[-1]
+    assert r.backtest.loc["rw_drift", "n"] == r.backtest.loc[label, "n"] > 0
+    mean = F.forecast_panel(yrs, v, 2030, lo=0, hi=100, units=units, seed=1, n_samples=200, method="mean")
+    np.testing.assert_array_equal(mean.backtest.origins, F.backtest_origins(yrs))   # the others: every origin

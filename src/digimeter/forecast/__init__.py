@@ -53,8 +53,8 @@ conformal prediction, ch. 4). Springer. doi:10.1007/b106715
 
 from __future__ import annotations
 
-from .backtest import (DEFAULT_METHOD, METHODS, POOLED_METHODS, Backtest, backtest, combine, method_forecasts,
-                       method_weights, pooled_choice, pooled_method_forecasts, recent_scale)
+from .backtest import (DEFAULT_METHOD, METHODS, POOLED_METHODS, POOLED_RECENT, Backtest, backtest, backtest_origins,
+                       combine, method_forecasts, method_weights, pooled_choice, pooled_method_forecasts, recent_scale)
 from .calibrate import (CENTERS, MIN_COMMON_SHOCK, Calibration, CenterChoice, calibrate, choose_center,
                         cross_correlation, error_correlation, error_scale, forecast_scale, interp_q, interp_q_rows,
                         level_bands)
@@ -70,7 +70,7 @@ __all__ = [
     "MODELS", "DEFAULT_MODELS", "COMBO_MODELS", "QUANTILES",
     "fit_logistic", "predict_logistic", "fit_gompertz", "predict_gompertz", "fit_bass", "predict_bass",
     "fit_linear", "predict_linear", "fit_damped", "predict_damped", "fit_rw_drift", "predict_rw_drift",
-    "Backtest", "backtest", "method_forecasts", "METHODS", "DEFAULT_METHOD", "POOLED_METHODS",
+    "Backtest", "backtest", "backtest_origins", "POOLED_RECENT", "method_forecasts", "METHODS", "DEFAULT_METHOD", "POOLED_METHODS",
     "pooled_choice", "pooled_method_forecasts", "Calibration", "calibrate", "error_scale", "forecast_scale", "recent_scale", "CENTERS",
     "CenterChoice", "choose_center", "level_bands", "error_correlation", "cross_correlation", "MIN_COMMON_SHOCK",
     "PanelForecast", "ForecastResult", "forecast_panel", "forecast_series",

@@ -13,7 +13,8 @@ from digimeter.errors import DataError
 
 from .models import COMBO_MODELS, MODELS, check_models, clip_range, fit_damped_origins, last_observation, prep_series
 
-__all__ = ["recent_scale", "Backtest", "backtest", "METHODS", "DEFAULT_METHOD", "POOLED_METHODS",
+__all__ = ["recent_scale", "Backtest", "backtest", "backtest_origins", "METHODS", "DEFAULT_METHOD", "POOLED_METHODS",
+           "POOLED_RECENT",
            "method_weights", "combine", "method_forecasts", "pooled_choice", "pooled_method_forecasts"]
 
 
@@ -103,6 +104,14 @@ class Backtest:
         return pd.DataFrame(rows).set_index("model")
 
 
+def backtest_origins(years, min_obs=5, recent: int | None = None) -> np.ndarray:
+    """The default origins of :func:`backtest`: every year with ``min_obs`` years up to it, but the last
+    (nothing after it to check); with ``recent``, only the last ``recent`` of them."""
+    t = np.asarray(years, dtype=float)
+    origins = t[min(min_obs, len(t)) - 1:-1] if len(t) > 1 else t[:0]
+    return origins if recent is None else origins[max(origins.size - int(recent), 0):]
+
+
 def backtest(years, values, *, models=None, cap=None, lo=None, hi=None, horizons=8, min_obs=5,
              origins=None, window=5) -> Backtest:
     """Rolling-origin evaluation of every model on each series' own history (Tashman 2000).
@@ -135,7 +144,7 @@ def backtest(years, values, *, models=None, cap=None, lo=None, hi=None, horizons
     U = v.shape[0]
     H = int(horizons)
     if origins is None:
-        origins = t[min(min_obs, len(t)) - 1:-1] if len(t) > 1 else t[:0]
+        origins = backtest_origins(t, min_obs)
     origins = np.asarray(origins, dtype=float)
     hs = np.arange(1, H + 1)
     M, O = len(models), len(origins)
@@ -174,6 +183,8 @@ def backtest(years, values, *, models=None, cap=None, lo=None, hi=None, horizons
 # --------------------------------------------------------------------------------------------
 
 METHODS = ("mean", "inverse_mae", "select", "pooled", "auto")
+#: backtest origins of the pooled methods: the last this many (see :func:`pooled_method_forecasts`)
+POOLED_RECENT = 12
 #: the method `digimeter targets`, `forecast` and `backtest` use unless told otherwise
 DEFAULT_METHOD = "auto"
 #: methods built on the pooled analogue model (:mod:`digimeter.forecast.pooled`)
@@ -260,7 +271,7 @@ def pooled_choice(bt: Backtest, mean_bt: np.ndarray, pooled_bt: np.ndarray, upto
 
 
 def pooled_method_forecasts(bt: Backtest, years, values, method="auto", *, lo=None, hi=None, donors=None,
-                            eligible=None, combo=COMBO_MODELS, recent: int = 12):
+                            eligible=None, combo=COMBO_MODELS, recent: int = POOLED_RECENT):
     """The ``"pooled"`` / ``"auto"`` method's own backtest forecasts, shape (n_units, n_origins, n_h).
 
     ``"pooled"``: the pooled analogue model (:func:`digimeter.forecast.pooled.pooled_backtest`),

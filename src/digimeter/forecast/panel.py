@@ -12,8 +12,8 @@ import pandas as pd
 
 from digimeter.errors import DataError
 
-from .backtest import (METHODS, POOLED_METHODS, Backtest, backtest, combine, method_forecasts, method_weights,
-                       pooled_method_forecasts, recent_scale)
+from .backtest import (METHODS, POOLED_METHODS, POOLED_RECENT, Backtest, backtest, backtest_origins, combine,
+                       method_forecasts, method_weights, pooled_method_forecasts, recent_scale)
 from .calibrate import (CENTERS, Calibration, CenterChoice, calibrate, choose_center, error_correlation, interp_q,
                         error_scale, forecast_scale, interp_q_rows, level_bands)
 from .models import COMBO_MODELS, MODELS, QUANTILES, check_models, clip_range, last_observation, prep_series
@@ -288,8 +288,11 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
                                                                    units=units, min_obs=min_obs)
     cap = hi if cap is None else cap
     U = v.shape[0]
+    # the pooled methods are backtested at their last POOLED_RECENT origins only: the models at the same ones,
+    # so their errors in `why` are compared on the same forecasts (and no fit is made for nothing)
+    origins = backtest_origins(t, min_obs, POOLED_RECENT if method in POOLED_METHODS else None)
     bt = backtest(t, v, models=models, cap=cap, lo=lo, hi=hi, horizons=horizons, min_obs=min_obs,
-                  window=window)
+                  window=window, origins=origins)
     mb, use_pooled, cal, choice = _method_and_calibration(
         bt, t, v, method=method, center=center, lo=lo, hi=hi, combo=combo, donors=donors,
         calibration=calibration, level_calibration=level_calibration)
