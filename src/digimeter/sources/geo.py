@@ -46,15 +46,17 @@ from .._util.problems import MAX_PROBLEMS, ProblemList
 from ..errors import DataImportError
 from ..geography import GEO_TABLE, GEO_TABLE_SQL, crosswalk_layouts, geo_home
 from ..geography.maps import GEOMETRIES, count_points, simplify_collection
+from ..store import ImportCounts
 
 CROSSWALK_REQUIRED = ("layout", "unit", "atom", "year", "atom_population")
 CROSSWALK_OPTIONAL = ("population_estimated", "basis", "group")
 UNIT_KEYS = ("unit", "NUTS_ID", "shapeISO", "ISO", "id", "code", "region_code", "iso_3166_2", "shapeiso", "iso")
 
 
-@dataclass
-class GeoImportReport:
-    """What an import of a crosswalk or boundary file did."""
+@dataclass(kw_only=True)
+class GeoImportReport(ImportCounts):
+    """What an import of a crosswalk or boundary file did (with :class:`~digimeter.store.ImportCounts`, all
+    zero: no value is imported, so a caller treating every import alike reads it as such)."""
 
     kind: str                     # 'crosswalk' or 'boundaries'
     name: str
@@ -66,14 +68,7 @@ class GeoImportReport:
     years: tuple[int, int] | None = None
     replaced: bool = False
     source: str | None = None
-    # ChangeReport-like fields so callers treating every import alike keep working
-    vintage: int | None = None
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
     skipped_blank: int = 0
-    new_indicators: list[str] = field(default_factory=list)
-    new_units: list[str] = field(default_factory=list)
     form: str = ""
     key: str | None = None                  # boundaries: the property the region codes were read from
     expected: int | None = None             # boundaries: regions the layout has

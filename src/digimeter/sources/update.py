@@ -26,23 +26,20 @@ from typing import Callable
 import pandas as pd
 
 from ..errors import DataError, SourceError
-from ..store import IND_COLS, ORIGIN_COLS, UNIT_COLS, ChangeReport, Store
+from ..store import IND_COLS, ORIGIN_COLS, UNIT_COLS, ChangeReport, ImportCounts, Store
 from .http import Batch, Fetcher
 
 SOURCES = ("worldbank", "itu", "unegov", "eurostat", "sdmx")
 DEFAULT_THRESHOLD = 0.20
 
 
-@dataclass
-class UpdateReport:
-    vintage: int | None = None
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
+@dataclass(kw_only=True)
+class UpdateReport(ImportCounts):
+    """What ``data update`` did: :class:`~digimeter.store.ImportCounts`, the values held for review
+    (``flagged``) and series dropped, the rows fetched per source, notes and the sources that failed."""
+
     flagged: int = 0
     dropped: int = 0
-    new_units: list[str] = field(default_factory=list)
-    new_indicators: list[str] = field(default_factory=list)
     by_source: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)

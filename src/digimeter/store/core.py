@@ -27,7 +27,7 @@ from ..errors import DataError, NotFoundError
 from .locking import connect, mark_writer
 from .schema import GROUP_COLS, IND_COLS, NAME_COLS, ORIGIN_COLS, UNIT_COLS, ensure_schema
 
-__all__ = ["default_home", "snapshot_dir", "snapshot_parts", "snapshot_fingerprint", "ChangeReport", "Store",
+__all__ = ["default_home", "snapshot_dir", "snapshot_parts", "snapshot_fingerprint", "ImportCounts", "ChangeReport", "Store",
            "open_store"]
 
 
@@ -63,18 +63,27 @@ def snapshot_fingerprint() -> str:
     return h.hexdigest()
 
 
-@dataclass
-class ChangeReport:
-    """What a load into the store did."""
+@dataclass(kw_only=True)
+class ImportCounts:
+    """What every import reports, whatever it imported (a file of values, units or indicators: :class:`ChangeReport`;
+    a crosswalk or boundaries: ``GeoImportReport``; an update from the publishers: ``UpdateReport``), so a caller
+    can treat every import alike: the vintage it made (None: nothing changed), the values new, changed and
+    unchanged, and the units and indicators it added."""
 
-    vintage: int | None
-    origin_id: str
+    vintage: int | None = None
     new: int = 0
     changed: int = 0
     unchanged: int = 0
-    skipped_blank: int = 0
     new_indicators: list[str] = field(default_factory=list)
     new_units: list[str] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class ChangeReport(ImportCounts):
+    """What a load into the store did (:class:`ImportCounts` and where it came from)."""
+
+    origin_id: str
+    skipped_blank: int = 0
     source: str | None = None
     form: str | None = None  # the layout an import detected (long, wide_by_indicator, ...)
 
