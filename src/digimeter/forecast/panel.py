@@ -237,7 +237,8 @@ def forecast_panel(years, values, to_year, *, cap=None, lo=None, hi=None, models
                    donors=None) -> PanelForecast:
     """Forecast many units' series to ``to_year`` with calibrated predictive distributions.
 
-    1. :func:`backtest` every model on every series' own history (rolling origins, horizons 1..H);
+    1. :func:`backtest` every model on every series' own history (rolling origins, horizons 1..H; for the
+       pooled methods the last :data:`POOLED_RECENT` origins, those the method itself is backtested at);
     2. the method's own nested backtest forecasts (:func:`method_forecasts`) give its
        out-of-sample errors, which :func:`calibrate` turns into error quantiles by horizon, pooled
        over all the units passed (unless ``calibration`` is given, e.g. one made from a wider panel
