@@ -31,3 +31,20 @@ def test_a_user_error_is_one_line_without_a_traceback(args, digimeter_home, tmp_
 def test_debug_shows_the_traceback(digimeter_home, tmp_path):
     r = digimeter("data", "import", str(tmp_path), "--debug", env_home=digimeter_home)
     assert r.returncode != 0 and "Traceback" in r.stderr
+
+
+def test_names_are_printed_as_data_never_as_markup(digimeter_home, tmp_path):
+    """An imported name that looks like rich markup ("[/x]" closes nothing: rich raised MarkupError, and
+    "[red]" or "[link=...]" would have styled the terminal) is printed as it is, by every command showing it."""
+    name = "[/x] [red]Evil[/red] [link=http://example.org]name"
+    ind = tmp_path / "ind.csv"
+    ind.write_text(f'code,name,unit,higher_is_better\nevil_ind,"{name}",%,true\n', encoding="utf-8")
+    obs = tmp_path / "obs.csv"
+    obs.write_text("unit,indicator,year,value\nKAZ,evil_ind,2020,5\nKAZ,evil_ind,2021,6\n", encoding="utf-8")
+    for f in (ind, obs):
+        assert digimeter("data", "import", str(f), env_home=digimeter_home).returncode == 0
+    r = digimeter("data", "show", "evil_ind", env_home=digimeter_home)
+    assert r.returncode == 0, r.stderr
+    assert " ".join(r.stderr.split()).count(name) == 1 and "Traceback" not in r.stderr
+    r = digimeter("data", "list", env_home=digimeter_home)
+    assert r.returncode == 0 and name in " ".join(r.stdout.split()), r.stderr

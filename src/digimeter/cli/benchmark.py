@@ -8,6 +8,7 @@ from typing import Optional
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from .app import app, console, err, parse_sets, progress, run, store_ctx
 from .output import df_table
 
@@ -74,7 +75,7 @@ def compare_cmd(unit: str = typer.Argument(..., help="unit code, e.g. KAZ"),
                              "percentile": ["" if pd.isna(v) else f"{v:.0f}" for v in t.percentile],
                              "score": ["" if pd.isna(v) else f"{v:.4g}" for v in t.score], "note": t.note})
         console.print(df_table(show, f"{name} ({rk.unit}) in every ranking", index=False))
-        console.print("[bold]What each measures[/]")
+        console.print("[bold]What each measures[/]", markup=True)
         for r in t[(t.level == 1) & ~t.key.str.endswith("_press")].itertuples():
             if r.measures:
                 console.print(f"- {r.ranking}: {r.measures}", soft_wrap=True, highlight=False)
@@ -185,7 +186,7 @@ def wit_cmd(unit: str = typer.Argument(..., help="unit code, e.g. KAZ"),
                                      f"({'rank ' + str(rank) if rank else 'score ' + str(score)}"
                                      f"{' by ' + str(by) if by else ''})", index=False, floatfmt="{:,.4g}"))
         style = "green" if p.reachable else "red"
-        console.print(f"[{style}]{p.message}[/]")
+        console.print(f"[{style}]{escape(p.message)}[/]", markup=True)
         console.print(f"In short: {p.summary()}.", soft_wrap=True)
         if by:
             err.print("bounds: each indicator may improve at most the 90th percentile of the yearly gains "

@@ -64,8 +64,9 @@ def data_show(indicator: str = typer.Argument(..., help="digimeter code (interne
             hib = meta["higher_is_better"]
             way = ("direction unknown: set it with an indicators file" if hib is None or pd.isna(hib)
                    else f"{'higher' if hib else 'lower'} is better")
-            err.print(f"[bold]{meta['code']}[/]: {meta['name']} ({meta['unit']}; source {meta['source']} "
-                      f"{meta['source_code']}; {way})")
+            err.print(f"[bold]{escape(str(meta['code']))}[/]: "
+                      + escape(f"{meta['name']} ({meta['unit']}; source {meta['source']} {meta['source_code']}; {way})"),
+                      markup=True)
         write_frame(df[["unit", "year", "value", "origin_id", "vintage", "note"]], fmt, out)
     run(go)
 

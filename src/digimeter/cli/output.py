@@ -2,7 +2,9 @@
 
 Output that is not a terminal (a pipe or a file) gets plain aligned text at full width: no cell cut with
 "…" and no row wrapped. In a terminal, wide tables drop their least important columns, never the names.
-``--format csv|json`` writes the data itself. Input is data: control characters are shown as ``\\xNN``.
+``--format csv|json`` writes the data itself. Input is data: control characters are shown as ``\\xNN``, and
+nothing printed is read as rich markup (both consoles have it off; the few styled lines ask for it and escape
+the data they show), so a name such as ``[/x] [red]`` is printed as it is.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from rich.text import Text
 #: one convention for output that is not a terminal (a pipe or a file): plain aligned text at full width,
 #: no cell cut with "…" and no row wrapped; in a terminal, wide tables drop their least important columns
 _TTY = sys.stdout.isatty()
-console = Console(soft_wrap=not _TTY, emoji=False)
-err = Console(stderr=True, emoji=False)
+console = Console(soft_wrap=not _TTY, emoji=False, markup=False)
+err = Console(stderr=True, emoji=False, markup=False)
 
 #: columns that name the row: never dropped to fit a narrow terminal
 KEY_COLUMNS = {"", "unit", "code", "name", "region", "indicator", "target", "rank", "year", "origin", "node",

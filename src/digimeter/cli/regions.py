@@ -10,6 +10,7 @@ from typing import Optional
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from .app import app, console, err, progress, run, store_ctx
 
 
@@ -215,11 +216,12 @@ def _print_report(console, rep, cname: str) -> None:
         if score:
             inputs = sorted({i for v in t.estimated_inputs if v for i in v.split(", ")})
             which = f" Estimated inputs: {', '.join(inputs)}."
-        console.print(f"[dim]Estimated: a value published for a territory that differs from today's region (before "
-                      f"regions were split or merged) is read onto it, population-weighted "
-                      f"(digimeter.regions.to_layout).{which} Yellow rows: regions below the threshold.[/]")
+        console.print("[dim]" + escape(f"Estimated: a value published for a territory that differs from today's region "
+                                       f"(before regions were split or merged) is read onto it, population-weighted "
+                                       f"(digimeter.regions.to_layout).{which} Yellow rows: regions below the "
+                                       "threshold.") + "[/]", markup=True)
     elif rep.below_units:
-        console.print("[dim]Yellow rows: regions below the threshold.[/]")
+        console.print("[dim]Yellow rows: regions below the threshold.[/]", markup=True)
 
 
 def _print_trend(console, tr, cname: str, names: dict, meta: dict) -> None:
@@ -267,7 +269,7 @@ def _print_trend(console, tr, cname: str, names: dict, meta: dict) -> None:
     console.print(fit(tab))
     grp = " / ".join(sorted(set(tr.groups.values()))) if tr.groups else ""
     wl = tr.weights_label
-    console.print(f"[dim]weights: {wl}" + (f" ({tr.weights_note})" if tr.weights_note else "")
+    console.print("[dim]" + escape(f"weights: {wl}" + (f" ({tr.weights_note})" if tr.weights_note else "")
                   + f"; mean: {'unweighted' if tr.weights == 'none' else 'weighted'} mean of the regions; national: "
                   f"the published national figure; diff.: mean - national (the roll-up check); Gini, Theil and CV "
                   f"{'unweighted' if tr.weights == 'none' else 'weighted'}"
@@ -275,10 +277,11 @@ def _print_trend(console, tr, cname: str, names: dict, meta: dict) -> None:
                   + (f"; {'regions' if tr.weights == 'none' else 'people'} below: in regions below "
                      + (f"{_num(tr.threshold, 1)} ({tr.threshold_label})" if tr.threshold_source in ("given", "target")
                         else tr.threshold_label) if tr.threshold is not None else "")
-                  + "; est.: share of regions whose value was read from an earlier layout.[/]")
+                  + "; est.: share of regions whose value was read from an earlier layout.") + "[/]", markup=True)
     if tr.series_break:
-        console.print(f"[dim]* series break in {tr.series_break} (recorded in the data): levels before and after "
-                      f"are not comparable; convergence is measured from {tr.series_break}.[/]")
+        console.print("[dim]" + escape(f"* series break in {tr.series_break} (recorded in the data): levels before and "
+                                       f"after are not comparable; convergence is measured from {tr.series_break}.")
+                      + "[/]", markup=True)
     ct = Table(title="Are regions catching up?", header_style="bold")
     ct.add_column("test")
     ct.add_column("estimate", justify="right")

@@ -10,6 +10,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 import typer
+from rich.markup import escape
 
 from .._util.jsonsafe import jsonable
 from .app import app, console, err, run, store_ctx
@@ -61,15 +62,15 @@ def forecast_cmd(unit: str = typer.Argument(..., help="unit code, e.g. KAZ or KZ
             from .output import df_table
 
             hist = ifc.history.loc[r.unit].dropna().tail(3) if r.unit in ifc.history.index else pd.Series(dtype=float)
-            console.print(f"[bold]{r.unit}[/] {meta['code']} ({meta['unit']}): last observed "
-                          f"{r.anchor_value:.4g} in {int(r.anchor_year)}"
+            console.print(f"[bold]{escape(str(r.unit))}[/] " + escape(
+                          f"{meta['code']} ({meta['unit']}): last observed {r.anchor_value:.4g} in {int(r.anchor_year)}"
                           + (f"; before: {', '.join(f'{int(y)}: {v:.4g}' for y, v in hist.iloc[:-1].items())}"
-                             if len(hist) > 1 else ""))
+                             if len(hist) > 1 else "")), markup=True)
             console.print(df_table(q.set_index("year"), f"Forecast of {meta['code']} for {r.unit} "
                                                         "(point and 5/25/50/75/95 % quantiles)"))
-            console.print(f"[bold]method:[/] {r.model}")
-            console.print(f"[bold]why:[/] {r.why}")
-            console.print(f"[bold]intervals:[/] {ifc.calibrated_on}")
+            console.print(f"[bold]method:[/] {escape(str(r.model))}", markup=True)
+            console.print(f"[bold]why:[/] {escape(str(r.why))}", markup=True)
+            console.print(f"[bold]intervals:[/] {escape(str(ifc.calibrated_on))}", markup=True)
             for n in list(r.notes) + ifc.estimated_notes(r.unit) + list(ifc.notes):
                 err.print(f"note: {n}")
         elif fmt == "csv":
@@ -151,13 +152,14 @@ def _table(sc, df: pd.DataFrame) -> None:
                   _fmt(r.required_pace), _fmt(r.achieved_pace_5y), fast, style=style)
         statuses.append((r.target, r.unit, r.status))
     console.print(fit(t))
-    console.print("[bold]Status[/]")
+    console.print("[bold]Status[/]", markup=True)
     for target, unit, status in statuses:
         console.print(f"- {target} ({unit}): {status}", highlight=False, markup=False)
     methods = df.dropna(subset=["method"]).drop_duplicates("target")
     for r in methods.itertuples(index=False):
         if r.unit != "all":
-            err.print(f"[bold]{r.target}[/]: {r.method}. {r.note or ''}", highlight=False)
+            err.print(f"[bold]{escape(str(r.target))}[/]: " + escape(f"{r.method}. {r.note or ''}"), highlight=False,
+                      markup=True)
 
 @app.command("backtest")
 def backtest_cmd(indicators: list[str] = typer.Argument(..., help="indicator code(s), e.g. internet_users_pct"),
