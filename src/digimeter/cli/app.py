@@ -96,7 +96,7 @@ def progress(enabled: bool = True, total: int | None = None):
         return
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+    with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as p:
         task = p.add_task("starting", total=total)
 

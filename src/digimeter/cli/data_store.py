@@ -72,8 +72,9 @@ def data_update(
         if url:
             for s in source or []:
                 opts[s] = {"url": url}
-        with store_ctx() as st, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                         TimeElapsedColumn(), console=err, transient=True) as prog:
+        with store_ctx() as st, Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                                         MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                                         transient=True) as prog:
             tasks: dict[str, int] = {}
 
             def progress(src: str, done: int, total: int):

@@ -36,7 +36,7 @@ def report_cmd(unit: str = typer.Option("KAZ", "--unit", "-u", help="the country
     def go():
         from ..report import SECTION_IDS, cached_report, write_report
 
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+        with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
                       TimeElapsedColumn(), console=err, transient=True) as bar:
             task = bar.add_task("report", total=3 + len(SECTION_IDS) + 14)
 
