@@ -617,3 +617,19 @@ def test_pooled_method_and_models_are_compared_on_the_same_backtest_origins(itu)
     assert r.backtest.loc["rw_drift", "n"] == r.backtest.loc[label, "n"] > 0
     mean = F.forecast_panel(yrs, v, 2030, lo=0, hi=100, units=units, seed=1, n_samples=200, method="mean")
     np.testing.assert_array_equal(mean.backtest.origins, F.backtest_origins(yrs))   # the others: every origin
+
+
+def test_growth_curves_rise_and_a_flat_series_at_its_bound_does_not_collapse():
+    """The Gompertz and logistic curves are growth curves (b >= 0, whatever the data): a flat series just
+    below its bound (KAZ's electricity access before 2012) was once fitted a falling curve forecast to
+    collapse to 0 within eight years."""
+    yrs = np.arange(2004, 2013)
+    flat = np.array([[100, 100, 99.9, 100, 99.8, 100, 99.9, 99.7, 99.6]], float)
+    rng = np.random.default_rng(4)
+    noisy = np.clip(rng.normal(50, 20, (200, 1)) + rng.normal(0, 3, (200, yrs.size)) - rng.random((200, 1)) * np.arange(yrs.size), 0, 100)
+    for fit, pred in ((F.fit_gompertz, F.predict_gompertz), (F.fit_logistic, F.predict_logistic)):
+        p = fit(yrs, flat, cap=100)
+        assert p["b"][0] >= 0
+        assert pred(p, np.arange(2013, 2021)).min() > 99      # stays at its level, no collapse
+        q = fit(yrs, noisy, cap=100)                              # falling series too: never a falling curve
+        assert np.all(q["b"][np.isfinite(q["b"])] >= 0)
