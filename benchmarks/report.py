@@ -80,8 +80,8 @@ def runs(cmd, n, env=None, before=None) -> dict:
 
 def why(cmd: list[str], env: dict, top: int = 6) -> list[str]:
     """Where one profiled run of ``cmd`` spends its time: the digimeter functions with the most time of
-    their own (their time less that of the digimeter functions they call), so the hot spots, not
-    their callers."""
+    their own (their time less that of the digimeter functions they call and of the modules they import
+    on first use), so the hot spots, not their callers."""
     with tempfile.TemporaryDirectory() as d:
         prof = Path(d) / "p.out"
         r = child([sys.executable, "-m", "cProfile", "-o", str(prof), *cmd[1:]],
@@ -94,7 +94,9 @@ def why(cmd: list[str], env: dict, top: int = 6) -> list[str]:
     mine = {k for k in st if "/digimeter/" in k[0]}
     skip = {k for k in mine if "/digimeter/cli/" in k[0] or k[2] == "<module>"}   # wrappers and imports
     own = {k: st[k][3] for k in mine}
-    for g in mine:
+    # imports made on first use (e.g. scipy.stats inside a function) are start-up, not the function's work
+    imports = {k for k in st if k[0].startswith("<frozen importlib") and k[2] in ("_find_and_load", "_handle_fromlist")}
+    for g in mine | imports:
         for caller, (_cc, _nc, _tt, ct) in st[g][4].items():
             if caller in own and caller != g:
                 own[caller] -= ct
