@@ -200,6 +200,10 @@ def backtest_cmd(indicators: list[str] = typer.Argument(..., help="indicator cod
                                        index=False, floatfmt="{:.3f}",
                                        least=("countries", "n", "mae_rw_clipped", "coverage95", "bias",
                                               "mae_baseline")))
+                if len(r.reliability):
+                    console.print(df_table(r.reliability, f"Reliability of P(value >= threshold), countries below it "
+                                                          f"at the origin: {r.indicator}", index=False,
+                                           floatfmt="{:.3f}"))
                 if r.indicator in comparisons:
                     console.print(df_table(comparisons[r.indicator], f"Combination methods side by side: "
                                                                      f"{r.indicator}", index=False,

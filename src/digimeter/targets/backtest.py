@@ -14,7 +14,7 @@ from ..errors import DataError
 from .forecaster import thin_years, value_bounds, wide_panel
 
 __all__ = ["BacktestReport", "json_records", "backtest_report", "METHODS_COMPARED", "method_comparison",
-           "backtest_markdown"]
+           "backtest_markdown", "reliability_table", "PCT_THRESHOLDS", "RELIABILITY_BINS"]
 
 
 @dataclass
@@ -24,7 +24,9 @@ class BacktestReport:
     ``summary``: one row per (origin, model): ``n``, ``mae``, ``mae_baseline`` (random walk with
     5-year drift, unclipped), ``mae_rw_clipped``, ``ratio`` (mae / mae_baseline), ``bias`` (mean of
     actual - forecast), ``coverage80``, ``coverage95``. ``by_band``: the method's coverage and bias by
-    level band at the origin; ``by_horizon``: the method's bias, MAE and coverage per horizon.
+    level band at the origin; ``by_horizon``: the method's bias, MAE and coverage per horizon;
+    ``reliability``: how often what the method gave a probability came true (:func:`reliability_table`),
+    the check of a target's P(met).
     """
 
     indicator: str
@@ -33,12 +35,14 @@ class BacktestReport:
     by_band: pd.DataFrame
     by_horizon: pd.DataFrame
     notes: list = field(default_factory=list)
+    reliability: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_dict(self) -> dict:
         def rec(df):
             return json_records(df)
         return {"indicator": self.indicator, "method": self.method, "summary": rec(self.summary),
-                "by_band": rec(self.by_band), "by_horizon": rec(self.by_horizon), "notes": self.notes}
+                "by_band": rec(self.by_band), "by_horizon": rec(self.by_horizon),
+                "reliability": rec(self.reliability), "notes": self.notes}
 
 
 def json_records(df: pd.DataFrame) -> list[dict]:
@@ -112,7 +116,61 @@ def _backtest_origin(T: int, years: np.ndarray, vt: np.ndarray, ok: np.ndarray, 
     r["chosen"] = True
     summ.append(r)
     bands = _band_rows(T, level, lo, hi, act, m, pf.point, q)
-    return summ, bands, _horizon_rows(T, h, act, m, pf.point, rwu, q)
+    return summ, bands, _horizon_rows(T, h, act, m, pf.point, rwu, q), \
+        _exceedances(level, act, m, pf.qfun[:, :act.shape[1]], pf.probs, _thresholds(lo, hi, level))
+
+
+#: the thresholds whose P(value >= threshold) the reliability table checks, for a percentage (0-100)
+PCT_THRESHOLDS = (50.0, 80.0, 90.0, 95.0, 99.0)
+#: the reliability table's bins of the predicted probability
+RELIABILITY_BINS = (0.0, 0.1, 0.3, 0.7, 0.9, 1.0)
+
+
+def _thresholds(lo, hi, level) -> tuple:
+    """:data:`PCT_THRESHOLDS` for a percentage, else the median, upper quartile and 90th percentile of the
+    levels at the origin."""
+    if lo == 0 and hi == 100:
+        return PCT_THRESHOLDS
+    lv = level[np.isfinite(level)]
+    return tuple(float(x) for x in np.quantile(lv, [0.5, 0.75, 0.9])) if lv.size else ()
+
+
+def _exceedances(level, act, m, qfun, probs, thresholds) -> pd.DataFrame:
+    """Each held-out (unit, year) of a unit below a threshold at the origin: the method's P(value >=
+    threshold) read from its predictive quantile function, and whether it came true."""
+    rows = []
+    i, j = np.nonzero(m)
+    for t in thresholds:
+        below = level[i] < t
+        for u, y in zip(i[below], j[below]):
+            qf = qfun[u, y]
+            if not np.isfinite(qf).all():
+                continue
+            p_below = float(np.interp(t, qf, probs)) if t > qf[0] else 0.0
+            rows.append((t, 1.0 - p_below, float(act[u, y] >= t)))
+    return pd.DataFrame(rows, columns=["threshold", "predicted", "realised"])
+
+
+def reliability_table(exceedances: pd.DataFrame, bins=RELIABILITY_BINS) -> pd.DataFrame:
+    """How often what was given a probability came true: the predicted P(value >= threshold) of units
+    below the threshold at the origin (a target not yet met), binned, against the share that reached it,
+    and the Brier score (``all``). Calibrated probabilities put ``realised`` near ``predicted`` in every bin."""
+    cols = ["predicted_bin", "n", "predicted", "realised", "brier"]
+    if exceedances.empty:
+        return pd.DataFrame(columns=cols)
+    e = exceedances
+    b = np.clip(np.digitize(e.predicted, bins[1:-1]), 0, len(bins) - 2)
+    rows = []
+    for k in range(len(bins) - 1):
+        g = e[b == k]
+        if len(g):
+            rows.append({"predicted_bin": f"{bins[k]:g}-{bins[k + 1]:g}", "n": len(g),
+                         "predicted": float(g.predicted.mean()), "realised": float(g.realised.mean()),
+                         "brier": np.nan})
+    rows.append({"predicted_bin": "all", "n": len(e), "predicted": float(e.predicted.mean()),
+                 "realised": float(e.realised.mean()),
+                 "brier": float(np.mean((e.predicted - e.realised) ** 2))})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def _band_rows(T, level, lo, hi, act, m, point, q) -> list[dict]:
@@ -210,7 +268,7 @@ def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizo
         start = next((int(T) for T in yrs if _usable_origin(yrs, v, T, last, horizons)), None)
         hint = f"choose --origin {start} or later" if start is not None else "no origin has enough data"
         raise DataError(f"no data before {int(yrs.min())} for {code}; {hint}")
-    summ, bands, hor = [], [], []
+    summ, bands, hor, exc = [], [], [], []
     for T in origins:
         if progress:
             progress(f"{code}: origin {T}")
@@ -220,17 +278,19 @@ def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizo
         if ok.sum() < 10 or T >= last:
             notes.append(f"origin {T}: too few countries with data or nothing held out; skipped")
             continue
-        s, b, h = _backtest_origin(T, yrs[keep], vt, ok, v[ok][:, ~keep], min(T + horizons, last), lo, hi,
-                                   models=models, method=method, horizons=horizons,
-                                   level_calibration=level_calibration)
+        s, b, h, x = _backtest_origin(T, yrs[keep], vt, ok, v[ok][:, ~keep], min(T + horizons, last), lo, hi,
+                                      models=models, method=method, horizons=horizons,
+                                      level_calibration=level_calibration)
         summ += s
         bands += b
         hor += h
+        exc.append(x)
     summary = pd.DataFrame(summ)
     if "chosen" in summary:
         summary["chosen"] = summary["chosen"].eq(True)
+    exc = pd.concat(exc, ignore_index=True) if exc else pd.DataFrame(columns=["threshold", "predicted", "realised"])
     return BacktestReport(indicator=code, method=method, summary=summary, by_band=pd.DataFrame(bands),
-                          by_horizon=pd.DataFrame(hor), notes=notes)
+                          by_horizon=pd.DataFrame(hor), notes=notes, reliability=reliability_table(exc))
 
 
 def _md_table(df: pd.DataFrame, floatfmt="{:.3f}") -> str:
@@ -280,6 +340,10 @@ def backtest_markdown(reports: list[BacktestReport], comparisons: dict[str, pd.D
         out.append(_md_table(r.by_band) + "\n")
         out.append(f"Bias (mean of actual - forecast) by horizon ({r.indicator}); `bias_rw`: the random walk's:\n")
         out.append(_md_table(r.by_horizon) + "\n")
+        if len(r.reliability):
+            out.append(f"Reliability of P(value >= threshold) for countries below the threshold at the origin "
+                       f"({r.indicator}; every origin and horizon above):\n")
+            out.append(_md_table(r.reliability) + "\n")
         if comparisons and r.indicator in comparisons and len(comparisons[r.indicator]):
             out.append(f"The combination methods side by side ({r.indicator}; `best`: lowest MAE at the origin):\n")
             out.append(_md_table(comparisons[r.indicator]) + "\n")
