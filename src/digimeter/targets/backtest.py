@@ -117,7 +117,7 @@ def _backtest_origin(T: int, years: np.ndarray, vt: np.ndarray, ok: np.ndarray, 
     summ.append(r)
     bands = _band_rows(T, level, lo, hi, act, m, pf.point, q)
     return summ, bands, _horizon_rows(T, h, act, m, pf.point, rwu, q), \
-        _exceedances(level, act, m, pf.qfun[:, :act.shape[1]], pf.probs, _thresholds(lo, hi, level))
+        _exceedances(level, act, m, pf.qfun[:, :act.shape[1]], pf.probs, _thresholds(lo, hi, level)).assign(origin=T)
 
 
 #: the thresholds whose P(value >= threshold) the reliability table checks, for a percentage (0-100)
@@ -154,22 +154,24 @@ def _exceedances(level, act, m, qfun, probs, thresholds) -> pd.DataFrame:
 def reliability_table(exceedances: pd.DataFrame, bins=RELIABILITY_BINS) -> pd.DataFrame:
     """How often what was given a probability came true: the predicted P(value >= threshold) of units
     below the threshold at the origin (a target not yet met), binned, against the share that reached it,
-    and the Brier score (``all``). Calibrated probabilities put ``realised`` near ``predicted`` in every bin."""
-    cols = ["predicted_bin", "n", "predicted", "realised", "brier"]
+    per origin (the ``origin`` column of ``exceedances``, when it has one), with a row ``all`` per origin
+    holding the Brier score. Calibrated probabilities put ``realised`` near ``predicted`` in every bin."""
+    cols = ["origin", "predicted_bin", "n", "predicted", "realised", "brier"]
     if exceedances.empty:
         return pd.DataFrame(columns=cols)
-    e = exceedances
-    b = np.clip(np.digitize(e.predicted, bins[1:-1]), 0, len(bins) - 2)
+    e = exceedances if "origin" in exceedances else exceedances.assign(origin="all")
     rows = []
-    for k in range(len(bins) - 1):
-        g = e[b == k]
-        if len(g):
-            rows.append({"predicted_bin": f"{bins[k]:g}-{bins[k + 1]:g}", "n": len(g),
-                         "predicted": float(g.predicted.mean()), "realised": float(g.realised.mean()),
-                         "brier": np.nan})
-    rows.append({"predicted_bin": "all", "n": len(e), "predicted": float(e.predicted.mean()),
-                 "realised": float(e.realised.mean()),
-                 "brier": float(np.mean((e.predicted - e.realised) ** 2))})
+    for origin, eo in e.groupby("origin", sort=True):
+        b = np.clip(np.digitize(eo.predicted, bins[1:-1]), 0, len(bins) - 2)
+        for k in range(len(bins) - 1):
+            g = eo[b == k]
+            if len(g):
+                rows.append({"origin": origin, "predicted_bin": f"{bins[k]:g}-{bins[k + 1]:g}", "n": len(g),
+                             "predicted": float(g.predicted.mean()), "realised": float(g.realised.mean()),
+                             "brier": np.nan})
+        rows.append({"origin": origin, "predicted_bin": "all", "n": len(eo), "predicted": float(eo.predicted.mean()),
+                     "realised": float(eo.realised.mean()),
+                     "brier": float(np.mean((eo.predicted - eo.realised) ** 2))})
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -288,7 +290,8 @@ def backtest_report(store, indicator: str, *, origins=(2012, 2015, 2018), horizo
     summary = pd.DataFrame(summ)
     if "chosen" in summary:
         summary["chosen"] = summary["chosen"].eq(True)
-    exc = pd.concat(exc, ignore_index=True) if exc else pd.DataFrame(columns=["threshold", "predicted", "realised"])
+    exc = pd.concat(exc, ignore_index=True) if exc else pd.DataFrame(columns=["threshold", "predicted", "realised",
+                                                                               "origin"])
     return BacktestReport(indicator=code, method=method, summary=summary, by_band=pd.DataFrame(bands),
                           by_horizon=pd.DataFrame(hor), notes=notes, reliability=reliability_table(exc))
 
@@ -342,7 +345,7 @@ def backtest_markdown(reports: list[BacktestReport], comparisons: dict[str, pd.D
         out.append(_md_table(r.by_horizon) + "\n")
         if len(r.reliability):
             out.append(f"Reliability of P(value >= threshold) for countries below the threshold at the origin "
-                       f"({r.indicator}; every origin and horizon above):\n")
+                       f"({r.indicator}; every horizon):\n")
             out.append(_md_table(r.reliability) + "\n")
         if comparisons and r.indicator in comparisons and len(comparisons[r.indicator]):
             out.append(f"The combination methods side by side ({r.indicator}; `best`: lowest MAE at the origin):\n")
