@@ -81,3 +81,22 @@ def store_state(s) -> dict:
 def store_state_fixture():
     """A function ``store_state(store) -> dict`` of counts and table checksums (compare before/after)."""
     return store_state
+
+
+@pytest.fixture
+def count_calls(monkeypatch):
+    """``count_calls(module, name)``: replace ``module.name`` by a wrapper that counts its calls and return
+    the counts (``{name: n}``); the original still does the work. For the cache tests: how many times the
+    engine under a cache really computed."""
+    def count(module, name: str) -> dict:
+        n = {name: 0}
+        real = getattr(module, name)
+
+        def counted(*a, **kw):
+            n[name] += 1
+            return real(*a, **kw)
+
+        monkeypatch.setattr(module, name, counted)
+        return n
+
+    return count

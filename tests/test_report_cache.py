@@ -15,18 +15,11 @@ from digimeter.report.model import DEFAULT_SAMPLES
 
 
 @pytest.fixture
-def made(monkeypatch, digimeter_home):
+def made(monkeypatch, digimeter_home, count_calls):
     """How many times make_report computed (the engine under cached_report)."""
     import digimeter.report.make as mk
 
-    n = {"make_report": 0}
-    real = mk.make_report
-
-    def counted(*a, **kw):
-        n["make_report"] += 1
-        return real(*a, **kw)
-
-    monkeypatch.setattr(mk, "make_report", counted)
+    n = count_calls(mk, "make_report")
     monkeypatch.delenv("DIGIMETER_NO_CACHE", raising=False)
     for k, v in {"uncertainty": 64, "sensitivity": 32, "targets": 100, "index": 20, "fans": 1}.items():
         monkeypatch.setitem(DEFAULT_SAMPLES, k, v)   # small, to keep the test short (part of the key too)

@@ -15,18 +15,11 @@ SCENARIO = {"name": "cache-probe", "targets": [
 
 
 @pytest.fixture
-def calls(monkeypatch):
+def calls(monkeypatch, count_calls):
     """How many times the evaluation itself ran."""
     import digimeter.targets.evaluation as ev
 
-    n = {"evaluate": 0}
-    real = ev.evaluate
-
-    def counted(*a, **kw):
-        n["evaluate"] += 1
-        return real(*a, **kw)
-
-    monkeypatch.setattr(ev, "evaluate", counted)
+    n = count_calls(ev, "evaluate")
     monkeypatch.delenv("DIGIMETER_NO_CACHE", raising=False)
     return n
 
