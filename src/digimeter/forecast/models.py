@@ -109,10 +109,6 @@ def _logistic_g(z):
         return 1.0 / (1.0 + np.exp(-z))
 
 
-def _logistic_dg(z, g):
-    return g * (1.0 - g)
-
-
 def _logistic_ginv(p):
     return np.log(p / (1.0 - p))
 
@@ -122,24 +118,19 @@ def _gompertz_g(z):
         return np.exp(-np.exp(-z))
 
 
-def _gompertz_dg(z, g):
-    with np.errstate(over="ignore", invalid="ignore"):
-        return g * np.exp(-z)
-
-
 def _gompertz_ginv(p):
     return -np.log(-np.log(p))
 
 
 def _logistic_gd(z):
-    """``g(z)`` and ``g'(z)`` together."""
+    """``g(z)`` and ``g'(z) = g (1 - g)`` together."""
     g = _logistic_g(z)
-    return g, _logistic_dg(z, g)
+    return g, g * (1.0 - g)
 
 
 def _gompertz_gd(z):
-    """``g(z)`` and ``g'(z)`` together, ``exp(-z)`` computed once (the same numbers as
-    :func:`_gompertz_g` and :func:`_gompertz_dg`)."""
+    """``g(z)`` and ``g'(z) = g exp(-z)`` together, ``exp(-z)`` computed once (``g`` the same numbers as
+    :func:`_gompertz_g`)."""
     with np.errstate(over="ignore", invalid="ignore"):
         e = np.exp(-z)
         g = np.exp(-e)
