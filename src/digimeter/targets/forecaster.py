@@ -508,13 +508,9 @@ def forecast_countries(settings: dict, items: list) -> dict:
     :meth:`Forecaster.prefetch` sends to a second process): ``{code: IndicatorForecast or None}``
     (None: it cannot be forecast). ``items``: ``(code, obs, lo, hi, notes)`` each."""
     fc = Forecaster(None, **settings)
-    out = {}
-    for code, obs, lo, hi, notes in items:
-        try:
-            out[code] = fc._forecast(code, obs, lo, hi, notes, seed_key="country")
-        except DataError:
-            out[code] = None
-    return out
+    for item in items:
+        fc._prefetched(*item)
+    return {code: fc._cache.get(("country", code)) for code, *_rest in items}
 
 
 # --------------------------------------------------------------------------------------------
